@@ -1,0 +1,1 @@
+"""Scrapy project: portal configs, platform adapters, spiders, raw-store pipeline."""

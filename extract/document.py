@@ -1,0 +1,111 @@
+"""One document -> one Report: sniff the format, read its tables, interpret, check.
+
+Pure apart from reading the file (and LibreOffice's scratch files in ``workdir`` for DOC/WPS).
+A document that cannot be read gives a Report whose ``error`` says why; it never raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+from extract.checks import run_checks
+from extract.errors import ExtractionError
+from extract.formats.docx import read_docx
+from extract.formats.html import read_html
+from extract.formats.lattice import read_pdf_lattice
+from extract.formats.office import read_office
+from extract.formats.pdf import read_pdf
+from extract.formats.sniff import sniff
+from extract.formats.text import read_text
+from extract.interpret import interpret
+from extract.metadata import read_metadata
+from extract.model import Content, Report, Status
+
+MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
+_QUALITY_RULES = ("R1", "R2", "R3", "R4", "R5")
+
+
+def _read(fmt: str, path: Path, data: bytes, workdir: Path) -> Content:
+    if fmt == "html":
+        return read_html(data)
+    if fmt == "pdf":
+        return read_pdf(path)
+    if fmt == "docx":
+        return read_docx(path)
+    if fmt == "text":
+        return read_text(data)
+    return read_office(path, workdir)
+
+
+def build_report(base: Report, content: Content) -> Report:
+    """A Report of ``content``'s cells, metadata and checks, on top of ``base``'s file facts."""
+    reading = interpret(content.tables)
+    meta = read_metadata(content.text)
+    report = Report(file=base.file, sha256=base.sha256, format=base.format, agency=meta.agency,
+                    year=meta.year, title=meta.title, templates=reading.templates,
+                    cells=reading.cells, extractor=content.extractor,
+                    extractor_version=content.extractor_version,
+                    extra_columns=reading.extra_columns, notes=reading.notes)
+    if not reading.cells:
+        raise ExtractionError("not_a_report", "no table of the report format was found")
+    if all(cell.value is None for cell in reading.cells.values()):
+        raise ExtractionError("not_a_report", "the report tables carry no numbers "
+                                              "(a blank template or a notice about the format)")
+    report.checks = run_checks(report)
+    if content.pages_without_text and _faults(report)[1]:
+        raise ExtractionError("no_text_layer", f"pages {content.pages_without_text} have no text "
+                                               "layer (scanned); OCR is not supported")
+    return report
+
+
+def _faults(report: Report) -> tuple[int, int]:
+    """(failed rule instances among R1-R5, cells missing): smaller is better."""
+    failed = sum(1 for c in report.checks if c.rule in _QUALITY_RULES and c.status is Status.FAIL)
+    missing = sum(len(c.cells) for c in report.checks
+                  if c.rule == "R5" and c.status is Status.FAIL and c.subject != "report")
+    return failed, missing
+
+
+def _second_opinion(base: Report, first: Report, path: Path, text: str) -> Report:
+    """camelot lattice when pdfplumber's report fails R1-R5 or misses cells; the better one wins."""
+    if _faults(first) == (0, 0):
+        return first
+    try:
+        second = build_report(base, read_pdf_lattice(path, text))
+    except ExtractionError as exc:
+        first.notes.append(f"second opinion (camelot lattice) unavailable: {exc}")
+        return first
+    if _faults(second) < _faults(first):
+        second.notes.append(f"camelot lattice chosen over pdfplumber {_faults(first)} -> "
+                            f"{_faults(second)} (failed rules, missing cells)")
+        return second
+    first.notes.append("camelot lattice second opinion was not better")
+    return first
+
+
+def extract_document(path: Path, workdir: Path | None = None) -> Report:
+    """Read one document. ``workdir`` holds conversion scratch files (a temporary one if None)."""
+    path = Path(path)
+    report = Report(file=str(path), sha256="", format="unknown")
+    try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise ExtractionError("too_large", f"{size} bytes (limit {MAX_DOCUMENT_BYTES})")
+        data = path.read_bytes()
+        report.sha256 = hashlib.sha256(data).hexdigest()
+        report.format = sniff(path, data[:8192])
+        with tempfile.TemporaryDirectory(prefix="nianbao-", dir=workdir) as scratch:
+            content = _read(report.format, path, data, Path(scratch))
+        result = build_report(report, content)
+        if report.format == "pdf":
+            result = _second_opinion(report, result, path, content.text)
+        return result
+    except ExtractionError as exc:
+        report.error = str(exc)
+        report.extractor = report.extractor or "none"
+        return report
+    except OSError as exc:
+        report.error = f"unreadable: {exc}"
+        return report

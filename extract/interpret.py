@@ -1,0 +1,252 @@
+"""Raw table grids -> canonical cells, by the template's labels (never by position on the page).
+
+All tables of a document are read as one stream of rows, so a table split across pages (or a
+PDF table whose continuation has no header) is stitched by construction. Each row's last printed
+label decides which template row it is; its values are the cells after that label, mapped in
+order to the row's columns. The template of each table is decided from the labels found.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from extract.labels import best_match, exact_match, normalise_label
+from extract.model import Cell, RawTable
+from extract.schema import (
+    AMOUNT_COLUMNS, APPEALS, DISCLOSURE, DISCLOSURE_TEMPLATE_MARKERS, REQUEST_COLUMNS, REQUESTS,
+    SCHEMA, Table,
+)
+from extract.values import is_value_token, parse_value
+
+_APPEAL_WIDTH = len(APPEALS.rows) * len(APPEALS.columns)
+_REQUESTS_2021_ONLY = ("other_no_correction", "other_unpaid_fee", "other_misc")
+
+
+@dataclass
+class _Line:
+    """One table row with a recognised label and the value cells printed after it."""
+
+    table: str
+    row: str
+    printed: str
+    matched: str
+    values: list[str]
+    page: int | None
+    table_index: int
+
+
+@dataclass
+class Reading:
+    cells: dict[str, Cell] = field(default_factory=dict)
+    templates: dict[str, str] = field(default_factory=dict)
+    extra_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    tables_seen: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Evidence:
+    lines: list[_Line] = field(default_factory=list)
+    template_votes: dict[str, Counter] = field(default_factory=lambda: {
+        "disclosure": Counter(), "requests": Counter()})
+    request_header: list[tuple[int, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _is_label(text: str | None) -> bool:
+    return text is not None and bool(text.strip()) and not is_value_token(text)
+
+
+def _is_header(texts: list[str], values: list[str]) -> bool:
+    """A row of column headings with a blank heading cell at its end (not a row of blank values)."""
+    if any(v.strip() for v in values):
+        return False
+    return any(exact_match(t, table.columns) for table in SCHEMA.values() for t in texts
+               if _is_label(t))
+
+
+def _marker_table(texts: list[str]) -> str | None:
+    for table in SCHEMA.values():
+        markers = {normalise_label(m) for m in table.markers}
+        if any(normalise_label(t) in markers for t in texts):
+            return table.name
+    return None
+
+
+def _match_row(label: str, context: str | None) -> tuple[Table, str, str] | None:
+    """The (table, row key, schema label) a printed row label names, preferring the context."""
+    best = None
+    for table in SCHEMA.values():
+        match = best_match(label, table.rows)
+        if match is None:
+            continue
+        rank = (match.score, table.name == context)
+        if best is None or rank > best[0]:
+            best = (rank, table, match)
+    if best is None:
+        return None
+    return best[1], best[2].key, best[2].label
+
+
+def _vote_disclosure_row(label: str, values: list[str], votes: Counter) -> None:
+    """Evidence for the disclosure template from a row: exact labels and value counts."""
+    for template in ("2019", "2021"):
+        match = best_match(label, DISCLOSURE.rows_for(template))
+        if match and match.score == 1.0 and normalise_label(label) in {
+                normalise_label(m) for m in DISCLOSURE_TEMPLATE_MARKERS[template]}:
+            votes[template] += 1
+    filled = [v for v in values if v.strip()]
+    key = best_match(label, DISCLOSURE.rows)
+    if key and key.key in ("licensing", "penalty", "coercion"):
+        votes["2019" if len(filled) >= 3 else "2021"] += 1 if len(filled) in (1, 3) else 0
+
+
+def _collect(tables: list[RawTable]) -> _Evidence:
+    evidence = _Evidence()
+    context: str | None = None
+    for raw in tables:
+        for grid_row in raw.rows:
+            indexed = [(i, c) for i, c in enumerate(grid_row) if c is not None]
+            texts = [c for _, c in indexed]
+            if not any(t.strip() for t in texts):
+                continue
+            label_positions = [n for n, t in enumerate(texts) if _is_label(t)]
+            if not label_positions:
+                if context == "appeals" and len(texts) >= _APPEAL_WIDTH:
+                    evidence.lines.append(_Line("appeals", "*", "", "", texts, raw.page, raw.index))
+                continue
+            last = label_positions[-1]
+            values = texts[last + 1:]
+            if not values or _is_header(texts, values):
+                # a header row: column labels, table markers, template evidence
+                context = _marker_table(texts) or context
+                _read_header(indexed, context, evidence)
+                continue
+            match = _match_row(texts[last], context)
+            if match is None:
+                if any(v.strip() for v in values):
+                    evidence.notes.append(f"unmatched row label {texts[last]!r} with values")
+                continue
+            table, row_key, schema_label = match
+            context = table.name
+            if table is DISCLOSURE:
+                _vote_disclosure_row(texts[last], values, evidence.template_votes["disclosure"])
+            if table is REQUESTS and row_key in _REQUESTS_2021_ONLY:
+                evidence.template_votes["requests"]["2021"] += 1
+            if table is REQUESTS and row_key == "other":
+                evidence.template_votes["requests"]["2019"] += 1
+            evidence.lines.append(_Line(table.name, row_key, texts[last].strip(), schema_label,
+                                        values, raw.page, raw.index))
+    return evidence
+
+
+def _read_header(indexed: list[tuple[int, str]], context: str | None, ev: _Evidence) -> None:
+    for position, text in indexed:
+        norm = normalise_label(text)
+        for template, markers in DISCLOSURE_TEMPLATE_MARKERS.items():
+            if context == "disclosure" and norm in {normalise_label(m) for m in markers}:
+                ev.template_votes["disclosure"][template] += 1
+        if context == "requests":
+            key = exact_match(text, REQUESTS.columns)
+            if key:
+                ev.request_header.append((position, key))
+
+
+def _decide(votes: Counter) -> str | None:
+    ranked = votes.most_common()
+    if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+        return None
+    return ranked[0][0]
+
+
+def _request_columns(header: list[tuple[int, str]]) -> tuple[str, ...]:
+    """The template's column order, with a 小计 (org_subtotal) column where the header prints one:
+    after 其他 unless the header puts it before 商业企业."""
+    positions = dict((key, position) for position, key in reversed(header))
+    if "org_subtotal" not in positions:
+        return REQUEST_COLUMNS
+    orgs = [c for c in REQUEST_COLUMNS if c not in ("natural_person", "total")]
+    if positions["org_subtotal"] < positions.get("commercial", positions["org_subtotal"] + 1):
+        orgs = ["org_subtotal", *orgs]
+    else:
+        orgs = [*orgs, "org_subtotal"]
+    return ("natural_person", *orgs, "total")
+
+
+def _fit(values: list[str], width: int, where: str, notes: list[str]) -> list[str | None]:
+    """The row's values for ``width`` columns: surplus leading blanks (label-area cells) dropped."""
+    if len(values) > width:
+        surplus = values[: len(values) - width]
+        if any(v.strip() for v in surplus):
+            notes.append(f"{where}: {len(values)} values for {width} columns; kept the last {width}")
+        return list(values[-width:])
+    if len(values) < width:
+        notes.append(f"{where}: {len(values)} values for {width} columns")
+    return list(values) + [None] * (width - len(values))
+
+
+def interpret(tables: list[RawTable]) -> Reading:
+    """Read the report's canonical cells from its raw tables."""
+    evidence = _collect(tables)
+    reading = Reading(notes=list(evidence.notes))
+    for name in ("disclosure", "requests"):
+        template = _decide(evidence.template_votes[name])
+        if template:
+            reading.templates[name] = template
+    request_columns = _request_columns(evidence.request_header)
+    if "org_subtotal" in request_columns:
+        reading.extra_columns["requests"] = ("org_subtotal",)
+
+    for line in evidence.lines:
+        reading.tables_seen.add(line.table)
+        if line.table == "appeals" and line.row == "*":
+            _store_wide_appeals(line, reading)
+            continue
+        columns = _columns_for(line, reading.templates, request_columns)
+        if columns is None:
+            continue
+        where = f"{line.table}/{line.row}"
+        for col, raw in zip(columns, _fit(line.values, len(columns), where, reading.notes)):
+            if raw is None:
+                continue
+            _store(reading, Cell(f"{line.table}/{line.row}/{col}",
+                                 parse_value(raw, amount=col in AMOUNT_COLUMNS), raw,
+                                 line.page, line.table_index, line.printed, line.matched))
+    return reading
+
+
+def _columns_for(line: _Line, templates: dict[str, str], request_columns: tuple[str, ...]
+                 ) -> tuple[str, ...] | None:
+    if line.table == "requests":
+        if line.row in _REQUESTS_2021_ONLY and templates.get("requests") == "2019":
+            return None
+        if line.row == "other" and templates.get("requests") == "2021":
+            return None
+        return request_columns
+    if line.table == "appeals":
+        return tuple(c.key for c in APPEALS.columns)
+    template = templates.get("disclosure")
+    rows = DISCLOSURE.rows_for(template) if template else ()
+    row = next((r for r in rows if r.key == line.row), None)
+    return row.columns if row else None
+
+
+def _store_wide_appeals(line: _Line, reading: Reading) -> None:
+    values = _fit(line.values, _APPEAL_WIDTH, "appeals", reading.notes)
+    columns = [c.key for c in APPEALS.columns]
+    for n, row in enumerate(APPEALS.rows):
+        for m, col in enumerate(columns):
+            raw = values[n * len(columns) + m]
+            if raw is not None:
+                _store(reading, Cell(f"appeals/{row.key}/{col}", parse_value(raw), raw,
+                                     line.page, line.table_index, row.label, row.label))
+
+
+def _store(reading: Reading, cell: Cell) -> None:
+    if cell.key in reading.cells:  # the first reading wins; a repeat is worth knowing about
+        if reading.cells[cell.key].value != cell.value:
+            reading.notes.append(f"{cell.key} printed twice: kept {reading.cells[cell.key].raw!r}, "
+                                 f"ignored {cell.raw!r}")
+        return
+    reading.cells[cell.key] = cell

@@ -1,0 +1,129 @@
+"""The typed Report an extractor produces: metadata, cells with provenance, check results."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from extract.values import Number
+
+
+class Status(str, Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    UNCERTAIN = "UNCERTAIN"
+
+
+@dataclass
+class Cell:
+    """One canonical cell: its value, the text as printed, and where it was read."""
+
+    key: str  # "table/row/col"
+    value: Number | None
+    raw: str
+    page: int | None = None
+    table_index: int | None = None
+    row_label: str = ""  # the row label as printed
+    matched_label: str = ""  # the schema label it matched
+
+    @property
+    def table(self) -> str:
+        return self.key.split("/")[0]
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one rule on one subject (a column, a row, a table or the report)."""
+
+    rule: str
+    status: Status
+    subject: str
+    message: str
+    cells: list[str] = field(default_factory=list)
+    expected: Number | None = None
+    observed: Number | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+
+def summarise(results: list[CheckResult]) -> dict[str, str]:
+    """One status per rule: FAIL if any subject fails, else UNCERTAIN if any is, else PASS."""
+    summary: dict[str, str] = {}
+    for result in results:
+        current = summary.get(result.rule)
+        if current == Status.FAIL.value:
+            continue
+        if result.status is Status.FAIL or current is None or (
+                result.status is Status.UNCERTAIN):
+            summary[result.rule] = result.status.value
+    return summary
+
+
+@dataclass
+class Report:
+    file: str
+    sha256: str
+    format: str
+    agency: str | None = None
+    year: int | None = None
+    templates: dict[str, str] = field(default_factory=dict)
+    cells: dict[str, Cell] = field(default_factory=dict)
+    checks: list[CheckResult] = field(default_factory=list)
+    extractor: str = ""
+    extractor_version: str = ""
+    error: str | None = None
+    title: str | None = None
+    # Columns a report adds beyond its template, e.g. {"requests": ("org_subtotal",)}.
+    extra_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def values(self) -> dict[str, Number | None]:
+        return {key: cell.value for key, cell in self.cells.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "format": self.format,
+            "agency": self.agency,
+            "year": self.year,
+            "title": self.title,
+            "template": dict(self.templates),
+            "extractor": self.extractor,
+            "extractor_version": self.extractor_version,
+            "cells": self.values(),
+            "provenance": {key: {"raw": c.raw, "page": c.page, "table": c.table_index,
+                                 "row_label": c.row_label} for key, c in self.cells.items()},
+            "checks": [c.to_dict() for c in self.checks],
+            "summary": summarise(self.checks),
+            "notes": list(self.notes),
+            "error": self.error,
+        }
+
+
+@dataclass
+class RawTable:
+    """A table as a format adapter read it: a grid of printed cell texts.
+
+    A grid position covered by a merged cell (colspan/rowspan/gridSpan/vMerge) is None, so each
+    printed cell appears once, at its top-left position.
+    """
+
+    rows: list[list[str | None]]
+    page: int | None = None
+    index: int = 0
+
+
+@dataclass
+class Content:
+    """What a format adapter reads from a document: its text in reading order and its tables."""
+
+    text: str
+    tables: list[RawTable]
+    extractor: str
+    extractor_version: str
+    pages_without_text: list[int] = field(default_factory=list)

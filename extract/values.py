@@ -1,0 +1,56 @@
+"""The normaliser for printed cell values: text as printed -> number or null.
+
+Blank is not zero: a blank cell, a dash, "无" or "/" give null (the raw text is kept by the caller).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+Number = int | float
+
+# Printed tokens that mean "nothing here" rather than a number.
+NULL_TOKENS = frozenset({"", "无", "-", "—", "——", "―", "–", "─", "/", "\\", "空", "null", "N/A", "n/a"})
+_DASHES = str.maketrans({"−": "-", "－": "-", "﹣": "-"})
+_NUMBER = re.compile(r"^([+-]?)(\d+(?:,\d{3})*|\d+)(\.\d+)?(万元|元|件|个|项|次|条)?$")
+_YUAN_PER_WAN = Decimal(10000)
+
+
+def _clean(raw: str) -> str:
+    text = unicodedata.normalize("NFKC", raw).translate(_DASHES)
+    text = "".join(text.split())  # spaces, NBSP, line breaks anywhere in the cell
+    return text.replace("，", ",")
+
+
+def is_value_token(raw: str | None) -> bool:
+    """Whether a printed cell reads as a value (a number or a null marker), not as a label."""
+    if raw is None:
+        return False
+    text = _clean(raw)
+    return text in NULL_TOKENS or bool(_NUMBER.match(text))
+
+
+def parse_value(raw: str | None, amount: bool = False) -> Number | None:
+    """The number a cell prints, or None for blank / dash / 无 / unreadable text.
+
+    ``amount`` cells are in 万元: a value printed with the unit 元 is converted.
+    Integers come back as int; decimals as float.
+    """
+    if raw is None:
+        return None
+    text = _clean(raw)
+    match = _NUMBER.match(text)
+    if text in NULL_TOKENS or not match:
+        return None
+    sign, whole, frac, unit = match.groups()
+    try:
+        number = Decimal(f"{sign}{whole.replace(',', '')}{frac or ''}")
+    except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
+        return None
+    if amount and unit == "元":
+        number = number / _YUAN_PER_WAN
+    if number == number.to_integral_value():
+        return int(number)
+    return float(number)

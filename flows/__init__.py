@@ -1,0 +1,1 @@
+"""Orchestration: the Prefect flows that run crawlers -> extract -> warehouse, and the CLI."""

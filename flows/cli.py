@@ -1,0 +1,81 @@
+"""The ``nianbao`` command line (DESIGN.md section 5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from extract import Report, extract_with_limit
+from extract.limits import DOCUMENT_TIMEOUT
+from extract.model import summarise
+
+app = typer.Typer(help="nianbao: China's open-government annual reports, crawled, extracted, "
+                       "checked and loaded into a warehouse.", no_args_is_help=True,
+                  add_completion=False)
+console = Console(stderr=True)
+
+_STATUS_STYLE = {"PASS": "green", "FAIL": "bold red", "UNCERTAIN": "yellow"}
+
+
+@app.callback()
+def main() -> None:
+    """nianbao command line."""
+
+
+def _print_readable(report: Report, out: Console) -> None:
+    out.rule(f"[bold]{report.file}")
+    if report.error:
+        out.print(f"  format {report.format}  sha256 {report.sha256[:12]}")
+        out.print(f"  [bold red]error[/] {report.error}")
+        return
+    templates = ", ".join(f"{t} {v}" for t, v in report.templates.items()) or "none identified"
+    found = sum(1 for c in report.cells.values() if c.value is not None)
+    out.print(f"  agency    {report.agency or '[red]not identified[/]'}")
+    out.print(f"  year      {report.year or '[red]not identified[/]'}")
+    out.print(f"  format    {report.format} ({report.extractor} {report.extractor_version})")
+    out.print(f"  templates {templates}")
+    out.print(f"  cells     {len(report.cells)} found, {found} with a number, "
+              f"{len(report.cells) - found} blank")
+    summary = summarise(report.checks)
+    out.print("  checks    " + "  ".join(f"[{_STATUS_STYLE[s]}]{rule} {s}[/]"
+                                         for rule, s in sorted(summary.items())))
+    for check in report.checks:
+        if check.status.value == "FAIL":
+            out.print(f"    [red]{check.rule} {check.subject}[/]: {check.message}")
+    for note in report.notes:
+        out.print(f"  [dim]note: {note}[/]")
+
+
+@app.command()
+def extract(
+    files: Annotated[list[Path], typer.Argument(help="Documents: html, pdf, docx, doc, wps.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document (JSON Lines).")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds allowed per document.")] = DOCUMENT_TIMEOUT,
+) -> None:
+    """Extract the report tables of FILES and check them.
+
+    Exits 0 when every file was read (quality failures are findings, not errors), 2 when any
+    file could not be read; every file still gets its object, with a clear ``error``.
+    """
+    out = Console()
+    unreadable = 0
+    with Progress(console=console, transient=True, disable=len(files) < 2) as progress:
+        task = progress.add_task("extracting", total=len(files))
+        for path in files:
+            report = extract_with_limit(path, timeout=timeout)
+            unreadable += report.error is not None
+            if as_json:  # JSON Lines: one object per document, as each is done
+                typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+            else:
+                _print_readable(report, out)
+            progress.advance(task)
+    raise typer.Exit(2 if unreadable else 0)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Report -> Parquet tables; DuckDB views; cross-report checks."""
