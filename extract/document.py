@@ -48,6 +48,8 @@ def build_report(base: Report, content: Content) -> Report:
                     cells=reading.cells, extractor=content.extractor,
                     extractor_version=content.extractor_version,
                     extra_columns=reading.extra_columns, notes=reading.notes)
+    if meta.period_year and meta.year and meta.period_year != meta.year:
+        report.notes.append(f"title says {meta.year}, the 统计期限 sentence {meta.period_year}")
     if not reading.cells:
         raise ExtractionError("not_a_report", "no table of the report format was found")
     if all(cell.value is None for cell in reading.cells.values()):

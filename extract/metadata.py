@@ -25,6 +25,7 @@ class Metadata:
     year: int | None
     title: str | None
     year_source: str | None = None
+    period_year: int | None = None  # the year of the 统计期限 sentence, the second source
 
 
 def _clean(text: str) -> str:
@@ -45,6 +46,8 @@ def read_metadata(text: str, head_chars: int = 600) -> Metadata:
             year_source = "title"
             break
     period = _PERIOD.search(re.sub(r"\s+", "", _clean(text[:20000])))
-    if year is None and period:
-        year, year_source = int(period.group("year")), "period"
-    return Metadata(agency=agency, year=year, title=title, year_source=year_source)
+    period_year = int(period.group("year")) if period else None
+    if year is None and period_year:
+        year, year_source = period_year, "period"
+    return Metadata(agency=agency, year=year, title=title, year_source=year_source,
+                    period_year=period_year)

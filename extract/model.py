@@ -97,7 +97,8 @@ class Report:
             "extractor_version": self.extractor_version,
             "cells": self.values(),
             "provenance": {key: {"raw": c.raw, "page": c.page, "table": c.table_index,
-                                 "row_label": c.row_label} for key, c in self.cells.items()},
+                                 "row_label": c.row_label, "matched_label": c.matched_label}
+                           for key, c in self.cells.items()},
             "checks": [c.to_dict() for c in self.checks],
             "summary": summarise(self.checks),
             "notes": list(self.notes),

@@ -66,6 +66,8 @@ def test_cells_keep_where_they_came_from(data_dir: Path) -> None:
     continued = report.cells["requests/unable_unclear/total"]
     assert continued.page == 4 and continued.raw == "0"
     assert report.extractor == "pdfplumber" and report.extractor_version
+    # its own R4 failure made camelot lattice give a second opinion, which was no better
+    assert "camelot lattice second opinion was not better" in report.notes
 
 
 def test_amount_printed_in_yuan_is_converted_and_raw_kept(data_dir: Path) -> None:
