@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import signal
 import tempfile
 from pathlib import Path
 
+from extract.formats.office import PGID_FILE
 from extract.model import Report
 
 DOCUMENT_TIMEOUT = 180.0  # seconds per document, LibreOffice conversion included
@@ -47,7 +49,7 @@ def extract_with_limit(path: Path, timeout: float = DOCUMENT_TIMEOUT) -> Report:
         try:
             if receiver.poll(timeout):
                 return receiver.recv()
-            return _failed(path, f"timeout: extraction took over {timeout:.0f} s")
+            return _failed(path, f"timeout: extraction took over {timeout:g} s")
         except EOFError:
             return _failed(path, f"crashed: the extractor process died (exit {process.exitcode})")
         finally:
@@ -55,3 +57,14 @@ def extract_with_limit(path: Path, timeout: float = DOCUMENT_TIMEOUT) -> Report:
                 process.kill()
             process.join()
             receiver.close()
+            _kill_converters(Path(workdir))
+
+
+def _kill_converters(workdir: Path) -> None:
+    """Kill LibreOffice process groups a killed extraction left running (they would write into
+    the temporary directory after its removal)."""
+    for pgid_file in workdir.rglob(PGID_FILE):
+        try:
+            os.killpg(int(pgid_file.read_text()), signal.SIGKILL)
+        except (ValueError, ProcessLookupError, PermissionError, OSError):
+            pass

@@ -1,7 +1,9 @@
 """DOCX reports: word/document.xml walked with lxml (w:tbl, gridSpan, vMerge).
 
-The XML is parsed with entity resolution, DTD loading and network access off, and the archive is
-refused before decompression when its members would inflate beyond a limit (zip bombs).
+The XML is parsed with entity resolution, DTD loading and network access off, a document.xml that
+declares a DTD is refused (OOXML forbids DTDs; an unresolved entity would silently drop the text
+after it), and the archive is refused before decompression when its members would inflate beyond
+a limit (zip bombs).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ def read_docx(path: Path) -> Content:
         root = etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise ExtractionError("corrupt", f"word/document.xml is not well-formed ({exc})") from exc
+    if root.getroottree().docinfo.doctype:
+        raise ExtractionError("corrupt", "word/document.xml declares a DTD (OOXML forbids DTDs)")
     body = root.find(f"{_W}body")
     if body is None:
         raise ExtractionError("corrupt", "word/document.xml has no body")

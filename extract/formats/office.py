@@ -19,6 +19,7 @@ from extract.model import Content
 NAME = "libreoffice+docx-lxml"
 VERSION = "1"
 CONVERSION_TIMEOUT = 90  # seconds
+PGID_FILE = "soffice.pgid"
 
 
 def find_soffice() -> str | None:
@@ -41,6 +42,9 @@ def convert_to_docx(source: Path, workdir: Path, timeout: float = CONVERSION_TIM
     env = {**os.environ, "HOME": str(workdir), "TMPDIR": str(workdir)}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                                start_new_session=True)
+    # LibreOffice forks (oosplash -> soffice.bin) in its own session; whoever kills this
+    # extraction (extract.limits) kills that whole group by the id left here.
+    (workdir / PGID_FILE).write_text(str(process.pid))
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
