@@ -1,0 +1,129 @@
+"""An article page: its title, dates, publisher, index number and attachments.
+
+Metadata comes from the national meta set (ArticleTitle / PubDate / ContentSource) first, then the
+信息公开 table (索引号 / 发布机构 / 发布日期, labels often spaced), then the URL (``tYYYYMMDD_``).
+Attachments are links, links written by ``document.write`` scripts, and Hanweb ``downfile.jsp``
+links whose readable name is only the link text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+from parsel import Selector
+
+ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "wps", "ofd", "xls", "xlsx")
+_EXT = "|".join(ATTACHMENT_EXTENSIONS)
+_ATTACHMENT_PATH = re.compile(rf"\.({_EXT})$", re.I)
+_SCRIPT_HREF = re.compile(rf"""href\s*=\s*\\?["']([^"'\\<>]+?\.(?:{_EXT}))\\?["'][^>]*>([^<]*)""", re.I)
+_URL_DATE = re.compile(r"/t(20\d{2})(\d{2})(\d{2})_\d+")
+_DATE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
+_TITLE_SUFFIX = re.compile(r"\s*[-_|—]+\s*[^-_|—]{2,30}$")
+
+LABELS = {
+    "index_number": ("索引号",),
+    "publisher": ("发布机构", "发文机关", "发文单位", "信息来源", "来源", "所属机构"),
+    "publish_date": ("发布日期", "发布时间", "发文日期", "信息时间", "公开日期", "日期", "时间"),
+}
+
+
+@dataclass
+class Attachment:
+    url: str
+    name: str  # the human name: link text, title or download attribute (never a file path)
+
+
+@dataclass
+class Article:
+    url: str
+    title: str | None
+    publish_date: str | None
+    publisher: str | None
+    index_number: str | None
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def attachment_extension(url: str) -> str | None:
+    """The document extension a URL names, in its path or in a ``filename=`` parameter."""
+    parts = urlsplit(url)
+    for candidate in (parts.path, *parse_qs(parts.query).get("filename", [])):
+        match = _ATTACHMENT_PATH.search(candidate)
+        if match:
+            return match.group(1).lower()
+    return None
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", "", text or "").rstrip(":：")
+
+
+def iso_date(text: str | None) -> str | None:
+    match = _DATE.search(text or "")
+    if not match:
+        return None
+    year, month, day = (int(g) for g in match.groups())
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _table_fields(page: Selector) -> dict[str, str]:
+    """索引号 / 发布机构 / 发布日期 from label cells (spaced labels allowed) or "label：value" text."""
+    found: dict[str, str] = {}
+    for cell in page.css("td, th, span, li, p, div.xxgk-info *"):
+        text = " ".join(cell.css("::text").getall())
+        label = _clean(text)
+        for name, labels in LABELS.items():
+            if name in found:
+                continue
+            if label in labels:
+                value = " ".join(cell.xpath("following-sibling::*[1]//text()").getall()).strip()
+                if value:
+                    found[name] = value
+            else:
+                inline = re.match(rf"^\s*({'|'.join(labels)})\s*[:：]\s*(\S[^\n]{{0,60}})",
+                                  re.sub(r"(?<=\S) (?=\S)", "", text.strip()))
+                if inline:
+                    found[name] = inline.group(2).strip()
+    return found
+
+
+def _title(page: Selector) -> str | None:
+    meta = page.css('meta[name="ArticleTitle"]::attr(content)').get()
+    if meta and meta.strip():
+        return meta.strip()
+    heading = " ".join(page.css("h1 ::text").getall()).strip()
+    if heading:
+        return heading
+    title = (page.css("title::text").get() or "").strip()
+    return _TITLE_SUFFIX.sub("", title) or None
+
+
+def attachments(page: Selector, base_url: str) -> list[Attachment]:
+    found: dict[str, Attachment] = {}
+    for link in page.css("a[href]"):
+        url = urljoin(base_url, link.attrib["href"].strip())
+        if not attachment_extension(url):
+            continue
+        name = " ".join(link.css("::text").getall()).strip() or link.attrib.get("title") or \
+            link.attrib.get("download") or url.rsplit("/", 1)[-1]
+        found.setdefault(url, Attachment(url, name))
+    for script in page.css("script::text").getall():
+        for href, text in _SCRIPT_HREF.findall(script):
+            url = urljoin(base_url, href)
+            found.setdefault(url, Attachment(url, text.strip() or url.rsplit("/", 1)[-1]))
+    return list(found.values())
+
+
+def parse_article(html: str, url: str) -> Article:
+    page = Selector(text=html)
+    fields_ = _table_fields(page)
+    url_date = _URL_DATE.search(url)
+    publish_date = (iso_date(page.css('meta[name="PubDate"]::attr(content)').get())
+                    or iso_date(fields_.get("publish_date"))
+                    or ("-".join(url_date.groups()) if url_date else None))
+    publisher = (page.css('meta[name="ContentSource"]::attr(content)').get() or "").strip() or \
+        fields_.get("publisher")
+    return Article(url=url, title=_title(page), publish_date=publish_date, publisher=publisher,
+                   index_number=fields_.get("index_number"),
+                   attachments=attachments(page, url))

@@ -1,0 +1,137 @@
+"""Portal configs (DESIGN.md section 6): small YAML files, validated with messages naming the key.
+
+Everything particular to one portal lives in its config, visibly: a quirk gets a key and, where
+it overrides a safe default, a written reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+PLATFORMS = ("auto", "trs", "hanweb", "gkmlpt", "static")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
+
+
+class ConfigError(ValueError):
+    """A portal config that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class PortalConfig:
+    id: str
+    agency: str
+    start_urls: tuple[str, ...]
+    platform: str = "auto"
+    allowed_hosts: tuple[str, ...] = ()  # default: the start URLs' hosts
+    delay: float = 2.0  # seconds between requests to one host (AutoThrottle's floor)
+    encoding: str | None = None  # forced page encoding, for a portal whose labels lie
+    include: tuple[str, ...] = ()  # extra title patterns that mark a report
+    exclude: tuple[str, ...] = ()  # extra title patterns that mark a decoy
+    list_selector: str | None = None  # CSS for the list's links, where the adapter's guess fails
+    max_pages: int = 50  # list pages per start URL
+    max_download_mb: int = 50
+    timeout: float = 60.0  # seconds per request
+    obey_robots: bool = True
+    robots_override_reason: str | None = None
+    agencies: tuple[str, ...] = ()  # agencies expected to report here (for missing-report checks)
+    region: str | None = None
+    verified: bool = True  # false until a crawl from a network that reaches it succeeded
+    notes: str | None = None
+    source: Path | None = field(default=None, compare=False)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return self.allowed_hosts or tuple(dict.fromkeys(
+            urlsplit(u).hostname or "" for u in self.start_urls))
+
+
+_KEYS = {f.name for f in fields(PortalConfig)} - {"source"}
+
+
+def _fail(source: str, key: str, problem: str) -> ConfigError:
+    return ConfigError(f"{source}: {key}: {problem}")
+
+
+def _url(source: str, value: Any) -> str:
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _fail(source, "start_urls", f"{value!r} is not an http(s) URL")
+    return str(value)
+
+
+def _patterns(source: str, key: str, value: Any) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else tuple(value or ())
+    for pattern in items:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise _fail(source, key, f"{pattern!r} is not a regular expression ({exc})") from exc
+    return items
+
+
+def parse_config(data: Any, source: str = "<config>") -> PortalConfig:
+    """A validated PortalConfig from parsed YAML, or ConfigError naming the offending key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a portal config is a mapping of keys, got {type(data).__name__}")
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise _fail(source, unknown[0], f"unknown key (allowed: {', '.join(sorted(_KEYS))})")
+    for key in ("id", "agency", "start_urls"):
+        if not data.get(key):
+            raise _fail(source, key, "missing (every portal config needs id, agency, start_urls)")
+    if not _ID.match(str(data["id"])):
+        raise _fail(source, "id", f"{data['id']!r} must be lower-case letters, digits, - or _")
+    urls = data["start_urls"]
+    if isinstance(urls, str) or not isinstance(urls, list):
+        raise _fail(source, "start_urls", "must be a list of URLs")
+    values = dict(data)
+    values["start_urls"] = tuple(_url(source, u) for u in urls)
+    if values.get("platform", "auto") not in PLATFORMS:
+        raise _fail(source, "platform", f"{values['platform']!r} is not one of {', '.join(PLATFORMS)}")
+    for key in ("include", "exclude"):
+        values[key] = _patterns(source, key, values.get(key))
+    for key in ("allowed_hosts", "agencies"):
+        values[key] = tuple(values.get(key) or ())
+    for key, kind in (("delay", float), ("timeout", float), ("max_pages", int),
+                      ("max_download_mb", int)):
+        if key in values:
+            try:
+                values[key] = kind(values[key])
+            except (TypeError, ValueError) as exc:
+                raise _fail(source, key, f"{values[key]!r} is not a number") from exc
+            if values[key] < 0:
+                raise _fail(source, key, "must not be negative")
+    if values.get("obey_robots") is False and not values.get("robots_override_reason"):
+        raise _fail(source, "obey_robots", "false needs robots_override_reason (why ignore it?)")
+    return PortalConfig(**values, source=Path(source) if source != "<config>" else None)
+
+
+def load_config(path: Path) -> PortalConfig:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from exc
+    return parse_config(data, str(path))
+
+
+def load_configs(path: Path) -> list[PortalConfig]:
+    """A config file, or every *.yaml / *.yml in a folder (sorted); ids must be unique."""
+    path = Path(path)
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+    if not files:
+        raise ConfigError(f"{path}: no portal configs (*.yaml) found")
+    configs = [load_config(f) for f in files]
+    seen: dict[str, Path | None] = {}
+    for config in configs:
+        if config.id in seen:
+            raise ConfigError(f"{config.source}: id: {config.id!r} is also used by {seen[config.id]}")
+        seen[config.id] = config.source
+    return configs

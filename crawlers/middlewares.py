@@ -1,0 +1,146 @@
+"""Downloader middlewares: politeness and safety around every request.
+
+- ``RobotsTxt``: Scrapy's robots.txt handling, but a robots.txt served as an HTML page counts as
+  none (logged), and a portal may opt out only with a written reason (its config).
+- ``AntiBot``: challenge pages recorded as ``blocked:<vendor>``; the host gets no more requests.
+- ``RetryAfter``: a 503/429 with Retry-After waits that long (capped) before the retry.
+- ``Conditional``: If-None-Match / If-Modified-Since from the last fetch; a 304 is answered from
+  the raw store, so an unchanged document is never downloaded again.
+- ``Encoding``: GB-family labels decoded as gb18030; a page whose declared charset fails is
+  decoded as gb18030 (the common mislabelling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.utils.httpobj import urlparse_cached
+
+from crawlers.antibot import ChallengeBlocked, challenge_vendor
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_CAP = 120.0  # seconds; a longer wait gives the URL up for this crawl
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn", "hz-gb-2312"}
+
+
+class RobotsTxt(RobotsTxtMiddleware):
+    async def process_request(self, request: Request) -> None:
+        config = getattr(self.crawler.spider, "config", None)
+        if config is not None and not config.obey_robots:
+            return
+        await super().process_request(request)
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status != 200:  # no robots.txt: everything allowed
+            response = response.replace(body=b"")
+        elif response.body.lstrip()[:1] == b"<":
+            logger.warning("robots.txt of %s is an HTML page, not a robots file: treated as none",
+                           netloc)
+            self._stats.inc_value("robotstxt/served_as_html")
+            response = response.replace(body=b"")
+        await super()._parse_robots(response, netloc, request)
+
+
+class _CrawlerAware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler):
+        return cls(crawler)
+
+    @property
+    def spider(self) -> Spider:
+        return self.crawler.spider
+
+
+class AntiBot(_CrawlerAware):
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.blocked: dict[str, str] = {}  # host -> vendor
+
+    def process_request(self, request: Request) -> None:
+        host = urlparse_cached(request).hostname or ""
+        if host in self.blocked:
+            raise ChallengeBlocked(self.blocked[host], request.url)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        vendor = challenge_vendor(response)
+        if vendor is None:
+            return response
+        host = urlparse_cached(request).hostname or ""
+        self.blocked[host] = vendor
+        self.crawler.stats.inc_value(f"nianbao/blocked/{vendor}")
+        raise ChallengeBlocked(vendor, request.url)
+
+
+class RetryAfter:
+    async def process_response(self, request: Request, response: Response) -> Response:
+        if response.status not in (429, 503) or b"Retry-After" not in response.headers:
+            return response
+        try:
+            wait = float(response.headers[b"Retry-After"].decode())
+        except ValueError:
+            return response  # an HTTP date: let the ordinary retry back-off handle it
+        if wait > RETRY_AFTER_CAP:
+            raise IgnoreRequest(f"retry_after_too_long: {wait:.0f} s at {request.url}")
+        await asyncio.sleep(wait)
+        return response  # RetryMiddleware, next in line, retries it now
+
+
+class Conditional(_CrawlerAware):
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get("conditional") or request.meta.get("unconditional"):
+            return
+        known = self.spider.crawl_state.validators(request.url)
+        if known is None or not self.spider.store.has(known.sha256):
+            return
+        if known.etag:
+            request.headers[b"If-None-Match"] = known.etag
+        if known.last_modified:
+            request.headers[b"If-Modified-Since"] = known.last_modified
+
+    def process_response(self, request: Request, response: Response) -> Response | Request:
+        if response.status != 304 or not request.meta.get("conditional"):
+            return response
+        known = self.spider.crawl_state.validators(request.url)
+        if known is None or not self.spider.store.has(known.sha256):  # lost: fetch it whole
+            return request.replace(meta={**request.meta, "unconditional": True}, dont_filter=True)
+        headers = response.headers.copy()
+        if known.content_type:
+            headers[b"Content-Type"] = known.content_type
+        request.meta["unchanged"] = True
+        cls = HtmlResponse if "html" in (known.content_type or "") else Response
+        return cls(url=response.url, status=200, headers=headers,
+                   body=self.spider.store.read(known.sha256), request=request, flags=["stored"])
+
+
+class Encoding(_CrawlerAware):
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not isinstance(response, TextResponse):
+            return response
+        config = getattr(self.spider, "config", None)
+        forced = config.encoding if config is not None else None
+        if forced:
+            return response.replace(encoding=forced)
+        declared = (response.encoding or "").lower()
+        if declared in _GB_FAMILY:
+            return response.replace(encoding="gb18030")
+        try:
+            response.body.decode(declared or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            try:
+                response.body.decode("gb18030")
+            except UnicodeDecodeError:
+                return response
+            self.crawler.stats.inc_value("nianbao/encoding_mislabelled")
+            logger.info("%s declares %s but is gb18030", response.url, declared or "nothing")
+            return response.replace(encoding="gb18030")
+        return response

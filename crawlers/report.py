@@ -1,0 +1,86 @@
+"""The crawl report of one portal: what was fetched, found, stored, refused and why.
+
+A portal that found reports before and none now, or none ever, is an error; a challenge page is
+``blocked:<vendor>``. Reports are written to ``DATA_DIR/state/crawl-reports/<portal>.json`` and
+appended to ``DATA_DIR/state/crawl-history.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class CrawlReport:
+    portal_id: str
+    agency: str
+    started_at: str = field(default_factory=utc_now)
+    finished_at: str | None = None
+    finish_reason: str | None = None
+    status: str = "running"  # ok | error | blocked
+    message: str = ""
+    pages_fetched: int = 0
+    reports_found: int = 0
+    documents_new: int = 0
+    documents_unchanged: int = 0
+    decoys_skipped: int = 0
+    retries: int = 0
+    blocked: list[str] = field(default_factory=list)  # ["blocked:ruishu", ...]
+    errors: dict[str, list[str]] = field(default_factory=dict)  # kind -> urls
+
+    def error(self, kind: str, url: str) -> None:
+        urls = self.errors.setdefault(kind, [])
+        if url not in urls:
+            urls.append(url)
+
+    def block(self, vendor: str, url: str) -> None:
+        label = f"blocked:{vendor}"
+        if label not in self.blocked:
+            self.blocked.append(label)
+        self.error(label, url)
+
+    def finish(self, reason: str, previous_best: int) -> None:
+        self.finished_at = utc_now()
+        self.finish_reason = reason
+        if self.reports_found:
+            self.status = "ok"
+            self.message = f"{self.reports_found} reports"
+        elif self.blocked:
+            self.status = "blocked"
+            self.message = f"{', '.join(self.blocked)}: no reports reachable"
+        elif previous_best:
+            self.status = "error"
+            self.message = f"no reports found; an earlier crawl found {previous_best}"
+        else:
+            self.status = "error"
+            self.message = "no reports found"
+        if reason not in ("finished",):
+            self.status = "error" if self.status == "ok" else self.status
+            self.message += f" (crawl ended: {reason})"
+        if self.errors.get("layout_changed"):
+            self.message += f"; layout changed on {len(self.errors['layout_changed'])} pages"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def write(self, data_dir: Path) -> Path:
+        folder = Path(data_dir) / "state" / "crawl-reports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.portal_id}.json"
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        path.write_text(text, encoding="utf-8")
+        with (Path(data_dir) / "state" / "crawl-history.jsonl").open("a", encoding="utf-8") as f:
+            f.write(json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
+        return path
+
+
+def read_report(data_dir: Path, portal_id: str) -> dict | None:
+    path = Path(data_dir) / "state" / "crawl-reports" / f"{portal_id}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None

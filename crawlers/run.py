@@ -1,0 +1,77 @@
+"""Run portal crawls in this process: ``python -m crawlers.run --portals PATH --data-dir DIR``.
+
+``nianbao crawl`` (and the flows) start this module as a subprocess, because Twisted's reactor
+cannot be restarted inside one process. Each portal gets its own JOBDIR so an interrupted crawl
+resumes where it stopped; a crawl that finished removes its JOBDIR, so the next one starts fresh
+(unchanged documents then cost a conditional request each, not a download). The crawl reports
+are printed as JSON Lines on stdout at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from crawlers.config import ConfigError, load_configs
+from crawlers.report import read_report
+from crawlers.spiders.portal import PortalSpider
+
+
+def jobdir(data_dir: Path, portal_id: str) -> Path:
+    return data_dir / "state" / "jobs" / portal_id
+
+
+def crawl(portals: Path, data_dir: Path, delay: float | None = None,
+          log_level: str = "INFO") -> list[dict]:
+    """Crawl every portal config under ``portals``; returns their crawl reports."""
+    configs = load_configs(portals)
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    if delay is not None:  # politeness off for the local test portal and benchmarks
+        settings.set("AUTOTHROTTLE_ENABLED", delay > 0, priority="cmdline")
+    process = CrawlerProcess(settings)
+    for config in configs:
+        crawler = process.create_crawler(PortalSpider)
+        crawler.settings.set("JOBDIR", str(jobdir(data_dir, config.id)), priority="cmdline")
+        kwargs = {"config": str(config.source), "data_dir": str(data_dir)}
+        if delay is not None:
+            kwargs["delay"] = str(delay)
+        process.crawl(crawler, **kwargs)
+    process.start()
+    reports = []
+    for config in configs:
+        report = read_report(data_dir, config.id) or {
+            "portal_id": config.id, "status": "error", "message": "the crawl did not finish"}
+        if report.get("finish_reason") == "finished":
+            shutil.rmtree(jobdir(data_dir, config.id), ignore_errors=True)
+        reports.append(report)
+    return reports
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--portals", type=Path, required=True)
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--delay", type=float, default=None,
+                        help="override every portal's delay (seconds; 0 = politeness off)")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    try:
+        reports = crawl(args.portals, args.data_dir, args.delay, args.log_level)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    for report in reports:
+        print(json.dumps(report, ensure_ascii=False))
+    return 0 if all(r.get("status") == "ok" for r in reports) else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
