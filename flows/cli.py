@@ -77,5 +77,51 @@ def extract(
     raise typer.Exit(2 if unreadable else 0)
 
 
+@app.command()
+def crawl(
+    portals: Annotated[Path, typer.Option(help="A portal config (YAML) or a folder of them.")],
+    data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
+    delay: Annotated[float | None, typer.Option(
+        help="Override every portal's delay in seconds (0 turns politeness off: test portals only).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Crawl reports as JSON Lines.")] = False,
+) -> None:
+    """Crawl portals into the raw store (Scrapy, in a subprocess) and print each crawl report.
+
+    Exits 0 when every portal yielded reports, 3 when any failed or was blocked, 2 for a bad config.
+    """
+    from flows.crawling import run_crawl
+
+    result = run_crawl(portals, data_dir, delay=delay, echo_log=not as_json)
+    if result.config_error:
+        console.print(f"[bold red]config error[/] {result.config_error}")
+        raise typer.Exit(2)
+    if as_json:
+        for report in result.reports:
+            typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        print_crawl_reports(result.reports, Console())
+    raise typer.Exit(0 if result.ok else 3)
+
+
+def print_crawl_reports(reports: list[dict], out: Console) -> None:
+    from rich.table import Table
+
+    table = Table(title="crawl reports")
+    for column in ("portal", "status", "pages", "reports", "new", "unchanged", "decoys", "errors"):
+        table.add_column(column)
+    style = {"ok": "green", "error": "bold red", "blocked": "yellow"}
+    for r in reports:
+        errors = ", ".join(f"{k} {len(v)}" for k, v in (r.get("errors") or {}).items())
+        table.add_row(r["portal_id"], f"[{style.get(r['status'], '')}]{r['status']}[/]",
+                      str(r.get("pages_fetched", "")), str(r.get("reports_found", "")),
+                      str(r.get("documents_new", "")), str(r.get("documents_unchanged", "")),
+                      str(r.get("decoys_skipped", "")), errors)
+    out.print(table)
+    for r in reports:
+        if r["status"] != "ok":
+            out.print(f"[bold]{r['portal_id']}[/]: {r.get('message', '')}")
+
+
 if __name__ == "__main__":
     app()

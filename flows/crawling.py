@@ -1,0 +1,45 @@
+"""Run the crawler subprocess (``python -m crawlers.run``) and collect its crawl reports.
+
+A subprocess, because Twisted's reactor runs once per process: the CLI and the nightly flow can
+crawl again and again from one long-lived process this way.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class CrawlResult:
+    reports: list[dict] = field(default_factory=list)
+    config_error: str | None = None
+    returncode: int = 0
+    log_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.config_error and all(r.get("status") == "ok" for r in self.reports)
+
+
+def run_crawl(portals: Path, data_dir: Path, *, delay: float | None = None,
+              timeout: float | None = None, echo_log: bool = False,
+              log_level: str = "INFO") -> CrawlResult:
+    command = [sys.executable, "-m", "crawlers.run", "--portals", str(portals),
+               "--data-dir", str(data_dir), "--log-level", log_level]
+    if delay is not None:
+        command += ["--delay", str(delay)]
+    stderr = None if echo_log else subprocess.PIPE
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                          timeout=timeout)
+    log_tail = (done.stderr or "")[-4000:]
+    if done.returncode == 2:
+        message = next((line for line in log_tail.splitlines() if "config error" in line),
+                       log_tail.strip().splitlines()[-1] if log_tail.strip() else "config error")
+        return CrawlResult(config_error=message.replace("config error: ", ""), returncode=2,
+                           log_tail=log_tail)
+    reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return CrawlResult(reports=reports, returncode=done.returncode, log_tail=log_tail)

@@ -1,0 +1,157 @@
+"""Cross-report rules over the warehouse (DESIGN.md section 4), in the same tri-state form as R1-R6.
+
+W1 continuity   this year's carried_over = last year's carried_forward (same agency, per column)
+W2 timeliness   published by the legal deadline: 31 January for departments, 31 March for
+                governments (条例 art. 49), of the year after the report year
+W3 missing      an agency a portal is expected to report for has no report for a year the portal
+                published reports for
+W4 conflict     two readable reports of one agency-year print different numbers
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from extract.schema import REQUEST_COLUMNS
+from warehouse.corrections import agency_key as key_of
+
+GOVERNMENT_SUFFIXES = ("人民政府", "政府", "管委会", "管理委员会")
+
+
+def _finding(run_id: str, rule: str, scope: str, subject: str, status: str, message: str, *,
+             report_id: str | None = None, expected=None, observed=None,
+             cells: list[str] | None = None) -> dict:
+    return {"run_id": run_id, "report_id": report_id, "scope": scope, "rule": rule,
+            "subject": subject, "status": status, "message": message,
+            "expected": None if expected is None else float(expected),
+            "observed": None if observed is None else float(observed), "cells": cells or []}
+
+
+def deadline(agency: str, year: int) -> date:
+    """The legal publication deadline of an agency's report for ``year``."""
+    is_government = agency.endswith(GOVERNMENT_SUFFIXES)
+    return date(year + 1, 3, 31) if is_government else date(year + 1, 1, 31)
+
+
+def _connect(tx) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
+    con.register("reports", tx.dataset("reports"))
+    con.register("cells", tx.dataset("cells"))
+    return con
+
+
+def continuity(con, run_id: str) -> list[dict]:
+    rows = con.execute("""
+        WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical),
+        pairs AS (SELECT cur.report_id AS cur_id, prev.report_id AS prev_id, cur.agency_key,
+                         cur.year FROM canon cur JOIN canon prev
+                  ON cur.agency_key = prev.agency_key AND prev.year = cur.year - 1)
+        SELECT p.cur_id, p.agency_key, p.year, c.col, c.value AS carried_over, f.value AS forward,
+               c.report_id IS NOT NULL AS has_cur, f.report_id IS NOT NULL AS has_prev
+        FROM pairs p
+        CROSS JOIN (SELECT unnest(?::VARCHAR[]) AS col) cols
+        LEFT JOIN cells c ON c.report_id = p.cur_id AND c."table" = 'requests'
+             AND c."row" = 'carried_over' AND c.col = cols.col
+        LEFT JOIN cells f ON f.report_id = p.prev_id AND f."table" = 'requests'
+             AND f."row" = 'carried_forward' AND f.col = cols.col
+        ORDER BY p.agency_key, p.year, cols.col
+    """, [list(REQUEST_COLUMNS)]).fetchall()
+    findings = []
+    for rid, agency_key, year, col, over, forward, _, _ in rows:
+        if col is None:
+            continue
+        scope, subject = f"{agency_key}/{year}", f"requests/carried_over/{col}"
+        cells = [f"{year}:requests/carried_over/{col}", f"{year - 1}:requests/carried_forward/{col}"]
+        if over is None or forward is None:
+            status, message = "UNCERTAIN", "carried_over or last year's carried_forward is blank"
+        elif over == forward:
+            status, message = "PASS", f"carried over {over:g} = carried forward {forward:g}"
+        else:
+            status, message = "FAIL", (f"carried over {over:g} ≠ last year's carried "
+                                       f"forward {forward:g}")
+        findings.append(_finding(run_id, "W1", scope, subject, status, message, report_id=rid,
+                                 expected=forward, observed=over, cells=cells))
+    return findings
+
+
+def timeliness(con, run_id: str) -> list[dict]:
+    findings = []
+    for rid, agency, agency_key, year, published in con.execute(
+            "SELECT report_id, agency, agency_key, year, publish_date FROM reports "
+            "WHERE canonical ORDER BY agency_key, year").fetchall():
+        due = deadline(agency, year)
+        scope = f"{agency_key}/{year}"
+        if published is None:
+            findings.append(_finding(run_id, "W2", scope, "publish_date", "UNCERTAIN",
+                                     f"publication date unknown (due {due})", report_id=rid))
+            continue
+        late = (published - due).days
+        status = "FAIL" if late > 0 else "PASS"
+        message = f"published {published}, due {due}" + (f": {late} days late" if late > 0 else "")
+        findings.append(_finding(run_id, "W2", scope, "publish_date", status, message,
+                                 report_id=rid, expected=0, observed=max(late, 0)))
+    return findings
+
+
+def missing(con, run_id: str, expected: dict[str, list[str]]) -> list[dict]:
+    findings = []
+    for portal_id, agencies in sorted(expected.items()):
+        years = [y for (y,) in con.execute(
+            "SELECT DISTINCT year FROM reports WHERE portal_id = ? AND year IS NOT NULL "
+            "ORDER BY year", [portal_id]).fetchall()]
+        present = {(k, y) for k, y in con.execute(
+            "SELECT agency_key, year FROM reports WHERE canonical").fetchall()}
+        for agency in agencies:
+            for year in years:
+                found = (key_of(agency), year) in present
+                findings.append(_finding(
+                    run_id, "W3", f"{portal_id}/{year}", agency, "PASS" if found else "FAIL",
+                    f"{agency} {year}: " + ("report present" if found else
+                                            f"no report, though {portal_id} published reports for {year}")))
+    return findings
+
+
+def conflicts(con, run_id: str) -> list[dict]:
+    rows = con.execute("""
+        WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical),
+        others AS (SELECT r.report_id, c.report_id AS canon_id, r.agency_key, r.year
+                   FROM reports r JOIN canon c USING (agency_key, year)
+                   WHERE NOT r.canonical AND r.status <> 'unreadable')
+        SELECT o.report_id, o.agency_key, o.year,
+               list(a."table" || '/' || a."row" || '/' || a.col ORDER BY a."table", a."row", a.col)
+                   FILTER (WHERE a.value IS DISTINCT FROM b.value) AS differ,
+               first(b.value ORDER BY a."table", a."row", a.col)
+                   FILTER (WHERE a.value IS DISTINCT FROM b.value) AS canon_value,
+               first(a.value ORDER BY a."table", a."row", a.col)
+                   FILTER (WHERE a.value IS DISTINCT FROM b.value) AS other_value,
+               count(*) AS compared
+        FROM others o
+        JOIN cells a ON a.report_id = o.report_id
+        JOIN cells b ON b.report_id = o.canon_id AND a."table" = b."table" AND a."row" = b."row"
+                    AND a.col = b.col
+        GROUP BY ALL ORDER BY o.agency_key, o.year, o.report_id
+    """).fetchall()
+    findings = []
+    for rid, agency_key, year, differ, canon_value, other_value, compared in rows:
+        differ = differ or []
+        status = "FAIL" if differ else "PASS"
+        message = (f"{len(differ)} of {compared} shared cells differ from the canonical report"
+                   if differ else f"all {compared} shared cells agree with the canonical report")
+        findings.append(_finding(run_id, "W4", f"{agency_key}/{year}", "duplicate", status,
+                                 message, report_id=rid, expected=canon_value,
+                                 observed=other_value, cells=differ[:50]))
+    return findings
+
+
+def cross_report_findings(warehouse, tx, run_id: str,
+                          expected_agencies: dict[str, list[str]] | None = None) -> list[dict]:
+    """Every cross-report rule over the warehouse as this load leaves it."""
+    con = _connect(tx)
+    try:
+        return (continuity(con, run_id) + timeliness(con, run_id)
+                + missing(con, run_id, expected_agencies or {}) + conflicts(con, run_id))
+    finally:
+        con.close()

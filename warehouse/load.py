@@ -1,0 +1,169 @@
+"""Reports -> warehouse rows, loaded idempotently in one published snapshot.
+
+A report is identified by its document's sha256 and the extractor (name, version): loading the
+same one twice adds nothing; a new document for the same agency-year, or a new extractor version,
+adds a new report and the canonical flag moves by the rule in ``canonical.py`` (the old report
+stays, flagged non-canonical).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from extract.model import Report, Status
+from warehouse.canonical import choose_canonical
+from warehouse.corrections import Correction, agency_key, index, load_corrections
+from warehouse.crosschecks import cross_report_findings
+from warehouse.schema import TABLES
+from warehouse.store import Warehouse
+
+
+@dataclass
+class DocumentMeta:
+    """What the crawl knows about a document (from the manifest)."""
+
+    source_url: str | None = None
+    page_url: str | None = None
+    publish_date: str | None = None
+    portal_id: str | None = None
+    region: str | None = None
+
+
+@dataclass
+class LoadResult:
+    run_id: str
+    reports_loaded: int = 0
+    reports_unchanged: int = 0
+    reports_unreadable: int = 0
+    cells_loaded: int = 0
+    quality_fail: int = 0
+    quality_uncertain: int = 0
+    findings: list[dict] = field(default_factory=list)  # this run's FAIL/UNCERTAIN rows
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+
+
+def report_id(report: Report) -> str:
+    text = f"{report.sha256}:{report.extractor}:{report.extractor_version}"
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def _status(report: Report) -> str:
+    if report.error:
+        return "unreadable"
+    return "quality_failures" if any(c.status is Status.FAIL for c in report.checks) else "ok"
+
+
+def report_row(report: Report, meta: DocumentMeta, run_id: str, now: datetime) -> dict:
+    return {
+        "report_id": report_id(report), "document_sha256": report.sha256,
+        "agency": report.agency, "agency_key": agency_key(report.agency), "region": meta.region,
+        "year": report.year, "template_disclosure": report.templates.get("disclosure"),
+        "template_requests": report.templates.get("requests"), "format": report.format,
+        "source_url": meta.source_url, "page_url": meta.page_url,
+        "publish_date": _date(meta.publish_date), "portal_id": meta.portal_id,
+        "extractor": report.extractor, "extractor_version": report.extractor_version,
+        "status": _status(report), "error": report.error,
+        "cells_found": sum(1 for c in report.cells.values() if c.value is not None),
+        "checks_failed": sum(1 for c in report.checks if c.status is Status.FAIL),
+        "canonical": False, "loaded_at": now, "run_id": run_id,
+    }
+
+
+def cell_rows(report: Report, rid: str, corrections: dict[str, Correction]) -> list[dict]:
+    rows = []
+    for key, cell in report.cells.items():
+        table, row, col = key.split("/")
+        fix = corrections.get(key)
+        rows.append({
+            "report_id": rid, "year": report.year, "table": table, "row": row, "col": col,
+            "value": fix.value if fix else cell.value, "raw": cell.raw, "page": cell.page,
+            "location": f"table {cell.table_index}: {cell.row_label}",
+            "corrected": fix is not None, "original_value": cell.value if fix else None,
+        })
+    return rows
+
+
+def quality_rows(report: Report, rid: str, run_id: str) -> list[dict]:
+    return [{"run_id": run_id, "report_id": rid, "scope": "report", "rule": c.rule,
+             "subject": c.subject, "status": c.status.value, "message": c.message,
+             "expected": c.expected, "observed": c.observed, "cells": list(c.cells)}
+            for c in report.checks]
+
+
+def _table(name: str, rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=TABLES[name].schema)
+
+
+def load_reports(warehouse: Warehouse, reports: list[Report],
+                 metas: dict[str, DocumentMeta] | None = None, *, run_id: str | None = None,
+                 corrections: list[Correction] | None = None,
+                 corrections_path: Path | None = None,
+                 expected_agencies: dict[str, list[str]] | None = None) -> LoadResult:
+    """Load ``reports`` (idempotent) and run the cross-report checks, as one published snapshot."""
+    metas = metas or {}
+    run_id = run_id or new_run_id()
+    if corrections is None:
+        corrections = load_corrections(corrections_path) if corrections_path else load_corrections()
+    by_agency_year = index(corrections)
+    result = LoadResult(run_id)
+    now = datetime.now(timezone.utc)
+    with warehouse.transaction(run_id) as tx:
+        known = set(warehouse.read("reports", columns=["report_id"])["report_id"].to_pylist())
+        new_reports, cells, quality = [], [], []
+        for report in reports:
+            rid = report_id(report)
+            if rid in known:
+                result.reports_unchanged += 1
+                continue
+            known.add(rid)
+            row = report_row(report, metas.get(report.sha256, DocumentMeta()), run_id, now)
+            new_reports.append(row)
+            result.reports_unreadable += report.error is not None
+            fixes = by_agency_year.get((row["agency_key"], report.year), {})
+            cells.extend(cell_rows(report, rid, fixes))
+            quality.extend(quality_rows(report, rid, run_id))
+        result.reports_loaded = len(new_reports) - result.reports_unreadable
+        result.cells_loaded = len(cells)
+        tx.append("cells", _table("cells", cells))
+        tx.append("quality", _table("quality", quality))
+        tx.upsert("reports", _reports_with_canonical(warehouse, new_reports), ["canonical"])
+        cross = cross_report_findings(warehouse, tx, run_id, expected_agencies)
+        tx.append("quality", _table("quality", cross))
+        for row in quality + cross:
+            if row["status"] in ("FAIL", "UNCERTAIN"):
+                result.findings.append(row)
+        result.quality_fail = sum(1 for r in result.findings if r["status"] == "FAIL")
+        result.quality_uncertain = len(result.findings) - result.quality_fail
+    return result
+
+
+def _reports_with_canonical(warehouse: Warehouse, new_rows: list[dict]) -> pa.Table:
+    """The new report rows plus existing rows whose canonical flag changes."""
+    existing = warehouse.read("reports")
+    combined = pa.concat_tables([existing, _table("reports", new_rows)]) if new_rows else existing
+    flags = choose_canonical(combined)
+    changed_existing = pc.not_equal(existing["canonical"],
+                                    pa.array(flags[: existing.num_rows], pa.bool_()))
+    combined = combined.set_column(combined.schema.get_field_index("canonical"), "canonical",
+                                   pa.array(flags, pa.bool_()))
+    keep = pa.concat_arrays([changed_existing.combine_chunks() if existing.num_rows
+                             else pa.array([], pa.bool_()),
+                             pa.array([True] * len(new_rows), pa.bool_())])
+    return combined.filter(keep)

@@ -1,0 +1,127 @@
+"""The warehouse tables: one definition per column (name, type, description), read by the writer,
+the views and the data dictionary (datapackage.json, docs/data-dictionary.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    description: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class TableDef:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]  # what makes a row unique (loads are idempotent on it)
+    partition_by: tuple[str, ...] = ()
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in self.columns])
+
+
+S, I, F, B, T = pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us", tz="UTC")
+D = pa.date32()
+
+DOCUMENTS = TableDef("documents", "One row per document fetch recorded in the crawl manifest.", (
+    Column("sha256", S, "sha256 of the bytes as fetched; the raw store names the file by it", False),
+    Column("portal_id", S, "portal config id", False),
+    Column("url", S, "URL as requested", False),
+    Column("final_url", S, "URL after redirects"),
+    Column("page_url", S, "article page an attachment was linked from (null for pages)"),
+    Column("kind", S, "page (a report's HTML page) or attachment"),
+    Column("title", S, "title of the report as the portal lists it"),
+    Column("publish_date", D, "publication date the portal states"),
+    Column("publisher", S, "发布机构 / ContentSource"),
+    Column("index_number", S, "索引号 as printed (kept raw; often irregular)"),
+    Column("content_type", S, "HTTP Content-Type"),
+    Column("size", I, "bytes"),
+    Column("fetched_at", T, "when it was fetched (UTC)", False),
+    Column("http_status", I, "200, or 304 when the stored copy was still current"),
+    Column("agency", S, "agency the crawler inferred (title, metadata, then portal config)"),
+    Column("year", I, "report year the crawler inferred"),
+    Column("attachment_name", S, "human name of an attachment (link text)"),
+    Column("variant", S, "图片版 / 超链版 …: a variant of a report, not a new one"),
+), key=("sha256", "url", "fetched_at"))
+
+REPORTS = TableDef("reports", "One row per extracted document and extractor version.", (
+    Column("report_id", S, "hash of document sha256, extractor name and version", False),
+    Column("document_sha256", S, "sha256 of the source document", False),
+    Column("agency", S, "agency as the report's title names it"),
+    Column("agency_key", S, "agency name normalised for matching (NFKC, no spaces, simplified)"),
+    Column("region", S, "region, where the portal config states it"),
+    Column("year", I, "report year (the year reported on, not the publication year)"),
+    Column("template_disclosure", S, "template of table 二: 2019 or 2021 (decided from its labels)"),
+    Column("template_requests", S, "template of table 三: 2019 or 2021"),
+    Column("format", S, "html, pdf, docx, doc, wps or text"),
+    Column("source_url", S, "URL the document was fetched from"),
+    Column("page_url", S, "article page of an attachment"),
+    Column("publish_date", D, "publication date the portal states"),
+    Column("portal_id", S, "portal config id"),
+    Column("extractor", S, "extractor that produced the cells"),
+    Column("extractor_version", S, "its version"),
+    Column("status", S, "ok, quality_failures (a report rule FAILs) or unreadable"),
+    Column("error", S, "why an unreadable document could not be read"),
+    Column("cells_found", I, "cells with a number"),
+    Column("checks_failed", I, "report-level rule instances that FAIL"),
+    Column("canonical", B, "the report chosen for its agency-year (see docs/warehouse.md)", False),
+    Column("loaded_at", T, "when it was loaded", False),
+    Column("run_id", S, "run that loaded it", False),
+), key=("report_id",))
+
+CELLS = TableDef("cells", "One row per extracted cell (long form). Blank cells are null, not 0.", (
+    Column("report_id", S, "report the cell belongs to", False),
+    Column("year", I, "report year (partition column)"),
+    Column("table", S, "disclosure, requests or appeals", False),
+    Column("row", S, "canonical row key (DESIGN.md section 3)", False),
+    Column("col", S, "canonical column key", False),
+    Column("value", F, "the number (amounts in 万元); null where the report left it blank"),
+    Column("raw", S, "the cell text as printed"),
+    Column("page", I, "page of a PDF the cell was read on"),
+    Column("location", S, "table index and the row label as printed"),
+    Column("corrected", B, "a manual correction replaced the printed value", False),
+    Column("original_value", F, "the printed value, where corrected"),
+), key=("report_id", "table", "row", "col"), partition_by=("year",))
+
+QUALITY = TableDef("quality", "Quality findings: report rules R1-R6 and cross-report rules W1-W4.", (
+    Column("run_id", S, "run that produced the finding", False),
+    Column("report_id", S, "report the finding is about (null for cross-report scopes)"),
+    Column("scope", S, "report, or agency-year / portal for cross-report rules", False),
+    Column("rule", S, "R1..R6, W1 continuity, W2 timeliness, W3 missing, W4 conflict", False),
+    Column("subject", S, "what the rule looked at (a column, a row, a table, agency/year)"),
+    Column("status", S, "PASS, FAIL or UNCERTAIN", False),
+    Column("message", S, "what was found"),
+    Column("expected", F, "expected value"),
+    Column("observed", F, "observed value"),
+    Column("cells", pa.list_(S), "cells involved (table/row/col)"),
+), key=("run_id", "report_id", "scope", "rule", "subject"))
+
+RUNS = TableDef("runs", "One row per pipeline run (load, rebuild or nightly).", (
+    Column("run_id", S, "run id", False),
+    Column("kind", S, "load, rebuild or nightly", False),
+    Column("started_at", T, "start (UTC)", False),
+    Column("finished_at", T, "end (UTC)"),
+    Column("status", S, "completed, or completed_with_failures"),
+    Column("portals", I, "portals crawled"),
+    Column("portals_failed", I, "portals whose crawl failed"),
+    Column("portals_blocked", I, "portals that answered with challenge pages"),
+    Column("documents_new", I, "documents new in the raw store"),
+    Column("reports_loaded", I, "reports loaded (new documents or extractor versions)"),
+    Column("reports_unchanged", I, "reports already in the warehouse"),
+    Column("reports_unreadable", I, "documents that could not be read"),
+    Column("cells_loaded", I, "cells loaded"),
+    Column("quality_fail", I, "FAIL findings of this run"),
+    Column("quality_uncertain", I, "UNCERTAIN findings of this run"),
+    Column("message", S, "summary"),
+), key=("run_id",))
+
+TABLES: dict[str, TableDef] = {t.name: t for t in (DOCUMENTS, REPORTS, CELLS, QUALITY, RUNS)}
