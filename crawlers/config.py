@@ -6,6 +6,7 @@ it overrides a safe default, a written reason.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -41,7 +42,7 @@ class PortalConfig:
     robots_override_reason: str | None = None
     agencies: tuple[str, ...] = ()  # agencies expected to report here (for missing-report checks)
     region: str | None = None
-    verified: bool = True  # false until a crawl from a network that reaches it succeeded
+    verified: bool = False  # false until a crawl from a network that reaches it succeeded
     notes: str | None = None
     source: Path | None = field(default=None, compare=False)
 
@@ -59,7 +60,11 @@ def _fail(source: str, key: str, problem: str) -> ConfigError:
 
 
 def _url(source: str, value: Any) -> str:
-    parts = urlsplit(str(value))
+    try:
+        parts = urlsplit(str(value))
+        parts.hostname  # noqa: B018 -- raises ValueError for a malformed host ("http://[x")
+    except ValueError as exc:
+        raise _fail(source, "start_urls", f"{value!r} is not an http(s) URL ({exc})") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _fail(source, "start_urls", f"{value!r} is not an http(s) URL")
     return str(value)
@@ -70,7 +75,7 @@ def _patterns(source: str, key: str, value: Any) -> tuple[str, ...]:
     for pattern in items:
         try:
             re.compile(pattern)
-        except re.error as exc:
+        except (re.error, TypeError) as exc:  # TypeError: a bare number such as 2023
             raise _fail(source, key, f"{pattern!r} is not a regular expression ({exc})") from exc
     return items
 
@@ -91,13 +96,27 @@ def parse_config(data: Any, source: str = "<config>") -> PortalConfig:
     if isinstance(urls, str) or not isinstance(urls, list):
         raise _fail(source, "start_urls", "must be a list of URLs")
     values = dict(data)
+    values["id"] = str(data["id"])
     values["start_urls"] = tuple(_url(source, u) for u in urls)
     if values.get("platform", "auto") not in PLATFORMS:
         raise _fail(source, "platform", f"{values['platform']!r} is not one of {', '.join(PLATFORMS)}")
     for key in ("include", "exclude"):
         values[key] = _patterns(source, key, values.get(key))
     for key in ("allowed_hosts", "agencies"):
-        values[key] = tuple(values.get(key) or ())
+        value = values.get(key) or ()
+        values[key] = (value,) if isinstance(value, str) else tuple(value)
+    for host in values["allowed_hosts"]:
+        if not isinstance(host, str) or not re.fullmatch(r"[A-Za-z0-9.-]+", host):
+            raise _fail(source, "allowed_hosts", f"{host!r} is not a host name (no scheme or path)")
+    if values.get("encoding") is not None:
+        try:
+            codecs.lookup(str(values["encoding"]))
+        except LookupError as exc:
+            raise _fail(source, "encoding",
+                        f"{values['encoding']!r} is not a known encoding") from exc
+    for key in ("obey_robots", "verified"):
+        if key in values and not isinstance(values[key], bool):
+            raise _fail(source, key, f"{values[key]!r} must be true or false")
     for key, kind in (("delay", float), ("timeout", float), ("max_pages", int),
                       ("max_download_mb", int)):
         if key in values:
