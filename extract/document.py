@@ -87,8 +87,10 @@ def _second_opinion(base: Report, first: Report, path: Path, text: str) -> Repor
     return first
 
 
-def extract_document(path: Path, workdir: Path | None = None) -> Report:
-    """Read one document. ``workdir`` holds conversion scratch files (a temporary one if None)."""
+def extract_document(path: Path, workdir: Path | None = None,
+                     suffix: str | None = None) -> Report:
+    """Read one document. ``workdir`` holds conversion scratch files (a temporary one if None);
+    ``suffix`` (".wps") names the type of a file whose name does not (a raw-store object)."""
     path = Path(path)
     report = Report(file=str(path), sha256="", format="unknown")
     try:
@@ -97,7 +99,7 @@ def extract_document(path: Path, workdir: Path | None = None) -> Report:
             raise ExtractionError("too_large", f"{size} bytes (limit {MAX_DOCUMENT_BYTES})")
         data = path.read_bytes()
         report.sha256 = hashlib.sha256(data).hexdigest()
-        report.format = sniff(path, data[:8192])
+        report.format = sniff(path, data[:8192], suffix)
         with tempfile.TemporaryDirectory(prefix="nianbao-", dir=workdir) as scratch:
             content = _read(report.format, path, data, Path(scratch))
         result = build_report(report, content)

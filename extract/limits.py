@@ -19,13 +19,13 @@ DOCUMENT_TIMEOUT = 180.0  # seconds per document, LibreOffice conversion include
 _context = multiprocessing.get_context("fork")
 
 
-def _child(path: str, workdir: str, conn) -> None:
+def _child(path: str, workdir: str, suffix: str | None, conn) -> None:
     # Libraries that write temporary files (camelot, LibreOffice) write them here.
     os.environ["TMPDIR"] = workdir
     tempfile.tempdir = workdir
     from extract.document import extract_document
 
-    conn.send(extract_document(Path(path), Path(workdir)))
+    conn.send(extract_document(Path(path), Path(workdir), suffix))
     conn.close()
 
 
@@ -38,12 +38,14 @@ def _failed(path: Path, message: str) -> Report:
                   extractor="none")
 
 
-def extract_with_limit(path: Path, timeout: float = DOCUMENT_TIMEOUT) -> Report:
+def extract_with_limit(path: Path, timeout: float = DOCUMENT_TIMEOUT,
+                       suffix: str | None = None) -> Report:
     """``extract_document`` in a child process, killed after ``timeout`` seconds."""
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="nianbao-extract-") as workdir:
         receiver, sender = _context.Pipe(duplex=False)
-        process = _context.Process(target=_child, args=(str(path), workdir, sender), daemon=True)
+        process = _context.Process(target=_child, args=(str(path), workdir, suffix, sender),
+                                   daemon=True)
         process.start()
         sender.close()
         try:

@@ -123,5 +123,92 @@ def print_crawl_reports(reports: list[dict], out: Console) -> None:
             out.print(f"[bold]{r['portal_id']}[/]: {r.get('message', '')}")
 
 
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL over the views documents, reports, "
+                                            "cells, quality, runs, requests_wide, "
+                                            "disclosure_wide, appeals_wide.")],
+    data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Run SQL over the warehouse (DuckDB; extensions never download)."""
+    import duckdb
+
+    from warehouse.views import connect
+
+    if output not in ("table", "csv", "json"):
+        raise typer.BadParameter("--format must be table, csv or json")
+    try:
+        result = connect(data_dir).sql(sql)
+    except duckdb.Error as exc:
+        console.print(f"[bold red]query error[/] {exc}")
+        raise typer.Exit(1) from exc
+    if result is None:
+        return
+    columns, rows = result.columns, result.fetchall()
+    if output == "json":
+        typer.echo(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False,
+                              default=str))
+    elif output == "csv":
+        import csv
+        import sys
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        from rich.table import Table
+
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        Console().print(table)
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Folder for the Parquet snapshot.")],
+    data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
+) -> None:
+    """Write the current canonical data as plain hive-partitioned Parquet, with datapackage.json."""
+    from warehouse.export import export as write_export
+
+    counts = write_export(data_dir, out)
+    Console().print(", ".join(f"{name} {n} rows" for name, n in counts.items()) + f" -> {out}")
+
+
+@app.command()
+def rebuild(
+    data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
+    workers: Annotated[int | None, typer.Option(help="Parallel extractions.")] = None,
+) -> None:
+    """Re-extract every document in the raw store into the warehouse, without crawling."""
+    from flows.pipeline import candidates, rebuild as run_rebuild
+
+    total = len(candidates(data_dir, only_new=False))
+    with Progress(console=console) as progress:
+        task = progress.add_task("re-extracting", total=total)
+        result = run_rebuild(data_dir, workers, progress=lambda _: progress.advance(task))
+    Console().print(f"run {result.run_id}: {result.reports_loaded} reports loaded, "
+                    f"{result.reports_unchanged} unchanged, {result.reports_unreadable} "
+                    f"unreadable, {result.cells_loaded} cells; quality: {result.quality_fail} "
+                    f"FAIL, {result.quality_uncertain} UNCERTAIN")
+
+
+@app.command()
+def datadict(
+    out: Annotated[Path, typer.Option(help="Folder for data-dictionary.md and "
+                                           "datapackage.json.")] = Path("docs"),
+) -> None:
+    """Write the data dictionary (from warehouse/schema.py)."""
+    from warehouse.export import data_dictionary_markdown, datapackage
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "data-dictionary.md").write_text(data_dictionary_markdown(), encoding="utf-8")
+    (out / "datapackage.json").write_text(json.dumps(datapackage(), ensure_ascii=False, indent=2)
+                                          + "\n", encoding="utf-8")
+    Console().print(f"wrote {out / 'data-dictionary.md'} and {out / 'datapackage.json'}")
+
+
 if __name__ == "__main__":
     app()

@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone
 import pyarrow as pa
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+READABLE = ("ok", "quality_failures")
 
 
 def _rank(row: dict) -> tuple:
@@ -26,7 +27,7 @@ def groups(reports: pa.Table) -> dict[tuple[str, int], list[int]]:
     found: dict[tuple[str, int], list[int]] = {}
     columns = reports.select(["agency_key", "year", "status"]).to_pylist()
     for n, row in enumerate(columns):
-        if row["status"] != "unreadable" and row["agency_key"] and row["year"]:
+        if row["status"] in READABLE and row["agency_key"] and row["year"]:
             found.setdefault((row["agency_key"], row["year"]), []).append(n)
     return found
 

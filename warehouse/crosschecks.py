@@ -119,7 +119,7 @@ def conflicts(con, run_id: str) -> list[dict]:
         WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical),
         others AS (SELECT r.report_id, c.report_id AS canon_id, r.agency_key, r.year
                    FROM reports r JOIN canon c USING (agency_key, year)
-                   WHERE NOT r.canonical AND r.status <> 'unreadable')
+                   WHERE NOT r.canonical AND r.status IN ('ok', 'quality_failures'))
         SELECT o.report_id, o.agency_key, o.year,
                list(a."table" || '/' || a."row" || '/' || a.col ORDER BY a."table", a."row", a.col)
                    FILTER (WHERE a.value IS DISTINCT FROM b.value) AS differ,

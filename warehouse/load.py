@@ -66,7 +66,7 @@ def _date(text: str | None) -> date | None:
 
 def _status(report: Report) -> str:
     if report.error:
-        return "unreadable"
+        return "not_a_report" if report.error.startswith("not_a_report") else "unreadable"
     return "quality_failures" if any(c.status is Status.FAIL for c in report.checks) else "ok"
 
 
@@ -115,8 +115,16 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
                  metas: dict[str, DocumentMeta] | None = None, *, run_id: str | None = None,
                  corrections: list[Correction] | None = None,
                  corrections_path: Path | None = None,
-                 expected_agencies: dict[str, list[str]] | None = None) -> LoadResult:
-    """Load ``reports`` (idempotent) and run the cross-report checks, as one published snapshot."""
+                 expected_agencies: dict[str, list[str]] | None = None,
+                 documents: list[dict] | None = None,
+                 run: dict | None = None) -> LoadResult:
+    """Load ``reports`` (idempotent) and run the cross-report checks, as one published snapshot.
+
+    ``documents`` are crawl manifest rows (dicts) for the ``documents`` table; rows already
+    loaded (same sha256, url and fetch time) are skipped. ``run`` adds the caller's facts to
+    this run's row in ``runs`` (kind, started_at, portals, portals_failed, portals_blocked,
+    documents_new, message).
+    """
     metas = metas or {}
     run_id = run_id or new_run_id()
     if corrections is None:
@@ -135,12 +143,13 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
             known.add(rid)
             row = report_row(report, metas.get(report.sha256, DocumentMeta()), run_id, now)
             new_reports.append(row)
-            result.reports_unreadable += report.error is not None
+            result.reports_unreadable += row["status"] == "unreadable"
             fixes = by_agency_year.get((row["agency_key"], report.year), {})
             cells.extend(cell_rows(report, rid, fixes))
             quality.extend(quality_rows(report, rid, run_id))
-        result.reports_loaded = len(new_reports) - result.reports_unreadable
+        result.reports_loaded = sum(1 for r in new_reports if r["status"] in ("ok", "quality_failures"))
         result.cells_loaded = len(cells)
+        tx.append("documents", _new_documents(warehouse, documents or []))
         tx.append("cells", _table("cells", cells))
         tx.append("quality", _table("quality", quality))
         tx.upsert("reports", _reports_with_canonical(warehouse, new_reports), ["canonical"])
@@ -151,7 +160,38 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
                 result.findings.append(row)
         result.quality_fail = sum(1 for r in result.findings if r["status"] == "FAIL")
         result.quality_uncertain = len(result.findings) - result.quality_fail
+        tx.append("runs", _table("runs", [_run_row(result, run or {}, now)]))
     return result
+
+
+def _run_row(result: LoadResult, run: dict, started: datetime) -> dict:
+    failures = result.quality_fail or run.get("portals_failed") or result.reports_unreadable
+    return {
+        "run_id": result.run_id, "kind": run.get("kind", "load"),
+        "started_at": run.get("started_at", started), "finished_at": datetime.now(timezone.utc),
+        "status": "completed_with_failures" if failures else "completed",
+        "portals": run.get("portals"), "portals_failed": run.get("portals_failed"),
+        "portals_blocked": run.get("portals_blocked"), "documents_new": run.get("documents_new"),
+        "reports_loaded": result.reports_loaded, "reports_unchanged": result.reports_unchanged,
+        "reports_unreadable": result.reports_unreadable, "cells_loaded": result.cells_loaded,
+        "quality_fail": result.quality_fail, "quality_uncertain": result.quality_uncertain,
+        "message": run.get("message"),
+    }
+
+
+def _new_documents(warehouse: Warehouse, rows: list[dict]) -> pa.Table:
+    seen = {(r["sha256"], r["url"], r["fetched_at"]) for r in warehouse.read(
+        "documents", columns=["sha256", "url", "fetched_at"]).to_pylist()}
+    fresh = []
+    for row in rows:
+        record = {name: row.get(name) for name in TABLES["documents"].schema.names}
+        record["fetched_at"] = datetime.fromisoformat(row["fetched_at"])
+        record["publish_date"] = _date(row.get("publish_date"))
+        key = (record["sha256"], record["url"], record["fetched_at"])
+        if key not in seen:
+            seen.add(key)
+            fresh.append(record)
+    return _table("documents", fresh)
 
 
 def _reports_with_canonical(warehouse: Warehouse, new_rows: list[dict]) -> pa.Table:

@@ -69,7 +69,8 @@ REPORTS = TableDef("reports", "One row per extracted document and extractor vers
     Column("portal_id", S, "portal config id"),
     Column("extractor", S, "extractor that produced the cells"),
     Column("extractor_version", S, "its version"),
-    Column("status", S, "ok, quality_failures (a report rule FAILs) or unreadable"),
+    Column("status", S, "ok, quality_failures (a report rule FAILs), unreadable, or "
+                        "not_a_report (a page without the report tables, e.g. one linking a PDF)"),
     Column("error", S, "why an unreadable document could not be read"),
     Column("cells_found", I, "cells with a number"),
     Column("checks_failed", I, "report-level rule instances that FAIL"),

@@ -14,8 +14,11 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HTML = re.compile(rb"<(?:!doctype\s+html|html|head|body|table|p|div|meta)[\s>/]", re.I)
 
 
-def sniff(path: Path, head: bytes) -> str:
-    """One of FORMATS, or an ExtractionError naming what the file is instead."""
+def sniff(path: Path, head: bytes, suffix: str | None = None) -> str:
+    """One of FORMATS, or an ExtractionError naming what the file is instead.
+
+    ``suffix`` stands in for the file name's when the file has none (the raw store's objects).
+    """
     if not head:
         raise ExtractionError("empty_file", "the file is empty")
     if b"%PDF-" in head[:1024]:
@@ -31,7 +34,7 @@ def sniff(path: Path, head: bytes) -> str:
         kind = "OFD" if "OFD.xml" in names else "XLSX" if "xl/workbook.xml" in names else "ZIP"
         raise ExtractionError("unknown_format", f"{kind} archive, not a supported report format")
     if head.startswith(_OLE):
-        suffix = path.suffix.lower()
+        suffix = (suffix or path.suffix).lower()
         if suffix in (".xls", ".ppt", ".et", ".dps"):
             raise ExtractionError("unknown_format", f"OLE file of type {suffix}, not a report format")
         return "wps" if suffix == ".wps" else "doc"

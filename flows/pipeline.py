@@ -1,0 +1,86 @@
+"""The pipeline's steps as plain functions (the Prefect flow and the CLI both call them):
+raw store -> documents to extract -> reports -> warehouse."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import parse_qs, urlsplit
+
+from crawlers.rawstore import RawStore
+from extract import Report, extract_with_limit
+from warehouse.load import DocumentMeta, LoadResult, load_reports
+from warehouse.store import Warehouse
+
+
+@dataclass
+class Candidate:
+    """A document in the raw store, with what the crawl knows about it."""
+
+    sha256: str
+    path: Path
+    suffix: str | None
+    meta: DocumentMeta
+
+
+def _suffix(row) -> str | None:
+    for name in (row.attachment_name, *parse_qs(urlsplit(row.url).query).get("filename", []),
+                 urlsplit(row.url).path):
+        suffix = PurePosixPath(name or "").suffix.lower()
+        if suffix in (".pdf", ".doc", ".docx", ".wps", ".html", ".htm", ".shtml", ".ofd",
+                      ".xls", ".xlsx"):
+            return suffix
+    return None
+
+
+def candidates(data_dir: Path, *, only_new: bool = True,
+               regions: dict[str, str] | None = None) -> list[Candidate]:
+    """Documents of the raw store to extract: every distinct sha256, or only those the warehouse
+    has not seen (an unchanged document is never extracted twice)."""
+    store = RawStore(data_dir)
+    seen: set[str] = set()
+    if only_new:
+        reports = Warehouse(data_dir).read("reports", columns=["document_sha256"])
+        seen = set(reports["document_sha256"].to_pylist())
+    found: dict[str, Candidate] = {}
+    for row in store.rows():
+        if row.sha256 in seen or row.sha256 in found or not store.has(row.sha256):
+            continue
+        found[row.sha256] = Candidate(row.sha256, store.path_of(row.sha256), _suffix(row),
+                                      DocumentMeta(row.final_url or row.url, row.page_url,
+                                                   row.publish_date, row.portal_id,
+                                                   (regions or {}).get(row.portal_id)))
+    return list(found.values())
+
+
+def extract_all(items: list[Candidate], workers: int | None = None,
+                progress: Callable[[Report], None] | None = None) -> list[Report]:
+    """Each document in its own time-limited process, ``workers`` at a time."""
+    workers = workers or max(1, (os.cpu_count() or 2))
+
+    def one(item: Candidate) -> Report:
+        report = extract_with_limit(item.path, suffix=item.suffix)
+        if progress:
+            progress(report)
+        return report
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, items))
+
+
+def manifest_rows(data_dir: Path) -> list[dict]:
+    return [asdict(row) for row in RawStore(data_dir).rows()]
+
+
+def rebuild(data_dir: Path, workers: int | None = None,
+            progress: Callable[[Report], None] | None = None) -> LoadResult:
+    """Re-extract every document in the raw store and load it (no crawling): a new extractor
+    version adds new report versions; an unchanged one adds nothing."""
+    items = candidates(data_dir, only_new=False)
+    reports = extract_all(items, workers, progress)
+    metas = {item.sha256: item.meta for item in items}
+    return load_reports(Warehouse(data_dir), reports, metas, documents=manifest_rows(data_dir),
+                        run={"kind": "rebuild"})
