@@ -49,7 +49,8 @@ class LoadResult:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    """Run ids sort by start time (to the microsecond), then by a random suffix."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ-") + uuid.uuid4().hex[:6]
 
 
 def report_id(report: Report) -> str:
