@@ -24,7 +24,9 @@ def report(agency: str, year: int, *, carried_over: int | None = 0, carried_forw
     for col in REQUEST_COLUMNS:
         values[f"requests/carried_over/{col}"] = carried_over
         values[f"requests/carried_forward/{col}"] = carried_forward
-        values[f"requests/new/{col}"] = new * (len(REQUEST_COLUMNS) - 1 if col == "total" else 1)
+        for row in ("new", "granted", "total"):  # all granted: R1-R3 hold when nothing carries
+            values[f"requests/{row}/{col}"] = new * (len(REQUEST_COLUMNS) - 1 if col == "total"
+                                                     else 1)
     result = Report(file="crafted", sha256=sha or f"{agency}{year}".encode().hex().ljust(64, "0"),
                     format="html", agency=agency, year=year, templates=dict(TEMPLATES),
                     extractor="crafted", extractor_version="1")
