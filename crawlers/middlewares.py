@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlsplit
+
+from tldextract import TLDExtract
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares import cookies as scrapy_cookies
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
@@ -25,6 +29,11 @@ from scrapy.utils.httpobj import urlparse_cached
 from crawlers.antibot import ChallengeBlocked, challenge_vendor
 
 logger = logging.getLogger(__name__)
+
+# Scrapy's cookie middleware asks tldextract for public suffixes, and tldextract's default first
+# downloads the Public Suffix List. Crawls must not reach anything but the portals: use the
+# snapshot tldextract ships with.
+scrapy_cookies._split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
 
 RETRY_AFTER_CAP = 120.0  # seconds; a longer wait gives the URL up for this crawl
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn", "hz-gb-2312"}
@@ -79,6 +88,24 @@ class AntiBot(_CrawlerAware):
         self.blocked[host] = vendor
         self.crawler.stats.inc_value(f"nianbao/blocked/{vendor}")
         raise ChallengeBlocked(vendor, request.url)
+
+
+class OffsiteRedirect(IgnoreRequest):
+    """A redirect to a host outside the portal's allowed hosts: not followed, recorded."""
+
+
+class AllowedRedirects(_CrawlerAware):
+    """Refuse redirects that leave the allowed hosts, naming them (Scrapy would drop them
+    silently after following)."""
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get(b"Location")
+        if response.status not in (301, 302, 303, 307, 308) or not location:
+            return response
+        target = urlsplit(response.urljoin(location.decode("latin-1")))
+        if target.hostname and target.hostname not in self.spider.allowed_domains:
+            raise OffsiteRedirect(f"offsite_redirect: {request.url} -> {target.geturl()}")
+        return response
 
 
 class RetryAfter:

@@ -37,6 +37,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RetryAfter": 560,
     "crawlers.middlewares.Conditional": 580,
     "crawlers.middlewares.AntiBot": 590,
+    "crawlers.middlewares.AllowedRedirects": 610,  # before RedirectMiddleware (600) sees it
     "crawlers.middlewares.Encoding": 950,
 }
 ITEM_PIPELINES = {"crawlers.pipelines.RawStorePipeline": 300}

@@ -20,7 +20,7 @@ from crawlers.config import PortalConfig
 from crawlers.selectors import LayoutChanged
 
 PAGE_SIZE = 100
-_SID = re.compile(r"""\bsid['"]?\s*[:=]\s*['"]?(\d+)""")
+_SID = re.compile(r"""\bsid['"]?\s*[:=]\s*['"]?(\d+)""", re.I)
 _CHINA = timezone(timedelta(hours=8))
 
 

@@ -8,15 +8,16 @@ attachments) -> documents. Every failure lands in the crawl report with its kind
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urldefrag
+from urllib.parse import urldefrag, urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
     ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError,
@@ -25,6 +26,7 @@ from twisted.python.failure import Failure
 
 from crawlers.adapters import ADAPTERS, sniff
 from crawlers.antibot import ChallengeBlocked
+from crawlers.middlewares import OffsiteRedirect
 from crawlers.article import attachment_extension, parse_article
 from crawlers.config import load_config
 from crawlers.detect import TitleVerdict, classify_title
@@ -36,6 +38,22 @@ from crawlers.state import CrawlState
 _SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|此)?页面|404\s*(Not\s*Found|错误)?|已被删除|Page Not Found",
                        re.I)
 SOFT_404_MAX_BYTES = 4096
+MIN_DELAY = 0.001  # seconds
+_COLUMN_PAGE = re.compile(r"(/|/index\.s?html?)$")
+
+
+def recorded(callback):
+    """A callback whose unexpected exception lands in the crawl report (and the crawl goes on)."""
+
+    @functools.wraps(callback)
+    def wrapper(self, response: Response):
+        try:
+            yield from callback(self, response)
+        except Exception as exc:  # noqa: BLE001 - any parser bug on one page is that page's error
+            self.report.error(f"spider_error:{type(exc).__name__}", f"{response.url}: {exc}")
+            self.logger.exception("error processing %s", response.url)
+
+    return wrapper
 
 
 def is_soft_404(response: Response) -> bool:
@@ -58,12 +76,17 @@ class PortalSpider(scrapy.Spider):
         self.crawl_state = CrawlState(self.data_dir)
         self.report = CrawlReport(self.config.id, self.config.agency)
         self._reports_seen: set[str] = set()
+        self._start_folders = [urlsplit(u).path.rsplit("/", 1)[0] + "/"
+                               for u in self.config.start_urls]
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         # The portal's own politeness and limits (settings freeze after from_crawler).
-        for name, value in (("DOWNLOAD_DELAY", spider.delay),
+        # A delay of 0 lets Scrapy's downloader start several queued requests of one host at
+        # once (it breaks out of its queue loop only when a delay is set): 1 ms keeps one
+        # request in flight per host even with politeness off.
+        for name, value in (("DOWNLOAD_DELAY", max(spider.delay, MIN_DELAY)),
                             ("AUTOTHROTTLE_START_DELAY", spider.delay),
                             ("DOWNLOAD_TIMEOUT", spider.config.timeout),
                             ("DOWNLOAD_MAXSIZE", spider.config.max_download_mb * 1024 * 1024)):
@@ -75,12 +98,19 @@ class PortalSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Request]:
         for url in self.config.start_urls:
             bare, fragment = urldefrag(url)
-            yield self._request(bare, self.parse_list, meta={"fragment": fragment or None})
+            request = self._request(bare, self.parse_list, meta={"fragment": fragment or None})
+            if request is not None:
+                yield request
 
-    def _request(self, url: str, callback, **kwargs: Any) -> Request:
+    def _request(self, url: str, callback, **kwargs: Any) -> Request | None:
+        """A request, or None (recorded as ``offsite_link``) for a host outside the allow-list."""
+        if urlsplit(url).hostname not in self.allowed_domains:
+            self.report.error("offsite_link", url)
+            return None
         return Request(url, callback=callback, errback=self.on_error, **kwargs)
 
     # -- list pages ------------------------------------------------------------------------------
+    @recorded
     def parse_list(self, response: Response) -> Iterator[Request]:
         self.report.pages_fetched += 1
         if not isinstance(response, TextResponse) or is_soft_404(response):
@@ -94,14 +124,32 @@ class PortalSpider(scrapy.Spider):
             self.report.error("layout_changed", f"{response.url}: {exc}")
             self.logger.error("layout changed: %s", exc)
             return
-        for url in listing.next_pages:
-            if url != response.url:
-                yield self._request(url, self.parse_list,
-                                    meta={"fragment": response.meta.get("fragment")})
+        requests = [self._request(url, self.parse_list,
+                                  meta={"fragment": response.meta.get("fragment")})
+                    for url in [*listing.next_pages, *self._subcolumns(response)]
+                    if url != response.url]
         for entry in listing.entries:
-            yield from self._follow_entry(entry, response.url)
+            requests.extend(self._follow_entry(entry, response.url))
+        yield from (r for r in requests if r is not None)
 
-    def _follow_entry(self, entry, list_url: str) -> Iterator[Request]:
+    def _subcolumns(self, response: TextResponse) -> list[str]:
+        """Tier and year sub-columns (部门 / 镇街 / 2021年) below a start URL's folder: links to a
+        folder or its index page, deeper than the page itself (a column never leaks upwards)."""
+        if not isinstance(response, HtmlResponse):
+            return []
+        here = urlsplit(response.url).path.rsplit("/", 1)[0] + "/"
+        found = []
+        for href in response.css("a::attr(href)").getall():
+            url = urldefrag(response.urljoin(href.strip()))[0]
+            parts = urlsplit(url)
+            folder = parts.path.rsplit("/", 1)[0] + "/"
+            if (parts.hostname in self.allowed_domains and folder != here
+                    and folder.startswith(here) and _COLUMN_PAGE.search(parts.path)
+                    and any(folder.startswith(p) for p in self._start_folders)):
+                found.append(url)
+        return found
+
+    def _follow_entry(self, entry, list_url: str) -> Iterator[Request | None]:
         verdict = classify_title(entry.title, self.config.include, self.config.exclude)
         if entry.title and not verdict.is_report:
             self.report.decoys_skipped += 1
@@ -116,6 +164,7 @@ class PortalSpider(scrapy.Spider):
             yield self._request(entry.url, self.parse_article, meta=meta)
 
     # -- article pages ---------------------------------------------------------------------------
+    @recorded
     def parse_article(self, response: Response) -> Iterator[Request | dict]:
         self.report.pages_fetched += 1
         if not isinstance(response, TextResponse) or is_soft_404(response):
@@ -133,9 +182,12 @@ class PortalSpider(scrapy.Spider):
                 "publisher": article.publisher, "index_number": article.index_number}
         yield self._item(response, "page", page, verdict)
         for attachment in article.attachments:
-            yield self._request(attachment.url, self.save_attachment, meta={
+            request = self._request(attachment.url, self.save_attachment, meta={
                 "conditional": True, "page": page, "verdict": verdict, "name": attachment.name})
+            if request is not None:
+                yield request
 
+    @recorded
     def save_attachment(self, response: Response) -> Iterator[dict]:
         if is_soft_404(response):
             self.report.error("soft_404", response.url)
@@ -180,6 +232,8 @@ class PortalSpider(scrapy.Spider):
         exc = failure.value
         if isinstance(exc, ChallengeBlocked):
             self.report.block(exc.vendor, request.url)
+        elif isinstance(exc, OffsiteRedirect):
+            self.report.error("offsite_redirect", request.url)
         elif isinstance(exc, HttpError):
             self.report.error(f"http_{exc.response.status}", request.url)
         elif isinstance(exc, IgnoreRequest):
@@ -196,11 +250,7 @@ class PortalSpider(scrapy.Spider):
             self.report.error(type(exc).__name__, request.url)
 
     def closed(self, reason: str) -> None:
-        stats = self.crawler.stats
-        self.report.retries = int(stats.get_value("retry/count", 0))
-        for key, value in (stats.get_stats() or {}).items():
-            if key == "offsite/filtered" and value:
-                self.report.errors.setdefault("offsite_filtered", []).append(f"{value} requests")
+        self.report.retries = int(self.crawler.stats.get_value("retry/count", 0))
         self.report.finish(reason, self.crawl_state.best_previous_count(self.config.id))
         self.crawl_state.record_crawl(self.config.id, self.report.finished_at or "",
                                 self.report.reports_found, self.report.status)

@@ -1,0 +1,219 @@
+"""Crawling the local test portal (tests/portal/) with the real Scrapy crawler, in a subprocess.
+
+Each test site's documents are asserted exactly against tests/portal/expected.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawlers.rawstore import RawStore
+from flows.crawling import run_crawl
+from tests.portal import fixtures
+from tests.portal.expected import EXPECTED, OFFSITE
+from tests.portal.fixtures import write_configs
+
+portal = fixtures.portal  # the session's running test portal (a pytest fixture)
+
+REPORTED_AS = {"404": "http_404"}  # the crawl report names HTTP failures http_<status>
+CRAWLED_SITES = [s for s, e in EXPECTED.items() if not e.blocked]
+BLOCKED_SITES = [s for s, e in EXPECTED.items() if e.blocked]
+
+
+def config_of(configs: Path, site: str) -> Path:
+    return configs / f"{EXPECTED[site].portal_id}.yaml"
+
+
+def expected_documents(portal, site: str) -> set[tuple]:
+    """(portal, agency, year, url, sha256) of every report page and attachment, reposts and
+    （图片版）/（超链版） variants included. A mobile (_wap) twin linked only from its article's
+    手机版 link is not a listed report and is not fetched."""
+    e, base = EXPECTED[site], portal.base_url(site)
+    found = set()
+    for report in e.reports:
+        if report.page_sha256:
+            found.add((e.portal_id, report.agency, report.year, base + report.page,
+                       report.page_sha256))
+        found |= {(e.portal_id, report.agency, report.year, base + a.path, a.sha256)
+                  for a in report.attachments}
+    for duplicate in e.duplicates:
+        if duplicate.kind != "wap":
+            of = next(r for r in e.reports if r.page == duplicate.of)
+            found.add((e.portal_id, of.agency, of.year, base + duplicate.path, duplicate.sha256))
+    return found
+
+
+@pytest.fixture(scope="module")
+def crawled(portal, tmp_path_factory) -> dict:
+    """One crawl of every portal config, politeness off; then a second, incremental one."""
+    portal.reset()
+    root = tmp_path_factory.mktemp("crawl")
+    configs = root / "configs"
+    write_configs(portal, configs)
+    first = run_crawl(configs, root / "data", delay=0, timeout=600)
+    first_hits = list(portal.log)
+    first_rows = list(RawStore(root / "data").rows())
+    portal.log.clear()
+    second = run_crawl(configs, root / "data", delay=0, timeout=600)
+    return {"root": root, "configs": configs, "first": first, "second": second,
+            "first_hits": first_hits, "second_hits": list(portal.log),
+            "first_rows": first_rows,
+            "second_rows": list(RawStore(root / "data").rows())[len(first_rows):]}
+
+
+def reports_by_portal(result) -> dict[str, dict]:
+    return {r["portal_id"]: r for r in result.reports}
+
+
+@pytest.mark.parametrize("site", CRAWLED_SITES)
+def test_each_site_yields_exactly_its_reports(crawled, portal, site: str) -> None:
+    e = EXPECTED[site]
+    found = {(r.portal_id, r.agency, r.year, r.url, r.sha256) for r in crawled["first_rows"]
+             if r.portal_id == e.portal_id}
+    assert found == expected_documents(portal, site)
+    assert reports_by_portal(crawled["first"])[e.portal_id]["status"] == "ok"
+
+
+@pytest.mark.parametrize("site", CRAWLED_SITES)
+def test_decoys_are_not_fetched_as_reports(crawled, portal, site: str) -> None:
+    urls = {r.url for r in crawled["first_rows"]}
+    decoys = {portal.base_url(site) + d.path for d in EXPECTED[site].decoys}
+    assert decoys and not urls & decoys or not EXPECTED[site].decoys
+    report = reports_by_portal(crawled["first"])[EXPECTED[site].portal_id]
+    assert report["decoys_skipped"] >= len(EXPECTED[site].decoys)
+
+
+def test_no_request_left_the_allowed_hosts(crawled) -> None:
+    assert [h for h in crawled["first_hits"] + crawled["second_hits"] if h.site == OFFSITE] == []
+
+
+def test_no_request_touched_a_robots_disallowed_path(crawled) -> None:
+    for site, e in EXPECTED.items():
+        for hit in crawled["first_hits"] + crawled["second_hits"]:
+            if hit.site == site:
+                assert not any(hit.path.startswith(p) for p in e.robots_disallowed), hit.path
+
+
+def test_one_request_in_flight_per_host(portal, crawled) -> None:
+    for site in EXPECTED:
+        assert portal.log.max_in_flight(site) <= 1  # the second crawl's log
+    sites = {h.site for h in crawled["first_hits"]}
+    starts = sorted((h.start, h.end) for h in crawled["first_hits"] if h.site == "hanweb")
+    assert "hanweb" in sites and all(a[1] <= b[0] + 1e-3 for a, b in zip(starts, starts[1:]))
+
+
+def test_second_crawl_downloads_nothing_new(crawled) -> None:
+    for report in crawled["second"].reports:
+        assert report["documents_new"] == 0, report["portal_id"]
+    assert crawled["second_rows"] and all(r.http_status == 304 and not r.new
+                                          for r in crawled["second_rows"])
+    stored = {urlsplit(r.url).path + (f"?{urlsplit(r.url).query}" if urlsplit(r.url).query
+                                      else "") for r in crawled["first_rows"]}
+    fetched_again = [h for h in crawled["second_hits"] if h.status == 200 and h.path in stored]
+    assert fetched_again == []
+
+
+def test_a_repost_is_known_by_its_sha256(crawled, portal) -> None:
+    """The Shanghai report served byte for byte under a second URL is stored once."""
+    static = [r for r in crawled["first_rows"] if r.portal_id == EXPECTED["static"].portal_id]
+    by_sha: dict[str, set[str]] = {}
+    for row in static:
+        by_sha.setdefault(row.sha256, set()).add(row.url)
+    twice = [urls for urls in by_sha.values() if len(urls) > 1]
+    assert twice, "the repost under a second URL was not seen"
+    store = RawStore(crawled["root"] / "data")
+    assert all(store.has(sha) for sha in by_sha)
+
+
+@pytest.mark.parametrize("site", BLOCKED_SITES)
+def test_challenge_pages_are_recorded_as_blocked_without_retries(crawled, site: str) -> None:
+    e = EXPECTED[site]
+    report = reports_by_portal(crawled["first"])[e.portal_id]
+    assert report["status"] == "blocked" and report["blocked"] == [f"blocked:{e.blocked}"]
+    hits = [h for h in crawled["first_hits"] if h.site == site]
+    assert 1 <= len(hits) <= 2  # robots.txt and at most the start page: no retry storm
+    assert len({h.path for h in hits}) == len(hits)
+
+
+def test_every_failure_is_in_the_crawl_report_with_its_reason(crawled, portal) -> None:
+    for site in CRAWLED_SITES:
+        e = EXPECTED[site]
+        errors = reports_by_portal(crawled["first"])[e.portal_id].get("errors", {})
+        for incident in e.incidents:
+            if incident.recovered:
+                continue
+            base = portal.base_url(incident.site or site)
+            kind = REPORTED_AS.get(incident.reason, incident.reason)
+            assert base + incident.path in errors.get(kind, []), (site, incident)
+    recovered = [i for i in EXPECTED["errors"].incidents if i.recovered]
+    urls = {r.url for r in crawled["first_rows"]}
+    assert {i.reason for i in recovered} == {"http_500", "http_503", "slow"}
+    assert all(portal.base_url("errors") + i.path in urls for i in recovered)
+    assert reports_by_portal(crawled["first"])[EXPECTED["errors"].portal_id]["retries"] >= 2
+
+
+def test_mislabelled_gbk_page_is_decoded(crawled) -> None:
+    titles = {r.title for r in crawled["first_rows"]
+              if r.portal_id == EXPECTED["gbk"].portal_id and r.title}
+    assert any("镕" in t for t in titles) and not any("\ufffd" in t for t in titles)
+
+
+def test_portal_that_had_reports_and_now_has_none_is_an_error(crawled, portal, tmp_path) -> None:
+    e = EXPECTED["trs"]
+    moved = tmp_path / f"{e.portal_id}.yaml"
+    moved.write_text(f"id: {e.portal_id}\nagency: {e.agency}\n"
+                     f"start_urls: [\"{portal.base_url('trs')}/zfxxgk/gone/index.html\"]\n",
+                     encoding="utf-8")
+    result = run_crawl(moved, crawled["root"] / "data", delay=0, timeout=300)
+    (report,) = result.reports
+    assert report["status"] == "error" and "an earlier crawl found" in report["message"]
+    assert not result.ok
+
+
+def test_invalid_config_is_rejected_naming_the_key(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x1\nagency: 某\nstart_url: [\"http://127.0.0.1/\"]\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "crawl", "--portals", str(bad),
+                           "--data-dir", str(tmp_path / "d")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and "start_url" in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_interrupted_crawl_resumes(portal, tmp_path) -> None:
+    """SIGINT stops the crawl gracefully mid-way; the next crawl resumes from its JOBDIR and no
+    document is downloaded twice."""
+    portal.reset()
+    configs = tmp_path / "configs"
+    write_configs(portal, configs)
+    config = config_of(configs, "hanweb")
+    command = [sys.executable, "-m", "crawlers.run", "--portals", str(config), "--data-dir",
+               str(tmp_path / "data"), "--delay", "0.03", "--log-level", "WARNING"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True)
+    time.sleep(4)
+    os.kill(process.pid, signal.SIGINT)
+    out, _ = process.communicate(timeout=120)
+    interrupted = json.loads(out.splitlines()[-1])
+    assert interrupted["finish_reason"] == "shutdown" and interrupted["status"] == "error"
+    assert (tmp_path / "data" / "state" / "jobs" / EXPECTED["hanweb"].portal_id).exists()
+    stored = len(list(RawStore(tmp_path / "data").rows()))
+    assert 0 < stored < len(expected_documents(portal, "hanweb"))
+
+    resumed = run_crawl(config, tmp_path / "data", delay=0, timeout=600)
+    assert resumed.reports[0]["status"] == "ok"
+    rows = list(RawStore(tmp_path / "data").rows())
+    found = {(r.portal_id, r.agency, r.year, r.url, r.sha256) for r in rows}
+    assert found == expected_documents(portal, "hanweb")
+    downloads = [h.path for h in portal.log.hits("hanweb") if h.status == 200
+                 and ("/art/" in h.path or "downfile" in h.path)]
+    assert len(downloads) == len(set(downloads))  # nothing fetched whole twice
