@@ -12,7 +12,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 _RUISHU_BODY = re.compile(rb"\$_ts\s*=\s*window\[|\$_ts\.(?:nsd|cd)\s*=|<(?:meta|script)[^>]*\sr=['\"]m['\"]", re.I)
-_JIASULE_BODY = re.compile(rb"__jsl_clearance|document\.cookie\s*=.{0,200}location\.href", re.I | re.S)
+# The clearance cookie is assembled from fragments ('_')+('_')+('j')…, so its name is not literal.
+_JIASULE_BODY = re.compile(rb"__jsl_clearance|document\.cookie\s*=.{0,5000}?location\.href",
+                           re.I | re.S)
 
 
 class ChallengeBlocked(IgnoreRequest):

@@ -50,6 +50,9 @@ def classify_title(title: str | None, include: tuple[str, ...] = (),
         return TitleVerdict(False, f"decoy ({decoy.group(0)})")
     variant = VARIANT.search(text)
     year, agency = title_year_agency(text)
+    report = REPORT.search(text)
+    if year is None and not matched_include and report and not text[: report.start()].strip():
+        return TitleVerdict(False, "neither year nor agency: a column name, not a report")
     return TitleVerdict(True, "report title", variant.group(1) if variant else None, year, agency)
 
 

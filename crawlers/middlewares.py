@@ -3,7 +3,7 @@
 - ``RobotsTxt``: Scrapy's robots.txt handling, but a robots.txt served as an HTML page counts as
   none (logged), and a portal may opt out only with a written reason (its config).
 - ``AntiBot``: challenge pages recorded as ``blocked:<vendor>``; the host gets no more requests.
-- ``RetryAfter``: a 503/429 with Retry-After waits that long (capped) before the retry.
+- ``RetryAfter``: a 503 with Retry-After waits that long (capped) before the retry.
 - ``Conditional``: If-None-Match / If-Modified-Since from the last fetch; a 304 is answered from
   the raw store, so an unchanged document is never downloaded again.
 - ``Encoding``: GB-family labels decoded as gb18030; a page whose declared charset fails is
@@ -110,7 +110,7 @@ class AllowedRedirects(_CrawlerAware):
 
 class RetryAfter:
     async def process_response(self, request: Request, response: Response) -> Response:
-        if response.status not in (429, 503) or b"Retry-After" not in response.headers:
+        if response.status != 503 or b"Retry-After" not in response.headers:
             return response
         try:
             wait = float(response.headers[b"Retry-After"].decode())

@@ -22,7 +22,7 @@ ROBOTSTXT_OBEY = True
 # Retries only for server errors and timeouts (challenge statuses 412/521 are never retried).
 RETRY_ENABLED = True
 RETRY_TIMES = 2
-RETRY_HTTP_CODES = [500, 502, 503, 504, 408, 429, 522, 524]
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
 
 DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 50 * 1024 * 1024

@@ -29,24 +29,31 @@ def _args(call: str) -> list[str]:
     return [a.strip().strip("'\"") for a in call.split(",")]
 
 
+def _paging(text: str, extension: str) -> tuple[int, str, str, bool] | None:
+    """(total pages, stem, extension, 1-based) of the first paging *call* (not the function's
+    own definition, whose arguments are names)."""
+    for call in _CALL.finditer(text):
+        args = _args(call.group(1))
+        one_based = bool(args) and not args[0].isdigit()  # container id first: the Hunan form
+        if one_based:
+            args = args[1:]
+        if len(args) >= 2 and args[0].isdigit() and args[1].isdigit():
+            stem = args[2] if len(args) > 2 and args[2] else "index"
+            return int(args[0]), stem, args[3] if len(args) > 3 and args[3] else extension, \
+                one_based
+    count = _COUNT_PAGE.search(text)
+    return (int(count.group(1)), "index", extension, False) if count else None
+
+
 def page_urls(script_text: str, url: str) -> list[str]:
     """Every list page the paging script announces, including the current one."""
     text = _LINE_COMMENT.sub(r"\1", script_text)  # a commented-out call is not the live one
     extension = url.rsplit(".", 1)[-1] if "." in url.rsplit("/", 1)[-1] else "html"
-    call = _CALL.search(text)
-    if call:
-        args = _args(call.group(1))
-        one_based = not args[0].isdigit()  # a container id first: the Hunan 1-based form
-        if one_based:
-            args = args[1:]
-        total, stem, extension = int(args[0]), args[2] or "index", args[3] or extension
-        numbers = range(2, total + 1) if one_based else range(1, total)
-    else:
-        count = _COUNT_PAGE.search(text)
-        if not count:
-            return [url]
-        total, stem = int(count.group(1)), "index"
-        numbers = range(1, total)
+    paging = _paging(text, extension)
+    if paging is None:
+        return [url]
+    total, stem, extension, one_based = paging
+    numbers = range(2, total + 1) if one_based else range(1, total)
     return [urljoin(url, f"{stem}.{extension}"),
             *(urljoin(url, f"{stem}_{n}.{extension}") for n in numbers)]
 
