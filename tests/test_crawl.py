@@ -217,3 +217,19 @@ def test_interrupted_crawl_resumes(portal, tmp_path) -> None:
     downloads = [h.path for h in portal.log.hits("hanweb") if h.status == 200
                  and ("/art/" in h.path or "downfile" in h.path)]
     assert len(downloads) == len(set(downloads))  # nothing fetched whole twice
+
+
+def test_usable_the_scrapy_way(portal, tmp_path) -> None:
+    """``scrapy crawl portal -a config=FILE`` from the project folder (scrapy.cfg)."""
+    e = EXPECTED["static"]
+    config = tmp_path / "static.yaml"
+    config.write_text(f"id: {e.portal_id}\nagency: {e.agency}\ndelay: 0\n"
+                      f"start_urls: [\"{portal.base_url('static')}{e.start}\"]\n", encoding="utf-8")
+    done = subprocess.run([str(Path(sys.executable).with_name("scrapy")), "crawl", "portal",
+                           "-a", f"config={config}", "-a", f"data_dir={tmp_path / 'data'}",
+                           "-s", "LOG_LEVEL=WARNING"], cwd=Path(__file__).parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = {(r.portal_id, r.agency, r.year, r.url, r.sha256)
+             for r in RawStore(tmp_path / "data").rows()}
+    assert found == expected_documents(portal, "static")
