@@ -197,10 +197,14 @@ def test_interrupted_crawl_resumes(portal, tmp_path) -> None:
     write_configs(portal, configs)
     config = config_of(configs, "hanweb")
     command = [sys.executable, "-m", "crawlers.run", "--portals", str(config), "--data-dir",
-               str(tmp_path / "data"), "--delay", "0.03", "--log-level", "WARNING"]
+               str(tmp_path / "data"), "--delay", "0.05", "--log-level", "WARNING"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                text=True)
-    time.sleep(4)
+    manifest = tmp_path / "data" / "raw" / "manifest.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (
+            not manifest.exists() or len(manifest.read_text(encoding="utf-8").splitlines()) < 10):
+        time.sleep(0.05)  # interrupt once some documents are stored, long before the end
     os.kill(process.pid, signal.SIGINT)
     out, _ = process.communicate(timeout=120)
     interrupted = json.loads(out.splitlines()[-1])

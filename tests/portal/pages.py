@@ -62,6 +62,13 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
+def _carry(seed: str, offset: int, column: str, scale: float) -> int:
+    """Requests an agency carries forward from a year (seed "agency|year", shifted by offset)."""
+    agency, _, year = seed.rpartition("|")
+    rng = random.Random(f"carry|{agency}|{int(year or 0) + offset}|{column}")
+    return rng.randint(0, 3) if scale >= 1 else rng.randint(0, 1) if scale > 0.1 else 0
+
+
 def report_cells(seed: str, r1_broken: bool = False) -> Cells:
     """Every cell of a 2021-template report, as the page prints it."""
     rng = random.Random(seed)
@@ -82,9 +89,11 @@ def report_cells(seed: str, r1_broken: bool = False) -> Cells:
             value = rng.randint(0, int(_OUTCOME_SCALE.get(row, 1) * scale + 0.5))
             cells[f"requests/{row}/{column}"] = value
             total += value
-        carried_over = rng.randint(0, 3) if scale >= 1 else rng.randint(0, 1) if scale > 0.1 else 0
-        carried_forward = rng.randint(0, min(3, total))
-        carried_over = min(carried_over, total + carried_forward)
+        # What one year carries forward the next carries over (the W1 continuity rule).
+        carried_over, carried_forward = _carry(seed, -1, column, scale), _carry(seed, 0, column, scale)
+        if total + carried_forward < carried_over:  # more carried over than closed: grant more
+            cells[f"requests/granted/{column}"] += carried_over - total - carried_forward
+            total = carried_over - carried_forward
         cells[f"requests/total/{column}"] = total
         cells[f"requests/carried_over/{column}"] = carried_over
         cells[f"requests/carried_forward/{column}"] = carried_forward
