@@ -210,5 +210,78 @@ def datadict(
     Console().print(f"wrote {out / 'data-dictionary.md'} and {out / 'datapackage.json'}")
 
 
+@app.command()
+def run(
+    portals: Annotated[Path, typer.Option(help="A portal config (YAML) or a folder of them.")],
+    data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
+    delay: Annotated[float | None, typer.Option(
+        help="Override every portal's delay in seconds (0: test portals only).")] = None,
+    task_runner: Annotated[str, typer.Option(help="threads or dask.")] = "threads",
+    workers: Annotated[int, typer.Option(help="Parallel tasks (threads or Dask workers).")] = 4,
+    dask_address: Annotated[str | None, typer.Option(
+        help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
+) -> None:
+    """Run the whole pipeline once as a Prefect flow: crawl, extract, load, check.
+
+    Exits 0 when the run completed (portal and quality failures are recorded, not fatal),
+    1 when the pipeline itself failed.
+    """
+    from flows.nightly import nightly
+    from flows.runners import make_task_runner
+
+    flow = nightly.with_options(task_runner=make_task_runner(task_runner, workers, dask_address))
+    state = flow(portals=str(portals), data_dir=str(data_dir), delay=delay, return_state=True)
+    out = Console()
+    if not state.is_completed():
+        out.print(f"[bold red]run failed[/] {state.message}")
+        raise typer.Exit(1)
+    print_run(state.result(), out)
+    out.print(f"[bold]{state.message}[/]")
+
+
+def print_run(result: dict, out: Console) -> None:
+    from rich.table import Table
+
+    print_crawl_reports(result["crawl_reports"], out)
+    out.print(f"run {result['run_id']}: {result['documents_extracted']} documents extracted, "
+              f"{result['reports_new']} reports new, {result['reports_unreadable']} unreadable, "
+              f"{result['documents_skipped']} skipped")
+    rates = Table("rule", "PASS", "FAIL", "UNCERTAIN", "pass rate", title="quality by rule")
+    for r in result["pass_rates"]:
+        rates.add_row(r["rule"], str(r["pass"]), str(r["fail"]), str(r["uncertain"]),
+                      "—" if r["pass_rate"] is None else f"{r['pass_rate']:.0%}")
+    out.print(rates)
+    failures = result["failures"]
+    table = Table("portal", "agency", "year", "rule", "subject", "expected", "observed",
+                  title=f"quality failures ({len(failures)}; the first 20)")
+    for f in failures[:20]:
+        table.add_row(*("" if f[k] is None else str(f[k]) for k in
+                        ("portal", "agency", "year", "rule", "subject", "expected", "observed")))
+    out.print(table)
+
+
+@app.command()
+def serve(
+    portals: Annotated[Path, typer.Option(help="Portal configs to crawl each night.")] = Path(
+        "crawlers/portals"),
+    data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
+    cron: Annotated[str, typer.Option(help="When to run (cron).")] = "0 2 * * *",
+    timezone: Annotated[str, typer.Option(help="Time zone of the cron schedule.")] = (
+        "Asia/Shanghai"),
+) -> None:
+    """Register the deployment ``nightly`` with its cron schedule and serve it (Ctrl-C stops).
+
+    Needs a Prefect API (PREFECT_API_URL); ``make serve`` starts a local server for it.
+    """
+    from prefect.schedules import Cron
+
+    from flows.nightly import nightly
+
+    nightly.serve(name="nightly", schedules=[Cron(cron, timezone=timezone)],
+                  parameters={"portals": str(portals.resolve()),
+                              "data_dir": str(data_dir.resolve())},
+                  description="Crawl the portals, extract new documents, load, check.")
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,117 @@
+"""What a run tells the data team: the failures table and the markdown summary (pure functions of
+the run's crawl reports, load result and warehouse findings; the flow publishes them)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from warehouse.load import LoadResult
+from warehouse.views import connect
+
+FAILURES_KEY = "nianbao-quality-failures"
+SUMMARY_KEY = "nianbao-run-summary"
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    crawl_reports: list[dict]
+    load: LoadResult
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (document, reason)
+    failures: list[dict] = field(default_factory=list)
+    pass_rates: list[dict] = field(default_factory=list)
+
+    @property
+    def portals_blocked(self) -> list[dict]:
+        return [r for r in self.crawl_reports if r.get("status") == "blocked"]
+
+    @property
+    def portals_failed(self) -> list[dict]:
+        return [r for r in self.crawl_reports if r.get("status") == "error"]
+
+    @property
+    def documents_new(self) -> int:
+        return sum(int(r.get("documents_new") or 0) for r in self.crawl_reports)
+
+    @property
+    def has_failures(self) -> bool:
+        return bool(self.failures or self.portals_blocked or self.portals_failed or self.skipped)
+
+    def counts(self) -> dict:
+        return {"portals": len(self.crawl_reports), "portals_failed": len(self.portals_failed),
+                "portals_blocked": len(self.portals_blocked), "documents_new": self.documents_new,
+                "reports_new": self.load.reports_loaded, "reports_unreadable":
+                self.load.reports_unreadable, "documents_skipped": len(self.skipped),
+                "quality_fail": self.load.quality_fail,
+                "quality_uncertain": self.load.quality_uncertain}
+
+
+def crawl_failures(crawl_reports: list[dict]) -> list[dict]:
+    """A row per portal that failed or was blocked, in the failures table's columns."""
+    return [{"portal": r.get("portal_id"), "agency": r.get("agency"), "year": None,
+             "rule": "crawl:" + (",".join(r.get("blocked") or []) or r.get("status", "error")),
+             "subject": "portal", "expected": None, "observed": None,
+             "message": r.get("message", "")} for r in crawl_reports
+            if r.get("status") in ("error", "blocked")]
+
+
+def warehouse_findings(data_dir: Path, run_id: str) -> tuple[list[dict], list[dict]]:
+    """This run's FAIL findings (with portal, agency, year) and its pass rate per rule."""
+    con = connect(data_dir)
+    failures = con.execute("""
+        SELECT r.portal_id AS portal, coalesce(r.agency, q.scope) AS agency, r.year, q.rule,
+               q.subject, q.expected, q.observed, q.message
+        FROM quality_history q LEFT JOIN reports r USING (report_id)
+        WHERE q.run_id = ? AND q.status = 'FAIL' ORDER BY q.rule, portal, agency, q.subject
+    """, [run_id]).fetchall()
+    columns = ("portal", "agency", "year", "rule", "subject", "expected", "observed", "message")
+    rates = con.execute("""
+        SELECT rule, count(*) FILTER (WHERE status = 'PASS') AS pass,
+               count(*) FILTER (WHERE status = 'FAIL') AS fail,
+               count(*) FILTER (WHERE status = 'UNCERTAIN') AS uncertain
+        FROM quality_history WHERE run_id = ? GROUP BY rule ORDER BY rule
+    """, [run_id]).fetchall()
+    con.close()
+    return ([dict(zip(columns, row)) for row in failures],
+            [{"rule": rule, "pass": p, "fail": f, "uncertain": u,
+              "pass_rate": round(p / (p + f + u), 3) if p + f + u else None}
+             for rule, p, f, u in rates])
+
+
+def _percent(rate: dict) -> str:
+    return "—" if rate["pass_rate"] is None else f"{rate['pass_rate']:.0%}"
+
+
+def markdown(summary: RunSummary) -> str:
+    c = summary.counts()
+    lines = [f"# nianbao run `{summary.run_id}`", "",
+             "| portals crawled | blocked | failed | documents new | reports new | unreadable | "
+             "skipped | FAIL findings | UNCERTAIN |", "|---|---|---|---|---|---|---|---|---|",
+             f"| {c['portals']} | {c['portals_blocked']} | {c['portals_failed']} | "
+             f"{c['documents_new']} | {c['reports_new']} | {c['reports_unreadable']} | "
+             f"{c['documents_skipped']} | {c['quality_fail']} | {c['quality_uncertain']} |", ""]
+    lines += ["## Portals", "", "| portal | status | reports | new | unchanged | errors | seconds |",
+              "|---|---|---|---|---|---|---|"]
+    for r in summary.crawl_reports:
+        errors = ", ".join(f"{k} {len(v)}" for k, v in (r.get("errors") or {}).items()) or "—"
+        lines.append(f"| {r.get('portal_id')} | {r.get('status')} | {r.get('reports_found', 0)} | "
+                     f"{r.get('documents_new', 0)} | {r.get('documents_unchanged', 0)} | {errors} | "
+                     f"{r.get('duration_s', 0):.1f} |")
+    for label, group in (("Blocked", summary.portals_blocked), ("Failed", summary.portals_failed)):
+        if group:
+            lines += ["", f"**{label}:** " + "; ".join(f"{r.get('portal_id')} ({r.get('message')})"
+                                                        for r in group)]
+    lines += ["", "## Pass rate per rule", "", "| rule | PASS | FAIL | UNCERTAIN | pass rate |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {r['rule']} | {r['pass']} | {r['fail']} | {r['uncertain']} | {_percent(r)} |"
+              for r in summary.pass_rates]
+    slowest = sorted(summary.crawl_reports, key=lambda r: -float(r.get("duration_s") or 0))[:5]
+    lines += ["", "## Slowest portals", ""]
+    lines += [f"1. {r.get('portal_id')}: {float(r.get('duration_s') or 0):.1f} s" for r in slowest]
+    if summary.skipped:
+        reasons = Counter(reason for _, reason in summary.skipped)
+        lines += ["", "## Skipped documents", ""]
+        lines += [f"- {n} × {reason}" for reason, n in reasons.items()]
+    return "\n".join(lines) + "\n"
