@@ -61,8 +61,14 @@ def warehouse_findings(data_dir: Path, run_id: str) -> tuple[list[dict], list[di
     """This run's FAIL findings (with portal, agency, year) and its pass rate per rule."""
     con = connect(data_dir)
     failures = con.execute("""
-        SELECT r.portal_id AS portal, coalesce(r.agency, q.scope) AS agency, r.year, q.rule,
-               q.subject, q.expected, q.observed, q.message
+        SELECT coalesce(r.portal_id, CASE WHEN q.rule = 'W3' THEN split_part(q.scope, '/', 1)
+                                          END) AS portal,
+               CASE WHEN q.rule = 'W3' THEN q.subject ELSE coalesce(r.agency, q.scope) END
+                   AS agency,
+               coalesce(r.year, CASE WHEN q.rule = 'W3'
+                                     THEN TRY_CAST(split_part(q.scope, '/', 2) AS INTEGER) END)
+                   AS year,
+               q.rule, q.subject, q.expected, q.observed, q.message
         FROM quality_history q LEFT JOIN reports r USING (report_id)
         WHERE q.run_id = ? AND q.status = 'FAIL' ORDER BY q.rule, portal, agency, q.subject
     """, [run_id]).fetchall()
