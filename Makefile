@@ -1,21 +1,17 @@
-# The two commands of the README: `make demo` and `make test`. Both create .venv when missing.
+# The README's commands. Every target creates .venv (and installs nianbao) when missing.
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 NIANBAO := $(VENV)/bin/nianbao
+DEMO_DIR ?= data/demo
+PORTALS ?= crawlers/portals
+PREFECT_PORT ?= 4200
 
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-# The bundled sample reports; DOC needs LibreOffice, so it joins only where soffice exists.
-DEMO_DOCS := tests/data/shanghai_gov_office_2019.html tests/data/weihai_2020.docx \
-             tests/data/hongze_district_2023.pdf tests/data/huaian_city_2024.pdf
-ifneq ($(shell command -v soffice 2>/dev/null),)
-DEMO_DOCS += tests/data/weihai_2020.doc
-endif
-
-.PHONY: demo test bench clean
+.PHONY: demo test serve bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,14 +19,42 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
+# The whole pipeline once, offline: the bundled sample portal (tests/portal) on 127.0.0.1, the
+# nightly flow against it, then the run summary, its quality failures and three research queries.
 demo: $(VENV)/.installed
-	$(NIANBAO) extract $(DEMO_DOCS)
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@echo "== starting the sample portal on 127.0.0.x"
+	@$(PY) -m tests.portal --configs $(DEMO_DIR)/portals > $(DEMO_DIR)/portal.log 2>&1 & \
+	portal=$$!; trap 'kill $$portal 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 1 100); do grep -q serving $(DEMO_DIR)/portal.log 2>/dev/null && break; \
+	  sleep 0.2; done; \
+	grep -q serving $(DEMO_DIR)/portal.log || { cat $(DEMO_DIR)/portal.log; exit 1; }; \
+	cat $(DEMO_DIR)/portal.log; \
+	echo "== running the nightly flow once (Prefect, ephemeral server)"; \
+	$(NIANBAO) run --portals $(DEMO_DIR)/portals --data-dir $(DEMO_DIR) --delay 0 && \
+	for q in requests_by_year denial_rates arithmetic_failures; do \
+	  echo "== research query docs/queries/$$q.sql"; sed -n '1,3p' docs/queries/$$q.sql; \
+	  $(NIANBAO) query --file docs/queries/$$q.sql --data-dir $(DEMO_DIR) || exit 1; done
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
 
+# A local Prefect server (UI on http://127.0.0.1:$(PREFECT_PORT)) and the served `nightly`
+# deployment; Ctrl-C or SIGTERM stops both.
+serve: $(VENV)/.installed
+	@mkdir -p data
+	@PREFECT_HOME=$(CURDIR)/data/prefect PREFECT_UI_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api \
+	  $(VENV)/bin/prefect server start --host 127.0.0.1 \
+	  --port $(PREFECT_PORT) > data/prefect-server.log 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT INT TERM; \
+	echo "Prefect UI: http://127.0.0.1:$(PREFECT_PORT) (server log: data/prefect-server.log)"; \
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(NIANBAO) serve --portals $(PORTALS) \
+	  --data-dir data --wait-for-api 180
+
 bench: $(VENV)/.installed
 	$(PY) benchmarks/extract.py
+	$(PY) benchmarks/crawl.py
+	$(PY) benchmarks/warehouse.py --sizes 10000,100000
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -125,9 +125,10 @@ def print_crawl_reports(reports: list[dict], out: Console) -> None:
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="DuckDB SQL over the views documents, reports, "
-                                            "cells, quality, runs, requests_wide, "
-                                            "disclosure_wide, appeals_wide.")],
+    sql: Annotated[str | None, typer.Argument(
+        help="DuckDB SQL over the views documents, reports, cells, quality, quality_history, "
+             "runs, requests_wide, disclosure_wide, appeals_wide.")] = None,
+    file: Annotated[Path | None, typer.Option(help="Read the SQL from this file.")] = None,
     data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
@@ -138,6 +139,9 @@ def query(
 
     if output not in ("table", "csv", "json"):
         raise typer.BadParameter("--format must be table, csv or json")
+    if (sql is None) == (file is None):
+        raise typer.BadParameter("give the SQL as an argument or with --file, not both")
+    sql = sql if sql is not None else file.read_text(encoding="utf-8")
     try:
         result = connect(data_dir).sql(sql)
     except duckdb.Error as exc:
@@ -268,6 +272,8 @@ def serve(
     cron: Annotated[str, typer.Option(help="When to run (cron).")] = "0 2 * * *",
     timezone: Annotated[str, typer.Option(help="Time zone of the cron schedule.")] = (
         "Asia/Shanghai"),
+    wait_for_api: Annotated[float, typer.Option(
+        help="Seconds to wait for PREFECT_API_URL to answer before serving.")] = 0,
 ) -> None:
     """Register the deployment ``nightly`` with its cron schedule and serve it (Ctrl-C stops).
 
@@ -277,10 +283,33 @@ def serve(
 
     from flows.nightly import nightly
 
+    if wait_for_api:
+        _wait_for_api(wait_for_api)
+
     nightly.serve(name="nightly", schedules=[Cron(cron, timezone=timezone)],
                   parameters={"portals": str(portals.resolve()),
                               "data_dir": str(data_dir.resolve())},
                   description="Crawl the portals, extract new documents, load, check.")
+
+
+def _wait_for_api(seconds: float) -> None:
+    import os
+    import time
+    import urllib.request
+
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        raise typer.BadParameter("--wait-for-api needs PREFECT_API_URL")
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=5)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                console.print(f"[bold red]no Prefect API at {url} after {seconds:.0f} s[/]")
+                raise typer.Exit(1) from None
+            time.sleep(1)
 
 
 if __name__ == "__main__":
