@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml
 
 # The whole pipeline once, offline: the bundled sample portal (tests/portal) on 127.0.0.1, the
 # nightly flow against it, then the run summary, its quality failures and three research queries.
+demo: export COLUMNS ?= 150
 demo: $(VENV)/.installed
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
 	@echo "== starting the sample portal on 127.0.0.x"
