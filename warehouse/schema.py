@@ -74,7 +74,7 @@ REPORTS = TableDef("reports", "One row per extracted document and extractor vers
     Column("error", S, "why an unreadable document could not be read"),
     Column("cells_found", I, "cells with a number"),
     Column("checks_failed", I, "report-level rule instances that FAIL"),
-    Column("canonical", B, "the report chosen for its agency-year (see docs/warehouse.md)", False),
+    Column("canonical", B, "the report chosen for its agency-year (docs/warehouse.md)", False),
     Column("loaded_at", T, "when it was loaded", False),
     Column("run_id", S, "run that loaded it", False),
 ), key=("report_id",))
