@@ -16,8 +16,6 @@ import asyncio
 import logging
 from urllib.parse import urlsplit
 
-from tldextract import TLDExtract
-
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares import cookies as scrapy_cookies
@@ -25,6 +23,7 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.utils.httpobj import urlparse_cached
+from tldextract import TLDExtract
 
 from crawlers.antibot import ChallengeBlocked, challenge_vendor
 

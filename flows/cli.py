@@ -187,7 +187,8 @@ def rebuild(
     workers: Annotated[int | None, typer.Option(help="Parallel extractions.")] = None,
 ) -> None:
     """Re-extract every document in the raw store into the warehouse, without crawling."""
-    from flows.pipeline import candidates, rebuild as run_rebuild
+    from flows.pipeline import candidates
+    from flows.pipeline import rebuild as run_rebuild
 
     total = len(candidates(data_dir, only_new=False))
     with Progress(console=console) as progress:

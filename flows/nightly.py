@@ -22,7 +22,12 @@ from flows.crawling import run_crawl
 from flows.pipeline import Candidate, candidates, manifest_rows
 from flows.runners import make_task_runner
 from flows.summary import (
-    FAILURES_KEY, SUMMARY_KEY, RunSummary, crawl_failures, markdown, warehouse_findings,
+    FAILURES_KEY,
+    SUMMARY_KEY,
+    RunSummary,
+    crawl_failures,
+    markdown,
+    warehouse_findings,
 )
 from warehouse.load import LoadResult, load_reports, new_run_id
 from warehouse.store import Warehouse

@@ -56,7 +56,7 @@ def test_every_expected_report_is_served_with_its_sha256(portal: Portal, site: s
     for report in EXPECTED[site].reports:
         if report.page in slow:
             continue
-        for attempt in range(2):  # the 500 and 503 pages fail once
+        for _attempt in range(2):  # the 500 and 503 pages fail once
             status, _, body = fetch(portal.url(site, report.page))
             if status == 200:
                 break

@@ -29,8 +29,9 @@ class TableDef:
         return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in self.columns])
 
 
-S, I, F, B, T = pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us", tz="UTC")
-D = pa.date32()
+# Column types, short because the tables below are read as tables.
+S, N, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+T, D = pa.timestamp("us", tz="UTC"), pa.date32()
 
 DOCUMENTS = TableDef("documents", "One row per document fetch recorded in the crawl manifest.", (
     Column("sha256", S, "sha256 of the bytes as fetched; the raw store names the file by it", False),
@@ -44,11 +45,11 @@ DOCUMENTS = TableDef("documents", "One row per document fetch recorded in the cr
     Column("publisher", S, "发布机构 / ContentSource"),
     Column("index_number", S, "索引号 as printed (kept raw; often irregular)"),
     Column("content_type", S, "HTTP Content-Type"),
-    Column("size", I, "bytes"),
+    Column("size", N, "bytes"),
     Column("fetched_at", T, "when it was fetched (UTC)", False),
-    Column("http_status", I, "200, or 304 when the stored copy was still current"),
+    Column("http_status", N, "200, or 304 when the stored copy was still current"),
     Column("agency", S, "agency the crawler inferred (title, metadata, then portal config)"),
-    Column("year", I, "report year the crawler inferred"),
+    Column("year", N, "report year the crawler inferred"),
     Column("attachment_name", S, "human name of an attachment (link text)"),
     Column("variant", S, "图片版 / 超链版 …: a variant of a report, not a new one"),
 ), key=("sha256", "url", "fetched_at"))
@@ -59,7 +60,7 @@ REPORTS = TableDef("reports", "One row per extracted document and extractor vers
     Column("agency", S, "agency as the report's title names it"),
     Column("agency_key", S, "agency name normalised for matching (NFKC, no spaces, simplified)"),
     Column("region", S, "region, where the portal config states it"),
-    Column("year", I, "report year (the year reported on, not the publication year)"),
+    Column("year", N, "report year (the year reported on, not the publication year)"),
     Column("template_disclosure", S, "template of table 二: 2019 or 2021 (decided from its labels)"),
     Column("template_requests", S, "template of table 三: 2019 or 2021"),
     Column("format", S, "html, pdf, docx, doc, wps or text"),
@@ -72,8 +73,8 @@ REPORTS = TableDef("reports", "One row per extracted document and extractor vers
     Column("status", S, "ok, quality_failures (a report rule FAILs), unreadable, or "
                         "not_a_report (a page without the report tables, e.g. one linking a PDF)"),
     Column("error", S, "why an unreadable document could not be read"),
-    Column("cells_found", I, "cells with a number"),
-    Column("checks_failed", I, "report-level rule instances that FAIL"),
+    Column("cells_found", N, "cells with a number"),
+    Column("checks_failed", N, "report-level rule instances that FAIL"),
     Column("canonical", B, "the report chosen for its agency-year (docs/warehouse.md)", False),
     Column("loaded_at", T, "when it was loaded", False),
     Column("run_id", S, "run that loaded it", False),
@@ -81,13 +82,13 @@ REPORTS = TableDef("reports", "One row per extracted document and extractor vers
 
 CELLS = TableDef("cells", "One row per extracted cell (long form). Blank cells are null, not 0.", (
     Column("report_id", S, "report the cell belongs to", False),
-    Column("year", I, "report year (partition column)"),
+    Column("year", N, "report year (partition column)"),
     Column("table", S, "disclosure, requests or appeals", False),
     Column("row", S, "canonical row key (DESIGN.md section 3)", False),
     Column("col", S, "canonical column key", False),
     Column("value", F, "the number (amounts in 万元); null where the report left it blank"),
     Column("raw", S, "the cell text as printed"),
-    Column("page", I, "page of a PDF the cell was read on"),
+    Column("page", N, "page of a PDF the cell was read on"),
     Column("location", S, "table index and the row label as printed"),
     Column("corrected", B, "a manual correction replaced the printed value", False),
     Column("original_value", F, "the printed value, where corrected"),
@@ -112,16 +113,16 @@ RUNS = TableDef("runs", "One row per pipeline run (load, rebuild or nightly).", 
     Column("started_at", T, "start (UTC)", False),
     Column("finished_at", T, "end (UTC)"),
     Column("status", S, "completed, or completed_with_failures"),
-    Column("portals", I, "portals crawled"),
-    Column("portals_failed", I, "portals whose crawl failed"),
-    Column("portals_blocked", I, "portals that answered with challenge pages"),
-    Column("documents_new", I, "documents new in the raw store"),
-    Column("reports_loaded", I, "reports loaded (new documents or extractor versions)"),
-    Column("reports_unchanged", I, "reports already in the warehouse"),
-    Column("reports_unreadable", I, "documents that could not be read"),
-    Column("cells_loaded", I, "cells loaded"),
-    Column("quality_fail", I, "FAIL findings of this run"),
-    Column("quality_uncertain", I, "UNCERTAIN findings of this run"),
+    Column("portals", N, "portals crawled"),
+    Column("portals_failed", N, "portals whose crawl failed"),
+    Column("portals_blocked", N, "portals that answered with challenge pages"),
+    Column("documents_new", N, "documents new in the raw store"),
+    Column("reports_loaded", N, "reports loaded (new documents or extractor versions)"),
+    Column("reports_unchanged", N, "reports already in the warehouse"),
+    Column("reports_unreadable", N, "documents that could not be read"),
+    Column("cells_loaded", N, "cells loaded"),
+    Column("quality_fail", N, "FAIL findings of this run"),
+    Column("quality_uncertain", N, "UNCERTAIN findings of this run"),
     Column("message", S, "summary"),
 ), key=("run_id",))
 

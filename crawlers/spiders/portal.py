@@ -20,16 +20,19 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
-    ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError,
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
 )
 from twisted.python.failure import Failure
 
 from crawlers.adapters import ADAPTERS, sniff
 from crawlers.antibot import ChallengeBlocked
-from crawlers.middlewares import OffsiteRedirect
 from crawlers.article import attachment_extension, parse_article
 from crawlers.config import load_config
 from crawlers.detect import TitleVerdict, classify_title
+from crawlers.middlewares import OffsiteRedirect
 from crawlers.rawstore import RawStore
 from crawlers.report import CrawlReport
 from crawlers.selectors import LayoutChanged
