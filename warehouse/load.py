@@ -15,7 +15,6 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from extract.model import Report, Status
 from warehouse.canonical import choose_canonical
@@ -153,7 +152,8 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         tx.append("documents", _new_documents(warehouse, documents or []))
         tx.append("cells", _table("cells", cells))
         tx.append("quality", _table("quality", quality))
-        tx.upsert("reports", _reports_with_canonical(warehouse, new_reports), ["canonical"])
+        if new_reports:
+            tx.replace("reports", _reports_with_canonical(warehouse, new_reports))
         cross = cross_report_findings(warehouse, tx, run_id, expected_agencies)
         tx.append("quality", _table("quality", cross))
         for row in quality + cross:
@@ -196,15 +196,7 @@ def _new_documents(warehouse: Warehouse, rows: list[dict]) -> pa.Table:
 
 
 def _reports_with_canonical(warehouse: Warehouse, new_rows: list[dict]) -> pa.Table:
-    """The new report rows plus existing rows whose canonical flag changes."""
-    existing = warehouse.read("reports")
-    combined = pa.concat_tables([existing, _table("reports", new_rows)]) if new_rows else existing
-    flags = choose_canonical(combined)
-    changed_existing = pc.not_equal(existing["canonical"],
-                                    pa.array(flags[: existing.num_rows], pa.bool_()))
-    combined = combined.set_column(combined.schema.get_field_index("canonical"), "canonical",
-                                   pa.array(flags, pa.bool_()))
-    keep = pa.concat_arrays([changed_existing.combine_chunks() if existing.num_rows
-                             else pa.array([], pa.bool_()),
-                             pa.array([True] * len(new_rows), pa.bool_())])
-    return combined.filter(keep)
+    """Every report, the new ones included, with the canonical flags chosen again."""
+    combined = pa.concat_tables([warehouse.read("reports"), _table("reports", new_rows)])
+    flags = pa.array(choose_canonical(combined), pa.bool_())
+    return combined.set_column(combined.schema.get_field_index("canonical"), "canonical", flags)

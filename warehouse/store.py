@@ -129,22 +129,13 @@ class Transaction:
                         writer_properties=WRITER)
         self._done(table)
 
-    def upsert(self, table: str, data: pa.Table, update_columns: list[str]) -> None:
-        """Insert rows with new keys; for existing keys update ``update_columns`` only."""
-        path = self.warehouse.path(table)
-        if not DeltaTable.is_deltatable(str(path)):
-            self.append(table, data)
-            return
-        if not data.num_rows:
-            return
-        key = TABLES[table].key
-        predicate = " AND ".join(f"t.{k} = s.{k}" for k in key)
-        (DeltaTable(path).merge(self._conform(table, data), predicate=predicate,
-                                source_alias="s", target_alias="t",
-                                writer_properties=WRITER)
-         .when_matched_update({c: f"s.{c}" for c in update_columns})
-         .when_not_matched_insert_all()
-         .execute())
+    def replace(self, table: str, data: pa.Table) -> None:
+        """The table's whole content, as one new version (small tables: ``reports``). A MERGE
+        would rewrite only the touched files, but delta-rs writes them with string_view columns
+        that pyarrow datasets then fail to filter."""
+        write_deltalake(self.warehouse.path(table), self._conform(table, data), mode="overwrite",
+                        partition_by=list(TABLES[table].partition_by) or None,
+                        writer_properties=WRITER)
         self._done(table)
 
 
