@@ -38,6 +38,9 @@ class PortalConfig:
     max_pages: int = 50  # list pages per start URL
     max_download_mb: int = 50
     timeout: float = 60.0  # seconds per request
+    # A document fetched fewer days ago is not requested again (its stored copy is read); older
+    # ones get a conditional request. 0: always ask the server (If-None-Match/If-Modified-Since).
+    recheck_days: float = 7.0
     obey_robots: bool = True
     robots_override_reason: str | None = None
     agencies: tuple[str, ...] = ()  # agencies expected to report here (for missing-report checks)
@@ -117,7 +120,8 @@ def parse_config(data: Any, source: str = "<config>") -> PortalConfig:
     for key in ("obey_robots", "verified"):
         if key in values and not isinstance(values[key], bool):
             raise _fail(source, key, f"{values[key]!r} must be true or false")
-    for key, kind in (("delay", float), ("timeout", float), ("max_pages", int),
+    for key, kind in (("delay", float), ("timeout", float), ("recheck_days", float),
+                      ("max_pages", int),
                       ("max_download_mb", int)):
         if key in values:
             try:

@@ -4,8 +4,9 @@
   none (logged), and a portal may opt out only with a written reason (its config).
 - ``AntiBot``: challenge pages recorded as ``blocked:<vendor>``; the host gets no more requests.
 - ``RetryAfter``: a 503 with Retry-After waits that long (capped) before the retry.
-- ``Conditional``: If-None-Match / If-Modified-Since from the last fetch; a 304 is answered from
-  the raw store, so an unchanged document is never downloaded again.
+- ``Conditional``: a document fetched within the portal's ``recheck_days`` is read from the raw
+  store without a request; an older one gets If-None-Match / If-Modified-Since, and a 304 is
+  answered from the raw store. An unchanged document is never downloaded again.
 - ``Encoding``: GB-family labels decoded as gb18030; a page whose declared charset fails is
   decoded as gb18030 (the common mislabelling).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
@@ -26,6 +28,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from tldextract import TLDExtract
 
 from crawlers.antibot import ChallengeBlocked, challenge_vendor
+from crawlers.state import Validators
 
 logger = logging.getLogger(__name__)
 
@@ -122,12 +125,15 @@ class RetryAfter:
 
 
 class Conditional(_CrawlerAware):
-    def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> Response | None:
         if not request.meta.get("conditional") or request.meta.get("unconditional"):
-            return
+            return None
         known = self.spider.crawl_state.validators(request.url)
         if known is None or not self.spider.store.has(known.sha256):
-            return
+            return None
+        if _age_days(known.fetched_at) < self.spider.recheck_days:  # seen lately: no request
+            request.meta["not_requested"] = True
+            return self._stored(request, request.url, known)
         if known.etag:
             request.headers[b"If-None-Match"] = known.etag
         if known.last_modified:
@@ -139,13 +145,24 @@ class Conditional(_CrawlerAware):
         known = self.spider.crawl_state.validators(request.url)
         if known is None or not self.spider.store.has(known.sha256):  # lost: fetch it whole
             return request.replace(meta={**request.meta, "unconditional": True}, dont_filter=True)
-        headers = response.headers.copy()
-        if known.content_type:
-            headers[b"Content-Type"] = known.content_type
+        return self._stored(request, response.url, known)
+
+    def _stored(self, request: Request, url: str, known: Validators) -> Response:
+        """The stored copy, answering for the server (a 304, or no request at all)."""
         request.meta["unchanged"] = True
+        # The validators travel along, so a 304 refreshes when the copy was last confirmed.
+        headers = {name: value for name, value in (("Content-Type", known.content_type),
+                                                   ("ETag", known.etag),
+                                                   ("Last-Modified", known.last_modified)) if value}
         cls = HtmlResponse if "html" in (known.content_type or "") else Response
-        return cls(url=response.url, status=200, headers=headers,
-                   body=self.spider.store.read(known.sha256), request=request, flags=["stored"])
+        return cls(url=url, status=200, headers=headers, body=self.spider.store.read(known.sha256),
+                   request=request, flags=["stored"])
+
+
+def _age_days(fetched_at: str | None) -> float:
+    if not fetched_at:
+        return float("inf")
+    return (datetime.now(timezone.utc) - datetime.fromisoformat(fetched_at)).total_seconds() / 86400
 
 
 class Encoding(_CrawlerAware):

@@ -21,6 +21,10 @@ class RawStorePipeline:
         spider = self.crawler.spider
         body: bytes = item.pop("body")
         etag, last_modified = item.pop("etag"), item.pop("last_modified")
+        if not item.pop("requested"):  # read from the store, seen lately: no fetch to record
+            spider.report.documents_unchanged += 1
+            item["sha256"] = spider.store.put(body)[0]
+            return item
         sha256, new = spider.store.put(body)
         fetched_at = utc_now()
         unchanged = item["http_status"] == 304 or not new

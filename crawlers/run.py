@@ -28,7 +28,7 @@ def jobdir(data_dir: Path, portal_id: str) -> Path:
 
 
 def crawl(portals: Path, data_dir: Path, delay: float | None = None,
-          log_level: str = "INFO") -> list[dict]:
+          log_level: str = "INFO", recheck_days: float | None = None) -> list[dict]:
     """Crawl every portal config under ``portals``; returns their crawl reports."""
     configs = load_configs(portals)
     settings = Settings()
@@ -43,6 +43,8 @@ def crawl(portals: Path, data_dir: Path, delay: float | None = None,
         kwargs = {"config": str(config.source), "data_dir": str(data_dir)}
         if delay is not None:
             kwargs["delay"] = str(delay)
+        if recheck_days is not None:
+            kwargs["recheck_days"] = str(recheck_days)
         process.crawl(crawler, **kwargs)
     process.start()
     reports = []
@@ -61,10 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--delay", type=float, default=None,
                         help="override every portal's delay (seconds; 0 = politeness off)")
+    parser.add_argument("--recheck-days", type=float, default=None,
+                        help="override every portal's recheck_days (0: ask the server each time)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     try:
-        reports = crawl(args.portals, args.data_dir, args.delay, args.log_level)
+        reports = crawl(args.portals, args.data_dir, args.delay, args.log_level,
+                        args.recheck_days)
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2

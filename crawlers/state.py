@@ -25,6 +25,7 @@ class Validators:
     last_modified: str | None
     sha256: str
     content_type: str | None
+    fetched_at: str | None = None  # ISO 8601 UTC of the last fetch that brought the bytes
 
 
 class CrawlState:
@@ -36,8 +37,8 @@ class CrawlState:
         self._db.executescript(_SCHEMA)
 
     def validators(self, url: str) -> Validators | None:
-        row = self._db.execute("SELECT etag, last_modified, sha256, content_type FROM validators "
-                               "WHERE url = ?", (url,)).fetchone()
+        row = self._db.execute("SELECT etag, last_modified, sha256, content_type, fetched_at "
+                               "FROM validators WHERE url = ?", (url,)).fetchone()
         return Validators(*row) if row else None
 
     def remember(self, url: str, validators: Validators, fetched_at: str) -> None:

@@ -27,11 +27,13 @@ class CrawlResult:
 
 def run_crawl(portals: Path, data_dir: Path, *, delay: float | None = None,
               timeout: float | None = None, echo_log: bool = False,
-              log_level: str = "INFO") -> CrawlResult:
+              log_level: str = "INFO", recheck_days: float | None = None) -> CrawlResult:
     command = [sys.executable, "-m", "crawlers.run", "--portals", str(portals),
                "--data-dir", str(data_dir), "--log-level", log_level]
     if delay is not None:
         command += ["--delay", str(delay)]
+    if recheck_days is not None:
+        command += ["--recheck-days", str(recheck_days)]
     stderr = None if echo_log else subprocess.PIPE
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
                           timeout=timeout)

@@ -63,11 +63,16 @@ def crawled(portal, tmp_path_factory) -> dict:
     first_hits = list(portal.log)
     first_rows = list(RawStore(root / "data").rows())
     portal.log.clear()
-    second = run_crawl(configs, root / "data", delay=0, timeout=600)
-    return {"root": root, "configs": configs, "first": first, "second": second,
-            "first_hits": first_hits, "second_hits": list(portal.log),
-            "first_rows": first_rows,
-            "second_rows": list(RawStore(root / "data").rows())[len(first_rows):]}
+    # Ask the server about every document again (conditional requests, answered 304) ...
+    second = run_crawl(configs, root / "data", delay=0, timeout=600, recheck_days=0)
+    second_hits = list(portal.log)
+    second_rows = list(RawStore(root / "data").rows())[len(first_rows):]
+    portal.log.clear()
+    # ... and with the default recheck window: documents seen lately are not requested at all.
+    third = run_crawl(configs, root / "data", delay=0, timeout=600)
+    return {"root": root, "configs": configs, "first": first, "second": second, "third": third,
+            "first_hits": first_hits, "second_hits": second_hits, "third_hits": list(portal.log),
+            "first_rows": first_rows, "second_rows": second_rows}
 
 
 def reports_by_portal(result) -> dict[str, dict]:
@@ -120,6 +125,17 @@ def test_second_crawl_downloads_nothing_new(crawled) -> None:
                                       else "") for r in crawled["first_rows"]}
     fetched_again = [h for h in crawled["second_hits"] if h.status == 200 and h.path in stored]
     assert fetched_again == []
+
+
+def test_documents_seen_lately_are_not_requested_again(crawled) -> None:
+    stored = {urlsplit(r.url).path for r in crawled["first_rows"]}
+    asked = [h.path for h in crawled["third_hits"] if urlsplit(h.path).path in stored]
+    assert asked == []  # only list pages and robots.txt went over the wire
+    for report in crawled["third"].reports:
+        first = reports_by_portal(crawled["first"])[report["portal_id"]]
+        assert report["documents_new"] == 0 and report["status"] == first["status"]
+        assert report["documents_unchanged"] == first["documents_new"] + first[
+            "documents_unchanged"]
 
 
 def test_a_repost_is_known_by_its_sha256(crawled, portal) -> None:

@@ -69,12 +69,14 @@ class PortalSpider(scrapy.Spider):
     name = "portal"
 
     def __init__(self, config: str, data_dir: str = "data", delay: str | None = None,
-                 **kwargs: Any) -> None:
+                 recheck_days: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.config = load_config(Path(config))
         self.data_dir = Path(data_dir)
         self.allowed_domains = list(self.config.hosts)
         self.delay = float(delay) if delay is not None else self.config.delay
+        self.recheck_days = (float(recheck_days) if recheck_days is not None
+                             else self.config.recheck_days)
         self.store = RawStore(self.data_dir)
         self.crawl_state = CrawlState(self.data_dir)
         self.report = CrawlReport(self.config.id, self.config.agency)
@@ -221,6 +223,7 @@ class PortalSpider(scrapy.Spider):
             "etag": response.headers.get(b"ETag", b"").decode("latin-1") or None,
             "last_modified": response.headers.get(b"Last-Modified", b"").decode("latin-1") or None,
             "http_status": 304 if response.meta.get("unchanged") else response.status,
+            "requested": not response.meta.get("not_requested"),
             "kind": kind,
             "agency": verdict.agency or page.get("publisher") or self.config.agency,
             "year": year,
