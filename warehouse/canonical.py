@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 READABLE = ("ok", "quality_failures")
@@ -22,21 +23,24 @@ def _rank(row: dict) -> tuple:
             row["loaded_at"] or _EPOCH, row["report_id"])
 
 
-def groups(reports: pa.Table) -> dict[tuple[str, int], list[int]]:
-    """Row indexes of readable, identified reports by (agency_key, year)."""
-    found: dict[tuple[str, int], list[int]] = {}
-    columns = reports.select(["agency_key", "year", "status"]).to_pylist()
-    for n, row in enumerate(columns):
+def choose_canonical(reports: pa.Table, agency_keys: set[str] | None = None) -> pa.Array:
+    """The ``canonical`` column of ``reports`` with the rule applied again to the agencies in
+    ``agency_keys`` (all agencies if None); other rows keep their flag."""
+    if agency_keys is None:
+        chosen = pa.array([True] * reports.num_rows)
+    else:
+        chosen = pc.is_in(reports["agency_key"], pa.array(sorted(agency_keys), pa.string()))
+        chosen = pc.fill_null(chosen, False)
+    positions = pc.indices_nonzero(chosen).to_pylist()
+    rows = reports.take(positions).select(
+        ["report_id", "agency_key", "year", "status", "checks_failed", "cells_found",
+         "publish_date", "loaded_at"]).to_pylist()
+    members: dict[tuple[str, int], list[int]] = {}
+    for n, row in enumerate(rows):
         if row["status"] in READABLE and row["agency_key"] and row["year"]:
-            found.setdefault((row["agency_key"], row["year"]), []).append(n)
-    return found
-
-
-def choose_canonical(reports: pa.Table) -> list[bool]:
-    """One flag per row of ``reports``: True for the canonical report of its agency-year."""
-    rows = reports.select(["report_id", "checks_failed", "cells_found", "publish_date",
-                           "loaded_at"]).to_pylist()
-    flags = [False] * reports.num_rows
-    for members in groups(reports).values():
-        flags[max(members, key=lambda n: _rank(rows[n]))] = True
-    return flags
+            members.setdefault((row["agency_key"], row["year"]), []).append(n)
+    winners = {positions[max(group, key=lambda n: _rank(rows[n]))] for group in members.values()}
+    flags = reports["canonical"].to_pylist()
+    for position in positions:
+        flags[position] = position in winners
+    return pa.array(flags, pa.bool_())

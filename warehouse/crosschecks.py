@@ -1,5 +1,8 @@
 """Cross-report rules over the warehouse (DESIGN.md section 4), in the same tri-state form as R1-R6.
 
+A load checks the agencies it touched (every year of each), not the whole warehouse again: the
+``quality`` view keeps, per rule and scope, the findings of the latest run that checked it.
+
 W1 continuity   this year's carried_over = last year's carried_forward (same agency, per column)
 W2 timeliness   published by the legal deadline: 31 January for departments, 31 March for
                 governments (条例 art. 49), of the year after the report year
@@ -13,9 +16,11 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
+import pyarrow as pa
 
 from extract.schema import REQUEST_COLUMNS
 from warehouse.corrections import agency_key as key_of
+from warehouse.views import register_tables
 
 GOVERNMENT_SUFFIXES = ("人民政府", "政府", "管委会", "管理委员会")
 
@@ -38,14 +43,16 @@ def deadline(agency: str, year: int) -> date:
 def _connect(tx) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
-    con.register("reports", tx.dataset("reports"))
-    con.register("cells", tx.dataset("cells"))
+    register_tables(con, tx)
+    con.execute("CREATE VIEW reports AS SELECT * FROM _reports")
+    con.execute("CREATE VIEW cells AS SELECT * FROM _cells")
     return con
 
 
 def continuity(con, run_id: str) -> list[dict]:
     rows = con.execute("""
-        WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical),
+        WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical
+                       AND agency_key IN (SELECT agency_key FROM touched)),
         pairs AS (SELECT cur.report_id AS cur_id, prev.report_id AS prev_id, cur.agency_key,
                          cur.year FROM canon cur JOIN canon prev
                   ON cur.agency_key = prev.agency_key AND prev.year = cur.year - 1)
@@ -80,8 +87,9 @@ def continuity(con, run_id: str) -> list[dict]:
 def timeliness(con, run_id: str) -> list[dict]:
     findings = []
     for rid, agency, agency_key, year, published in con.execute(
-            "SELECT report_id, agency, agency_key, year, publish_date FROM reports "
-            "WHERE canonical ORDER BY agency_key, year").fetchall():
+            "SELECT report_id, agency, agency_key, year, publish_date FROM reports WHERE canonical "
+            "AND agency_key IN (SELECT agency_key FROM touched) ORDER BY agency_key, year"
+    ).fetchall():
         due = deadline(agency, year)
         scope = f"{agency_key}/{year}"
         if published is None:
@@ -115,42 +123,42 @@ def missing(con, run_id: str, expected: dict[str, list[str]]) -> list[dict]:
 
 
 def conflicts(con, run_id: str) -> list[dict]:
-    rows = con.execute("""
-        WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical),
-        others AS (SELECT r.report_id, c.report_id AS canon_id, r.agency_key, r.year
-                   FROM reports r JOIN canon c USING (agency_key, year)
-                   WHERE NOT r.canonical AND r.status IN ('ok', 'quality_failures'))
-        SELECT o.report_id, o.agency_key, o.year,
-               list(a."table" || '/' || a."row" || '/' || a.col ORDER BY a."table", a."row", a.col)
-                   FILTER (WHERE a.value IS DISTINCT FROM b.value) AS differ,
-               first(b.value ORDER BY a."table", a."row", a.col)
-                   FILTER (WHERE a.value IS DISTINCT FROM b.value) AS canon_value,
-               first(a.value ORDER BY a."table", a."row", a.col)
-                   FILTER (WHERE a.value IS DISTINCT FROM b.value) AS other_value,
-               count(*) AS compared
-        FROM others o
-        JOIN cells a ON a.report_id = o.report_id
-        JOIN cells b ON b.report_id = o.canon_id AND a."table" = b."table" AND a."row" = b."row"
-                    AND a.col = b.col
-        GROUP BY ALL ORDER BY o.agency_key, o.year, o.report_id
-    """).fetchall()
+    pairs = con.execute("""
+        SELECT o.report_id, c.report_id, o.agency_key, o.year
+        FROM reports o JOIN reports c USING (agency_key, year)
+        WHERE c.canonical AND NOT o.canonical AND o.status IN ('ok', 'quality_failures')
+          AND o.agency_key IN (SELECT agency_key FROM touched)
+        ORDER BY o.agency_key, o.year, o.report_id""").fetchall()
+    if not pairs:
+        return []
+    ids = sorted({rid for pair in pairs for rid in pair[:2]})
+    cells = {}  # report_id -> {key: value}, only the reports compared
+    for rid, key, value in con.execute(
+            "SELECT report_id, \"table\" || '/' || \"row\" || '/' || col, value FROM cells "
+            "WHERE report_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall():
+        cells.setdefault(rid, {})[key] = value
     findings = []
-    for rid, agency_key, year, differ, canon_value, other_value, compared in rows:
-        differ = differ or []
-        status = "FAIL" if differ else "PASS"
-        message = (f"{len(differ)} of {compared} shared cells differ from the canonical report"
-                   if differ else f"all {compared} shared cells agree with the canonical report")
-        findings.append(_finding(run_id, "W4", f"{agency_key}/{year}", "duplicate", status,
-                                 message, report_id=rid, expected=canon_value,
-                                 observed=other_value, cells=differ[:50]))
+    for other, canon, agency_key, year in pairs:
+        mine, theirs = cells.get(other, {}), cells.get(canon, {})
+        shared = sorted(set(mine) & set(theirs))
+        differ = [k for k in shared if mine[k] != theirs[k]]
+        message = (f"{len(differ)} of {len(shared)} shared cells differ from the canonical report"
+                   if differ else f"all {len(shared)} shared cells agree with the canonical report")
+        findings.append(_finding(
+            run_id, "W4", f"{agency_key}/{year}", "duplicate", "FAIL" if differ else "PASS",
+            message, report_id=other, expected=theirs[differ[0]] if differ else None,
+            observed=mine[differ[0]] if differ else None, cells=differ[:50]))
     return findings
 
 
-def cross_report_findings(warehouse, tx, run_id: str,
+def cross_report_findings(tx, run_id: str, agency_keys: set[str],
                           expected_agencies: dict[str, list[str]] | None = None) -> list[dict]:
-    """Every cross-report rule over the warehouse as this load leaves it."""
+    """The cross-report rules for ``agency_keys`` (every year of each), and W3 for every portal
+    expectation, over the warehouse as this load leaves it."""
     con = _connect(tx)
     try:
+        con.register("touched", pa.table({"agency_key": pa.array(sorted(agency_keys),
+                                                                 pa.string())}))
         return (continuity(con, run_id) + timeliness(con, run_id)
                 + missing(con, run_id, expected_agencies or {}) + conflicts(con, run_id))
     finally:

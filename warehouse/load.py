@@ -154,7 +154,8 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         tx.append("quality", _table("quality", quality))
         if new_reports:
             tx.replace("reports", _reports_with_canonical(warehouse, new_reports))
-        cross = cross_report_findings(warehouse, tx, run_id, expected_agencies)
+        touched = {row["agency_key"] for row in new_reports if row["agency_key"]}
+        cross = cross_report_findings(tx, run_id, touched, expected_agencies)
         tx.append("quality", _table("quality", cross))
         for row in quality + cross:
             if row["status"] in ("FAIL", "UNCERTAIN"):
@@ -196,7 +197,9 @@ def _new_documents(warehouse: Warehouse, rows: list[dict]) -> pa.Table:
 
 
 def _reports_with_canonical(warehouse: Warehouse, new_rows: list[dict]) -> pa.Table:
-    """Every report, the new ones included, with the canonical flags chosen again."""
+    """Every report, the new ones included, with the canonical flags of the new reports'
+    agencies chosen again."""
     combined = pa.concat_tables([warehouse.read("reports"), _table("reports", new_rows)])
-    flags = pa.array(choose_canonical(combined), pa.bool_())
+    touched = {row["agency_key"] for row in new_rows if row["agency_key"]}
+    flags = choose_canonical(combined, touched)
     return combined.set_column(combined.schema.get_field_index("canonical"), "canonical", flags)

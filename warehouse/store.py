@@ -60,6 +60,11 @@ class Warehouse:
             return ds.dataset(pa.Table.from_batches([], schema=TABLES[table].schema))
         return delta.to_pyarrow_dataset()
 
+    def files(self, table: str) -> list[tuple[str, dict]] | None:
+        """(absolute path, partition values) of every Parquet file of the published version, or
+        None when the files alone do not give the table: DuckDB can then read them directly."""
+        return _files(self.delta(table), self.path(table), TABLES[table].partition_by)
+
     def read(self, table: str, columns: list[str] | None = None, filter=None) -> pa.Table:
         return self.dataset(table).to_table(columns=columns, filter=filter)
 
@@ -106,6 +111,13 @@ class Transaction:
         self.warehouse = warehouse
         self.versions: dict[str, int] = {}
 
+    def files(self, table: str) -> list[tuple[str, dict]] | None:
+        """Like ``Warehouse.files``, at the version this load has written."""
+        if table not in self.versions:
+            return self.warehouse.files(table)
+        delta = DeltaTable(self.warehouse.path(table), version=self.versions[table])
+        return _files(delta, self.warehouse.path(table), TABLES[table].partition_by)
+
     def dataset(self, table: str) -> ds.Dataset:
         """The table as this load has written it so far (not yet published)."""
         if table in self.versions:
@@ -137,6 +149,20 @@ class Transaction:
                         partition_by=list(TABLES[table].partition_by) or None,
                         writer_properties=WRITER)
         self._done(table)
+
+
+def _files(delta: DeltaTable | None, root: Path, partition_by: tuple[str, ...]
+           ) -> list[tuple[str, dict]] | None:
+    if delta is None:
+        return []
+    protocol = delta.protocol()
+    if protocol.min_reader_version > 1 or protocol.reader_features:
+        return None  # deletion vectors or column mapping: only a Delta reader reads it right
+    actions = pa.table(delta.get_add_actions(flatten=True))
+    paths = actions["path"].to_pylist()
+    parts = {name: actions[f"partition.{name}"].to_pylist() for name in partition_by}
+    return [(str(root / path), {name: parts[name][n] for name in partition_by})
+            for n, path in enumerate(paths)]
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from extract.schema import SCHEMA, TEMPLATES
 from warehouse.schema import TABLES
@@ -43,22 +44,64 @@ def _wide_sql(view: str, table: str) -> str:
             f"AND c.\"table\" = '{table}'\nWHERE r.canonical GROUP BY ALL")
 
 
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def register_tables(con: duckdb.DuckDBPyConnection, source) -> None:
+    """Views ``_documents``, ``_reports``, … over a Warehouse's (or a load's) current files.
+
+    DuckDB reads the Parquet files itself (statistics, filter and join pushdown); a table whose
+    files alone do not give its rows (deletion vectors, column mapping) is read through
+    deltalake's pyarrow dataset instead.
+    """
+    for name, table in TABLES.items():
+        files = source.files(name)
+        if not files:
+            con.register(f"_{name}_arrow", source.dataset(name) if files is None else
+                         pa.Table.from_batches([], schema=table.schema))
+            con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT * FROM _{name}_arrow")
+            continue
+        by_partition: dict[tuple, list[str]] = {}
+        for path, partition in files:
+            by_partition.setdefault(tuple(partition.get(p) for p in table.partition_by),
+                                    []).append(path)
+        types = {c.name: c.type for c in table.columns}
+        selects = []
+        for values, paths in by_partition.items():
+            constants = "".join(
+                f", {'NULL' if v is None else _quote(str(v))}::{_SQL_TYPES[types[p]]} AS \"{p}\""
+                for p, v in zip(table.partition_by, values, strict=True))
+            listing = ", ".join(_quote(p) for p in paths)
+            selects.append(f"SELECT * {constants} FROM read_parquet([{listing}], "
+                           f"union_by_name = true, hive_partitioning = false)")
+        columns = ", ".join(f'"{c.name}"' for c in table.columns)
+        con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM ("
+                    + " UNION ALL BY NAME ".join(selects) + ")")
+
+
+_SQL_TYPES = {pa.int64(): "BIGINT", pa.string(): "VARCHAR"}
+
+
 def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with every warehouse view defined."""
-    warehouse = Warehouse(data_dir)
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
-    for name in TABLES:
-        con.register(f"_{name}", warehouse.dataset(name))
+    register_tables(con, Warehouse(data_dir))
     for name in ("documents", "reports", "cells", "runs"):
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _{name}")
     con.execute("CREATE OR REPLACE VIEW quality_history AS SELECT * FROM _quality")
-    # Current findings: report rules of loaded reports, cross-report rules of the latest run.
+    # Current findings: report rules of loaded reports; for cross-report rules, per rule and
+    # scope, the findings of the latest run that checked that scope.
     con.execute("""
-        CREATE OR REPLACE VIEW quality AS SELECT q.* FROM _quality q
-        WHERE (q.scope = 'report' AND q.report_id IN (SELECT report_id FROM _reports))
-           OR (q.scope <> 'report' AND q.run_id =
-               (SELECT max(run_id) FROM _quality WHERE scope <> 'report'))""")
+        CREATE OR REPLACE VIEW quality AS
+        SELECT q.* FROM _quality q
+        WHERE q.scope = 'report' AND q.report_id IN (SELECT report_id FROM _reports)
+        UNION ALL
+        SELECT * EXCLUDE (latest) FROM (
+            SELECT q.*, max(q.run_id) OVER (PARTITION BY q.rule, q.scope) AS latest
+            FROM _quality q WHERE q.scope <> 'report')
+        WHERE run_id = latest""")
     for view, table in WIDE_TABLES.items():
         con.execute(_wide_sql(view, table))
     return con
