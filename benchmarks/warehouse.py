@@ -1,0 +1,439 @@
+"""Warehouse scale: load and query synthetic warehouses of growing size. Run on demand.
+
+    .venv/bin/python benchmarks/warehouse.py [--sizes 10000,100000,1000000] [--workdir DIR]
+        [--keep] [--chunk REPORTS] [--mem-limit GiB] [--no-nightly] [--explain]
+
+N reports (N/6 agencies over the 31 provinces, 2019-2024, the real cell keys: 221 cells on the
+2019 templates, 225 on 2021's) are generated vectorised, a chunk of whole agencies at a time, and
+streamed into the product's writer (``Warehouse.transaction``, ``tx.append``). Measured: the load
+(s, cells/s, peak RSS), bytes per cell on disk; through ``warehouse.views.connect`` (best of 3)
+(a) the national aggregate, requests/new/total by year and province, checked against the
+generator's sums, (b) one agency's six years, long and via ``requests_wide``; the nightly
+``load_reports`` of 20 reports (10 new agencies, 10 reposts that move canonical flags and meet
+W4). Each runs in a child process, so its peak RSS is its own; past --mem-limit (default 60% of
+RAM) it is stopped and shown FAILED. Free disk is checked first. Sizes grow 10x: ~10x is linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+
+# This file is named warehouse.py: take its folder off the path so `warehouse` is the package.
+_HERE, _ROOT = Path(__file__).resolve().parent, Path(__file__).resolve().parents[1]
+sys.path[:] = [str(_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != _HERE)]
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from extract.schema import APPEAL_COLUMNS, OUTCOME_ROWS, SCHEMA, TEMPLATES, all_keys
+from warehouse.schema import CELLS, REPORTS
+from warehouse.store import Warehouse
+
+YEARS, SEED, REPEAT, NIGHTLY, GUARD_EXIT = tuple(range(2019, 2025)), 20240601, 3, 20, 3
+# Provinces and their county-level divisions; an agency is a department of a numbered county.
+PROVINCES = {"北京市": 16, "天津市": 16, "河北省": 167, "山西省": 117, "内蒙古自治区": 103,
+             "辽宁省": 100, "吉林省": 60, "黑龙江省": 121, "上海市": 16, "江苏省": 95,
+             "浙江省": 90, "安徽省": 104, "福建省": 84, "江西省": 100, "山东省": 136,
+             "河南省": 157, "湖北省": 103, "湖南省": 122, "广东省": 122, "广西壮族自治区": 111,
+             "海南省": 25, "重庆市": 38, "四川省": 183, "贵州省": 88, "云南省": 129,
+             "西藏自治区": 74, "陕西省": 107, "甘肃省": 86, "青海省": 44, "宁夏回族自治区": 22,
+             "新疆维吾尔自治区": 107}
+DEPARTMENTS = ("人民政府", "人民政府办公室", "发展和改革局", "教育局", "公安局", "民政局",
+               "司法局", "财政局", "人力资源和社会保障局", "自然资源局", "生态环境局",
+               "住房和城乡建设局", "交通运输局", "水利局", "农业农村局", "商务局", "文化和旅游局",
+               "卫生健康委员会", "应急管理局", "审计局", "市场监督管理局", "统计局", "医疗保障局",
+               "城市管理局", "税务局")
+FORMATS = {"html": 0.35, "pdf": 0.45, "docx": 0.10, "doc": 0.05, "wps": 0.02, "text": 0.03}
+# Expected requests of a cell: outcome row weight (others 0.01) x applicant column weight x size.
+ROW_WEIGHT = {"granted": 0.45, "partial": 0.08, "unable_no_info": 0.2, "rejected_complaint": 0.05,
+              "other": 0.05, "other_misc": 0.03, "denied_internal": 0.03, "denied_process": 0.03}
+COL_WEIGHT = np.array([0.86, 0.07, 0.005, 0.01, 0.03, 0.025])
+REQ_ROWS = [r.key for r in SCHEMA["requests"].rows]
+REQ_COLS = [c.key for c in SCHEMA["requests"].columns]  # 6 applicants, org_subtotal, total
+TABLE_NO = {"disclosure": 1, "requests": 2, "appeals": 3}
+
+
+def strings(values) -> pa.Array:
+    return pa.array(list(values), pa.string())
+
+
+REGIONS, DEPTS, FORMAT_NAMES = strings(PROVINCES), strings(DEPARTMENTS), strings(FORMATS)
+
+
+# -- synthetic data -------------------------------------------------------------------------------
+
+def hex_strings(rng: np.random.Generator, count: int, width: int) -> pa.StringArray:
+    """``count`` random lowercase hex strings of ``width`` characters, without a Python loop."""
+    text = np.frombuffer(b"0123456789abcdef", np.uint8)[rng.integers(0, 16, (count, width))]
+    offsets = pa.py_buffer(np.arange(count + 1, dtype=np.int32) * width)
+    return pa.StringArray.from_buffers(count, offsets, pa.py_buffer(text.tobytes()))
+
+
+def agency_names(agency: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Name (`<province>第<county>县<department>`) and province index of each agency number."""
+    county = agency // len(DEPARTMENTS)
+    weights = np.cumsum(list(PROVINCES.values())) / sum(PROVINCES.values())
+    uniform = ((county.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(11)) / 2**53
+    province = np.minimum(np.searchsorted(weights, uniform, side="right"), len(PROVINCES) - 1)
+    return pc.binary_join_element_wise(
+        REGIONS.take(province), "第", pc.cast(pa.array(county + 1), pa.string()), "县",
+        DEPTS.take(pa.array(agency % len(DEPARTMENTS))), ""), province
+
+
+def key_columns(keys: list[str]) -> tuple:
+    """Positions of ``keys`` in POS; their cells' (table, row, col), locations, page offsets."""
+    parts = [k.split("/") for k in keys]
+    return (np.array([POS[k] for k in keys]), [strings(p[i] for p in parts) for i in range(3)],
+            strings(f"table {TABLE_NO[p[0]]}: {LABELS[p[0], p[1]]}" for p in parts),
+            np.array([TABLE_NO[p[0]] for p in parts]))
+
+
+# The cell keys of each template, as columns of one value matrix over both templates (POS).
+KEYS = {t: all_keys({"disclosure": t, "requests": t}, {"requests": ("org_subtotal",)})
+        for t in TEMPLATES}
+POS = {k: n for n, k in enumerate(dict.fromkeys(KEYS["2019"] + KEYS["2021"]))}
+LABELS = {(name, r.key): r.label for name, table in SCHEMA.items() for r in table.rows}
+TEMPLATE_COLUMNS = {t: key_columns(keys) for t, keys in KEYS.items()}
+GRID_FLAT, GRID_POS = np.array([  # cells of the requests (row, col) grid -> their POS
+    (r * len(REQ_COLS) + c, POS[k]) for r, row in enumerate(REQ_ROWS)
+    for c, col in enumerate(REQ_COLS) if (k := f"requests/{row}/{col}") in POS]).T
+
+
+def cell_values(rng, scale: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """(report, key) values over both templates' keys: Poisson counts scaled by agency size that
+    add up by request row and column, carried_over = the previous report's carried_forward
+    (chunks hold whole agencies), decimal amounts (万元), a signed 本年增/减."""
+    at, cols, count = {r: n for n, r in enumerate(REQ_ROWS)}, slice(0, 6), len(year)
+    grid, out = np.zeros((count, len(REQ_ROWS), len(REQ_COLS))), [at[r] for r in OUTCOME_ROWS]
+    weight = np.array([ROW_WEIGHT.get(r, 0.01) for r in OUTCOME_ROWS])
+    grid[:, out, cols] = rng.poisson(scale[:, None, None] * weight[None, :, None] * COL_WEIGHT)
+    for row in SCHEMA["requests"].rows:  # rows of one template only are 0 in the other's reports
+        if row.templates != TEMPLATES:
+            grid[(year <= 2020) != ("2019" in row.templates), at[row.key], cols] = 0
+    grid[:, at["total"], cols] = grid[:, out, cols].sum(axis=1)
+    forward = grid[:, at["carried_forward"], cols] = rng.poisson(0.06 * scale[:, None] * COL_WEIGHT)
+    over, first = np.roll(forward, 1, axis=0), year == YEARS[0]
+    over[first] = rng.poisson(0.06 * scale[first, None] * COL_WEIGHT)
+    grid[:, at["carried_over"], cols] = over
+    grid[:, at["new"], cols] = np.maximum(grid[:, at["total"], cols] + forward - over, 0)
+    grid[:, :, 6] = grid[:, :, 1:6].sum(axis=2)
+    grid[:, :, 7] = grid[:, :, 0] + grid[:, :, 6]
+    values = np.zeros((count, len(POS)))
+    values[:, GRID_POS] = grid.reshape(count, -1)[:, GRID_FLAT]
+    for row in SCHEMA["appeals"].rows:
+        parts = rng.poisson(0.02 * scale[:, None] * np.array([0.6, 0.1, 0.1, 0.2]))
+        for c, col in enumerate(APPEAL_COLUMNS):
+            values[:, POS[f"appeals/{row.key}/{col}"]] = parts[:, c] if c < 4 else parts.sum(1)
+    for key in (k for k in POS if k.startswith("disclosure/")):
+        col = key.rsplit("/", 1)[1]
+        values[:, POS[key]] = (
+            np.round(rng.lognormal(np.log(30.0), 1.5, count), 2) * (rng.random(count) > 0.3)
+            if col == "amount" else rng.integers(-3, 4, count) if col == "change" else rng.poisson(
+                scale * (12 if col in ("decisions", "prev_count", "total_public", "in_force")
+                         else 0.8)))
+    return values
+
+
+def make_chunk(first: int, last: int, loaded_at: datetime):
+    """Reports ``first``..``last`` (report j: agency j // 6, year j % 6): their cell batches,
+    their reports batch and the (year, province) sums of requests/new/total."""
+    rng, j, count = np.random.default_rng([SEED, first]), np.arange(first, last), last - first
+    agency, year = j // len(YEARS), np.array(YEARS)[j % len(YEARS)]
+    names, province = agency_names(agency)
+    size = np.exp(rng.normal(np.log(4.0), 1.3, agency[-1] - agency[0] + 1))[agency - agency[0]]
+    values = cell_values(rng, size * (1 + 0.08 * (year - YEARS[0])), year)
+    blank = rng.random(values.shape) < rng.beta(0.6, 5.4, count)[:, None]  # ~10%, by report
+    fmt = rng.choice(len(FORMATS), count, p=list(FORMATS.values()))
+    first_page, ids = rng.integers(1, 4, count), hex_strings(rng, count, 24)
+    batches, found = [], np.zeros(count, dtype=np.int64)
+    for t, (pos, (table, row, col), location, offset) in TEMPLATE_COLUMNS.items():
+        if not (which := np.flatnonzero((year <= 2020) == (t == "2019"))).size:
+            continue
+        b = blank[which][:, pos]
+        found[which] = len(pos) - b.sum(axis=1)
+        rep, key = np.repeat(which, len(pos)), np.tile(np.arange(len(pos)), which.size)
+        value, k = pa.array(values[which][:, pos].ravel(), mask=b.ravel()), pa.array(key)
+        batches.append(pa.RecordBatch.from_arrays([
+            ids.take(pa.array(rep)), pa.array(year[rep]), table.take(k), row.take(k), col.take(k),
+            value, pc.fill_null(pc.cast(value, pa.string()), ""),
+            pa.array(first_page[rep] + offset[key], mask=fmt[rep] != 1), location.take(k),
+            pa.array(np.zeros(rep.size, bool)), pa.nulls(rep.size, pa.float64())],
+            schema=CELLS.schema))
+    expected, target = np.zeros((len(YEARS), len(PROVINCES))), POS["requests/new/total"]
+    np.add.at(expected, (year - YEARS[0], province), values[:, target] * ~blank[:, target])
+    sha, formats = hex_strings(rng, count, 64), FORMAT_NAMES.take(pa.array(fmt))
+    template = np.where(year <= 2020, "2019", "2021")
+    failed = np.where(rng.random(count) < 0.15, rng.integers(1, 4, count), 0)
+    columns = {  # published in the 110 days from 5 January: most before the deadline
+        "report_id": ids, "document_sha256": sha, "agency": names, "agency_key": names,
+        "region": REGIONS.take(province), "year": year, "template_disclosure": template,
+        "template_requests": template, "format": formats, "portal_id": province.astype(str),
+        "publish_date": np.array([f"{y + 1}-01-05" for y in YEARS], "datetime64[D]")[
+            year - YEARS[0]] + rng.integers(0, 110, count), "extractor": ["nianbao"] * count,
+        "extractor_version": ["0.1"] * count, "cells_found": found,
+        "status": np.where(failed > 0, "quality_failures", "ok"),
+        "checks_failed": failed, "canonical": [True] * count, "loaded_at": [loaded_at] * count,
+        "run_id": ["bench"] * count}
+    return batches, pa.RecordBatch.from_arrays(
+        [pa.array(columns[f.name], f.type) if f.name in columns else pa.nulls(count, f.type)
+         for f in REPORTS.schema], schema=REPORTS.schema), expected
+
+
+def nightly_reports(agencies: int) -> list:
+    """``NIGHTLY`` extracted 2024 reports: half for new agencies, half other documents for
+    existing agencies' 2024 reports (reposts: canonical chosen again, W4 compares them)."""
+    from extract.model import Cell, CheckResult, Report, Status
+    rng, half = np.random.default_rng([SEED, 99]), NIGHTLY // 2
+    numbers = np.concatenate([agencies + 10 + np.arange(half),
+                              np.linspace(0, agencies - 1, NIGHTLY - half).astype(np.int64)])
+    values = [{k: None if rng.random() < 0.1 else float(rng.poisson(2)) for k in KEYS["2021"]}
+              for _ in range(NIGHTLY)]
+    return [Report(file=f"nightly_{n}.pdf", sha256=f"{n + 1:064x}", format="pdf", agency=name,
+                   year=2024, templates={"disclosure": "2021", "requests": "2021"},
+                   cells={k: Cell(k, v, "" if v is None else f"{v:g}", page=3, table_index=2,
+                                  row_label=k.split("/")[1]) for k, v in values[n].items()},
+                   extractor="nianbao-pdf", extractor_version="0.1.0",
+                   checks=[CheckResult("R1", Status.PASS, "requests", "ok")])
+            for n, name in enumerate(agency_names(numbers)[0].to_pylist())]
+
+
+# -- jobs: each runs in its own child process -----------------------------------------------------
+
+QUERIES = {
+    "a": """SELECT r.year, r.region, sum(c.value) FROM cells c JOIN reports r USING (report_id)
+        WHERE r.canonical AND c."table" = 'requests' AND c."row" = 'new' AND c.col = 'total'
+        GROUP BY ALL""",
+    "b_long": """SELECT r.year, c."table", c."row", c.col, c.value FROM cells c
+        JOIN reports r USING (report_id) WHERE r.canonical AND r.agency = $agency
+        ORDER BY r.year, c."table", c."row", c.col""",
+    "b_wide": "SELECT * FROM requests_wide WHERE agency = $agency ORDER BY year"}
+
+
+def job_load(spec: dict, workdir: Path) -> dict:
+    n, chunk = spec["n"], max(1, spec["chunk"] // len(YEARS)) * len(YEARS)
+    reports, expected, stats = [], np.zeros((len(YEARS), len(PROVINCES))), Counter()
+    loaded_at, started = datetime.now(UTC), time.perf_counter()
+
+    def cell_batches():
+        for first in range(0, n, chunk):
+            t0 = time.perf_counter()
+            batches, report, sums = make_chunk(first, min(first + chunk, n), loaded_at)
+            stats["generate_s"] += time.perf_counter() - t0
+            stats["cells"] += sum(b.num_rows for b in batches)
+            reports.append(report)
+            np.add(expected, sums, out=expected)
+            print(f"    {first + report.num_rows:>9,} reports {stats['cells']:>12,} cells "
+                  f"{time.perf_counter() - started:7.1f} s", file=sys.stderr, flush=True)
+            yield from batches
+
+    warehouse = Warehouse(workdir)
+    with warehouse.transaction("bench") as tx:
+        tx.append("cells", pa.RecordBatchReader.from_batches(CELLS.schema, cell_batches()))
+        tx.append("reports", pa.Table.from_batches(reports, REPORTS.schema))
+    load_s = time.perf_counter() - started
+    files = [p for p in warehouse.path("cells").rglob("*") if p.is_file()]
+    return {**stats, "reports": n, "agencies": n // len(YEARS), "load_s": load_s,
+            "cells_per_s": stats["cells"] / load_s, "cells_files": len(files),
+            "bytes_per_cell": sum(p.stat().st_size for p in files) / stats["cells"],
+            "agency": agency_names(np.array([n // len(YEARS) // 2]))[0][0].as_py(),
+            "expected": expected.tolist()}
+
+
+def job_query(spec: dict, workdir: Path) -> dict:
+    from warehouse.views import connect
+    t0 = time.perf_counter()
+    con, sql, times = connect(workdir), QUERIES[spec["query"]], []
+    connect_s, params = time.perf_counter() - t0, {"agency": spec["agency"]} if "$" in sql else None
+    for _ in range(REPEAT):
+        t0 = time.perf_counter()
+        rows = con.execute(sql, params).fetchall()
+        times.append(time.perf_counter() - t0)
+    if spec["explain"]:
+        print(con.execute("EXPLAIN ANALYZE " + sql, params).fetchall()[0][1], file=sys.stderr)
+    return {"connect_s": connect_s, "times": times, "rows": len(rows),
+            "result": rows if spec["query"] == "a" else None}
+
+
+def job_nightly(spec: dict, workdir: Path) -> dict:
+    """``load_reports`` on the size-N warehouse; with --explain under cProfile (slower), its
+    functions by cumulative time printed."""
+    import cProfile
+    import pstats
+
+    from warehouse.load import load_reports
+    reports, profile = nightly_reports(spec["agencies"]), cProfile.Profile()
+    t0 = time.perf_counter()
+    if spec["explain"]:
+        profile.enable()
+    outcome = load_reports(Warehouse(workdir), reports, corrections=[])
+    profile.disable()
+    seconds = time.perf_counter() - t0
+    if spec["explain"]:
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+    canonical = Warehouse(workdir).read("reports", columns=["canonical"])["canonical"]
+    return {"nightly_s": seconds, "loaded": outcome.reports_loaded,
+            "findings": Counter(f"{f['rule']} {f['status']}" for f in outcome.findings),
+            "reports_after": len(canonical), "canonical_after": pc.sum(canonical).as_py()}
+
+
+def mem_guard(limit: int, floor: int = 2 * 2**30) -> None:
+    """Exit with GUARD_EXIT once this process's RSS passes ``limit`` or the machine's available
+    memory falls below ``floor`` (no swap, shared machine); checks every 50 ms."""
+    def kib(path: str, field: str) -> int:
+        return next(int(line.split()[1]) for line in Path(path).read_text().splitlines()
+                    if line.startswith(field + ":"))
+    while not time.sleep(0.05):
+        rss = kib("/proc/self/status", "VmRSS") << 10
+        if rss > limit or kib("/proc/meminfo", "MemAvailable") << 10 < floor:
+            print(f"\nABORT (memory guard): RSS {gib(rss)}", file=sys.stderr, flush=True)
+            os._exit(GUARD_EXIT)
+
+
+# -- the parent: sizes, disk, table ---------------------------------------------------------------
+
+def run_job(job: str, spec: dict, workdir: Path, args) -> tuple[dict | None, str | None, int]:
+    """(result, why it failed, peak RSS in bytes) of one job in a child process; a result
+    printed before a crash at exit is kept, and the crash reported."""
+    t0 = time.perf_counter()
+    child = subprocess.Popen(  # cwd: DuckDB spills to ./.tmp
+        [sys.executable, __file__, "--job", job, "--spec", json.dumps(spec, ensure_ascii=False),
+         "--workdir", str(workdir), "--mem-limit", str(args.mem_limit)],
+        stdout=subprocess.PIPE, cwd=workdir.parent)
+    out, (_, status, usage) = child.stdout.read(), os.wait4(child.pid, 0)
+    child.returncode = code = os.waitstatus_to_exitcode(status)
+    why = code and (f"{'stopped by the memory guard' if code == GUARD_EXIT else f'exit {code}'} "
+                    f"after {time.perf_counter() - t0:.0f} s")
+    try:
+        return json.loads(out), why and f"{why}, after printing its result", usage.ru_maxrss << 10
+    except ValueError:
+        return None, why or "printed no result", usage.ru_maxrss << 10
+
+
+def run_size(n: int, root: Path, args) -> dict:
+    workdir, r = root / f"n{n}", {"reports": n, "failures": {}}
+    shutil.rmtree(workdir, ignore_errors=True)
+    jobs = [("load", "load", {"n": n, "chunk": args.chunk})]
+    jobs += [("query", q, {"query": q}) for q in QUERIES] + [("nightly", "nightly", {})] * (
+        not args.no_nightly)
+    for job, name, spec in jobs:
+        print(f"{n:,} reports: {name}", file=sys.stderr, flush=True)
+        spec.update(explain=args.explain, agency=r.get("agency"), agencies=r.get("agencies"))
+        got, why, r[f"{name}_rss"] = run_job(job, spec, workdir, args)
+        r["failures"].update({name: why} if why else {})
+        if got is None and job == "load":
+            break
+        if got and job == "query":
+            got = {f"{name}_s": min(got["times"]), f"{name}_times": got["times"],
+                   f"{name}_rows": got["rows"], "connect_s": got["connect_s"],
+                   f"{name}_result": got["result"]}
+        r.update(got or {})
+    if "a_result" in r:
+        sums, regions = np.zeros((len(YEARS), len(PROVINCES))), list(PROVINCES)
+        for year, region, total in r.pop("a_result"):
+            sums[year - YEARS[0], regions.index(region)] = total or 0
+        r["a_correct"] = bool(np.allclose(sums, r["expected"]))
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return r
+
+
+def gib(v: float) -> str:
+    return f"{v / 2**30:.2f} GiB"
+
+
+METRICS = (  # key, title, format
+    ("cells", "cells", "{:,.0f}"), ("load_s", "load (s)", "{:.1f}"),
+    ("generate_s", "  of which generating (s)", "{:.1f}"), ("cells_per_s", "  cells/s", "{:,.0f}"),
+    ("load_rss", "  peak RSS", gib), ("bytes_per_cell", "bytes per cell (on disk)", "{:.2f}"),
+    ("cells_files", "cells: files", "{}"), ("connect_s", "views.connect (s)", "{:.3f}"),
+    ("a_s", "(a) national aggregate (s)", "{:.3f}"), ("a_rss", "  peak RSS", gib),
+    ("b_long_s", "(b) agency history, long (s)", "{:.3f}"), ("b_long_rss", "  peak RSS", gib),
+    ("b_wide_s", "(b) history, requests_wide (s)", "{:.3f}"), ("b_wide_rss", "  peak RSS", gib),
+    ("nightly_s", f"nightly load_reports of {NIGHTLY} (s)", "{:.2f}"),
+    ("nightly_rss", "  peak RSS", gib))
+
+
+def print_table(results: list[dict]) -> None:
+    def label(n: int) -> str:
+        return f"{n // 10**6}M" if n % 10**6 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+    def show(r: dict, key: str, form) -> str:  # a crash after the result shows the result
+        if key in r:
+            return form(r[key]) if callable(form) else form.format(r[key])
+        return "FAILED" if {"load", key.rsplit("_", 1)[0]} & set(r["failures"]) else "-"
+
+    pairs = list(pairwise(results))
+    head = [label(r["reports"]) for r in results]
+    head += [f"{label(b['reports'])}/{label(a['reports'])}" for a, b in pairs]
+    print(f"\n{'metric':<36}" + "".join(f"{h:>14}" for h in head))
+    for key, title, form in METRICS:
+        ratios = [f"{b[key] / a[key]:.1f}x" if a.get(key) and key in b else "-" for a, b in pairs]
+        print(f"{title:<36}" + "".join(f"{show(r, key, form):>14}" for r in results)
+              + "".join(f"{v:>14}" for v in ratios))
+    for r in results:
+        print(f"\n{label(r['reports'])}: " + "; ".join(f"{k} {v}" for k, v in r["failures"].items())
+              + f"\n  aggregate: {r.get('a_rows')} rows, sums match the generator's: "
+              f"{r.get('a_correct')}; history of {r.get('agency')}: {r.get('b_long_rows')} rows "
+              f"long, {r.get('b_wide_rows')} wide; all runs (s): "
+              + str({q: [round(t, 3) for t in r.get(f"{q}_times", [])] for q in QUERIES}))
+        if "nightly_s" in r:
+            print(f"  nightly: {r['loaded']} reports; findings {dict(r['findings'])}; reports "
+                  f"after {r['reports_after']:,}, canonical {r['canonical_after']:,}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--workdir", type=Path, help="where to build (default: a temporary dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the warehouses")
+    parser.add_argument("--chunk", type=int, default=20_004, help="reports per generated chunk")
+    parser.add_argument("--mem-limit", type=float, help="GiB of RSS that stops a measurement")
+    parser.add_argument("--no-nightly", action="store_true", help="skip the nightly load")
+    parser.add_argument("--explain", action="store_true",
+                        help="print EXPLAIN ANALYZE of the queries, a profile of the nightly load")
+    parser.add_argument("--job", choices=("load", "query", "nightly"), help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    args.mem_limit = args.mem_limit or round(0.6 * ram / 2**30, 1)
+    if args.job:
+        threading.Thread(target=mem_guard, args=(int(args.mem_limit * 2**30),), daemon=True).start()
+        job = {"load": job_load, "query": job_query, "nightly": job_nightly}[args.job]
+        print(json.dumps(job(json.loads(args.spec), args.workdir), ensure_ascii=False), flush=True)
+        return 0
+    import deltalake
+    import duckdb
+    print(f"{os.cpu_count()} cores, RAM {gib(ram)}, at most {args.mem_limit} GiB per measurement; "
+          f"duckdb {duckdb.__version__}, deltalake {deltalake.__version__}", flush=True)
+    root = args.workdir or Path(tempfile.mkdtemp(prefix="nianbao-warehouse-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    results = []
+    try:  # disk needed: ~1 byte per cell measured; 4, and 2 GiB for DuckDB's spills, to be safe
+        for n in (int(s) for s in args.sizes.replace("_", "").split(",") if s.strip()):
+            need, free = n * 224 * 4 + 2 * 2**30, shutil.disk_usage(root).free
+            results.append(run_size(n, root, args) if free >= need else {
+                "reports": n, "failures": {"load": f"not run: {free / 1e9:.1f} GB of disk free, "
+                                                   f"~{need / 1e9:.1f} GB needed"}})
+    finally:
+        shutil.rmtree(root / ".tmp", ignore_errors=True)
+        if args.workdir is None and not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    print_table(results)
+    return 1 if any(r["failures"] or not r.get("a_correct", True) for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
