@@ -1,6 +1,7 @@
 """Extraction speed, always next to accuracy. Run on demand; not part of the test suite.
 
-    .venv/bin/python benchmarks/extract.py [--data tests/data] [--repeat 3] [--json out.json]
+    .venv/bin/python benchmarks/extract.py [--data tests/data] [--repeat 3] [--no-variants]
+                                           [--camelot-every 5] [--json out.json]
 
 What it measures (wall-clock seconds: one warm-up call, then the best of ``--repeat`` calls;
 the minimum is the least noisy estimate of a deterministic job's cost):
@@ -8,15 +9,20 @@ the minimum is the least noisy estimate of a deterministic job's cost):
 1. ``extract_document`` on every document in the data folder (README.md and keys/ skipped),
    giving documents/s per format. DOC is converted by LibreOffice (a soffice process) on every
    call, so it is far slower than DOCX; that time is the converter's, not the reader's.
-2. For the PDFs, on the same files: (a) nianbao's PDF path as a whole (the times of step 1:
-   pypdfium2 text, pdfplumber tables, camelot lattice as a second opinion when the first
-   reading fails a check), (b) pdfplumber alone (open, then per page
-   ``dedupe_chars().extract_tables()``), (c) camelot lattice alone
-   (``read_pdf(flavor="lattice", pages="all")``) and (d) pypdfium2 plain text of all pages,
-   the floor any PDF reading pays.
+2. PDF methods, on every PDF of the data folder and on the generated variants (tests/variants.py:
+   LibreOffice renderings of two corpus documents with other fonts, sizes, pages, margins,
+   widths and page breaks inside the tables, built in a temporary directory): the fast path
+   (PDFium grid, ``read_pdf_fast``) alone and with the interpreter, pdfplumber alone (open, then
+   per page ``dedupe_chars().extract_tables()``), camelot lattice alone (every corpus PDF and every
+   ``--camelot-every``-th variant: it is slow), pypdfium2 plain text of all pages (the floor any
+   PDF reading pays) and the cascade (``extract_document``). Per method: documents/s, median
+   time and cells read correctly; the medians of the per-file ratios pdfplumber/fast,
+   camelot/fast and fast/floor against the goals (>= 10x, >= 40x, <= 5x).
 
-Every result with an answer key (keys/<stem>.json) is scored: a key cell matches when the
-report has that cell with an equal value (null included). Speed is never printed without it.
+Every result with known values (keys/<stem>.json, or a variant's source key) is scored: a cell
+matches when the report has it with an equal value of the same type (null included). Each
+reader's accuracy is that of its own report alone (``build_report`` on its content, no cascade).
+Speed is never printed without it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import json
 import logging
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -44,7 +51,16 @@ from rich.table import Table
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
+sys.path.insert(0, str(_HERE.parent))  # the repository root: tests.variants
+
 from extract import Report, extract_document  # noqa: E402
+from extract.document import build_report  # noqa: E402
+from extract.errors import ExtractionError  # noqa: E402
+from extract.formats.lattice import read_pdf_lattice  # noqa: E402
+from extract.formats.pdf import read_pdf  # noqa: E402
+from extract.formats.pdfium_grid import read_pdf_fast  # noqa: E402
+from extract.model import Content  # noqa: E402
+from tests.variants import build_variants, known_cells  # noqa: E402
 
 FORMATS = ("html", "pdf", "docx", "doc", "text")
 FORMAT_NOTES = {"doc": "slow: a LibreOffice (soffice) conversion to DOCX on every call"}
@@ -139,19 +155,139 @@ def per_format(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return summary
 
 
-def bench_pdfs(data: Path, rows: list[dict[str, Any]], repeat: int) -> list[dict[str, Any]]:
-    pdfs = []
-    for row in (r for r in rows if r["format"] == "pdf"):
-        path = data / row["file"]
-        plumber, _ = best_time(partial(pdfplumber_tables, path), repeat)
-        lattice, _ = best_time(partial(camelot_lattice, path), repeat)
-        text, pages = best_time(partial(pdfium_text, path), repeat)
-        pdfs.append({**row, "pages": pages,
-                     "nianbao": row["seconds"], "pdfplumber": plumber, "camelot": lattice,
-                     "pdfium_text": text, "camelot/pdfplumber": lattice / plumber,
-                     "pdfplumber/pdfium_text": plumber / text,
-                     "nianbao/pdfplumber": row["seconds"] / plumber})
-    return pdfs
+def build(content_of: Callable[[], Content]) -> Report | None:
+    """The report of one reader's content alone (no cascade), or None if it reads no report."""
+    try:
+        return build_report(Report(file="", sha256="", format="pdf"), content_of())
+    except ExtractionError:
+        return None
+
+
+def correct(report: Report | None, expected: dict[str, Any] | None) -> dict[str, int] | None:
+    """Cells of ``expected`` read with the same value and type, or None without a key."""
+    if expected is None:
+        return None
+    got = report.values() if report is not None else {}
+    matched = sum(1 for k, v in expected.items()
+                  if k in got and got[k] == v and (v is None or type(got[k]) is type(v)))
+    return {"matched": matched, "total": len(expected), "extra": len(got.keys() - expected)}
+
+
+VARIANT = "~"  # marks a generated variant's name in the PDF tables
+
+
+def pdf_cases(data: Path, variants_dir: Path | None) -> list[tuple[Path, str, dict | None]]:
+    """(pdf, label, known cells): the corpus PDFs (their keys), then the generated variants."""
+    cases = []
+    for path in sorted(data.glob("*.pdf")):
+        key = data / "keys" / f"{path.stem}.json"
+        cells = json.loads(key.read_text(encoding="utf-8"))["cells"] if key.exists() else None
+        cases.append((path, path.name, cells))
+    if variants_dir is not None:
+        cases += [(pdf, f"{VARIANT}{v.name}", known_cells(v))
+                  for pdf, v in build_variants(variants_dir)]
+    return cases
+
+
+def bench_pdf_methods(cases: list[tuple[Path, str, dict | None]], repeat: int,
+                      camelot_every: int) -> list[dict[str, Any]]:
+    """Every method on every PDF: seconds (best of ``repeat``) and cells read correctly.
+    camelot runs on the corpus PDFs and every ``camelot_every``-th variant only (it is slow)."""
+    rows = []
+    for n, (path, label, cells) in enumerate(cases):
+        row: dict[str, Any] = {"file": label}
+        row["floor"], pages = best_time(partial(pdfium_text, path), repeat)
+        row["pages"] = pages
+        row["fast"], content = best_time(partial(read_pdf_fast, path), repeat)
+        row["fast+interpret"], fast = best_time(partial(build, partial(read_pdf_fast, path)),
+                                                repeat)
+        row["pdfplumber"], _ = best_time(partial(pdfplumber_tables, path), repeat)
+        row["cascade"], cascade = best_time(partial(extract_document, path), repeat)
+        row["accuracy"] = {"fast": correct(fast, cells), "fast+interpret": correct(fast, cells),
+                           "pdfplumber": correct(build(partial(read_pdf, path)), cells),
+                           "cascade": correct(cascade, cells), "floor": None}
+        row["cascade extractor"] = cascade.extractor
+        if not label.startswith(VARIANT) or n % camelot_every == 0:
+            text = content.text
+            row["camelot"], lattice = best_time(partial(read_pdf_lattice, path, text), repeat)
+            row["accuracy"]["camelot"] = correct(build(lambda c=lattice: c), cells)
+        rows.append(row)
+    return rows
+
+
+PDF_METHODS = ("fast", "fast+interpret", "pdfplumber", "camelot", "floor", "cascade")
+METHOD_NOTES = {
+    "fast": "PDFium grid: characters, ruling lines, RawTable grids (read_pdf_fast)",
+    "fast+interpret": "the fast path and the template interpreter and checks (build_report)",
+    "pdfplumber": "pdfplumber open + dedupe_chars().extract_tables() per page",
+    "camelot": "camelot lattice, all pages (subset of files: see 'files')",
+    "floor": "pypdfium2 plain text of every page: no cells",
+    "cascade": "extract_document: fast path, pdfplumber and camelot when needed",
+}
+RATIOS = {"pdfplumber/fast": ("pdfplumber", "fast"), "camelot/fast": ("camelot", "fast"),
+          "fast/floor": ("fast", "floor"), "fast+interpret/floor": ("fast+interpret", "floor")}
+GOALS = {"pdfplumber/fast": (">=", 10.0), "camelot/fast": (">=", 40.0), "fast/floor": ("<=", 5.0)}
+
+
+def pdf_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per method: files, documents/s, median seconds, cells correct; medians of the ratios."""
+    methods = {}
+    for method in PDF_METHODS:
+        timed = [r for r in rows if method in r]
+        scored = [r["accuracy"].get(method) for r in timed if r["accuracy"].get(method)]
+        total = sum(t[method] for t in timed)
+        methods[method] = {
+            "files": len(timed), "docs_per_s": len(timed) / total if total else 0.0,
+            "median_s": statistics.median(t[method] for t in timed) if timed else 0.0,
+            "matched": sum(a["matched"] for a in scored), "cells": sum(a["total"] for a in scored),
+            "exact": sum(a["matched"] == a["total"] for a in scored), "scored": len(scored)}
+    ratios = {}
+    for name, (num, den) in RATIOS.items():
+        values = [r[num] / r[den] for r in rows if num in r and den in r]
+        ratios[name] = {"median": statistics.median(values), "min": min(values),
+                        "max": max(values), "files": len(values)}
+    return {"methods": methods, "ratios": ratios}
+
+
+def print_pdf_methods(console: Console, rows: list[dict[str, Any]], summary: dict[str, Any],
+                      repeat: int) -> None:
+    table = Table(title=f"PDF methods per file (ms, best of {repeat}; cells read correctly)",
+                  caption=f"{VARIANT}name: a generated variant (tests/variants.py)")
+    for name in ("file", "pages", *PDF_METHODS, "pl/fast", "cam/fast", "fast/floor",
+                 "fast cells", "pdfplumber", "camelot", "cascade cells"):
+        table.add_column(name, justify="left" if name == "file" else "right", no_wrap=True)
+    for r in rows:
+        acc = r["accuracy"]
+        table.add_row(r["file"], str(r["pages"]),
+                      *(f"{r[m] * 1000:.1f}" if m in r else "-" for m in PDF_METHODS),
+                      f"{r['pdfplumber'] / r['fast']:.0f}x",
+                      f"{r['camelot'] / r['fast']:.0f}x" if "camelot" in r else "-",
+                      f"{r['fast'] / r['floor']:.1f}x",
+                      *(score(acc[m]) if m in acc else "-"
+                        for m in ("fast", "pdfplumber", "camelot")),
+                      f"{score(acc['cascade'])} {r['cascade extractor']}")
+    console.print(table)
+    methods = Table(title="PDF methods: throughput and accuracy (cells of each reader alone)",
+                    caption="\n".join(f"{k}: {v}" for k, v in METHOD_NOTES.items()))
+    for name in ("method", "files", "documents/s", "median ms", "cells correct", "exact files"):
+        methods.add_column(name, justify="left" if name == "method" else "right")
+    for name, m in summary["methods"].items():
+        cells = f"{m['matched']}/{m['cells']}" if m["cells"] else "n/a (no cells)"
+        methods.add_row(name, str(m["files"]), f"{m['docs_per_s']:.1f}",
+                        f"{m['median_s'] * 1000:.1f}", cells,
+                        f"{m['exact']}/{m['scored']}" if m["scored"] else "-")
+    console.print(methods)
+    ratios = Table(title="Speed ratios (median of per-file ratios) and the goals")
+    for name in ("ratio", "median", "min", "max", "files", "goal", "met"):
+        ratios.add_column(name, justify="left" if name == "ratio" else "right")
+    for name, r in summary["ratios"].items():
+        goal = GOALS.get(name)
+        met = "" if goal is None else (
+            "yes" if (r["median"] >= goal[1] if goal[0] == ">=" else r["median"] <= goal[1])
+            else "[red]no[/red]")
+        ratios.add_row(name, f"{r['median']:.1f}x", f"{r['min']:.1f}x", f"{r['max']:.1f}x",
+                       str(r["files"]), f"{goal[0]} {goal[1]:g}x" if goal else "", met)
+    console.print(ratios)
 
 
 def print_documents(console: Console, rows: list[dict[str, Any]], repeat: int) -> None:
@@ -174,55 +310,37 @@ def print_formats(console: Console, summary: dict[str, dict[str, Any]]) -> None:
     console.print(table)
 
 
-PDF_TIMES = ("nianbao", "pdfplumber", "camelot", "pdfium_text")
-PDF_RATIOS = ("camelot/pdfplumber", "pdfplumber/pdfium_text", "nianbao/pdfplumber")
-
-
-def pdf_medians(pdfs: list[dict[str, Any]]) -> dict[str, float]:
-    return {k: statistics.median(p[k] for p in pdfs) for k in PDF_TIMES + PDF_RATIOS}
-
-
-def print_pdfs(console: Console, pdfs: list[dict[str, Any]], medians: dict[str, float]) -> None:
-    table = Table(title="PDF: nianbao vs its parts (seconds)",
-                  caption="median row: median of the times and median of the per-file ratios")
-    table.add_column("file")
-    table.add_column("pages", justify="right")
-    for name in PDF_TIMES + PDF_RATIOS:
-        table.add_column(name, justify="right")
-    table.add_column("nianbao extractor")
-    table.add_column("cells vs key")
-    for p in pdfs:
-        table.add_row(p["file"], str(p["pages"]), *(f"{p[k]:.3f}" for k in PDF_TIMES),
-                      *(f"{p[k]:.1f}x" for k in PDF_RATIOS), extractor_label(p),
-                      score(p["accuracy"]))
-    table.add_section()
-    table.add_row("median", "", *(f"{medians[k]:.3f}" for k in PDF_TIMES),
-                  *(f"{medians[k]:.1f}x" for k in PDF_RATIOS), "", "")
-    console.print(table)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("tests/data"))
     parser.add_argument("--repeat", type=int, default=3, help="timed calls per measurement")
+    parser.add_argument("--no-variants", action="store_true",
+                        help="PDF methods on the corpus PDFs only (no LibreOffice variants)")
+    parser.add_argument("--camelot-every", type=int, default=5,
+                        help="time camelot on every n-th variant (all corpus PDFs)")
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     args = parser.parse_args()
     quiet()
     console = Console()
+    if not console.is_terminal:  # a log file: wide enough for the per-file PDF table
+        console.width = 250
     rows = bench_documents(args.data, args.repeat)
     summary = per_format(rows)
-    pdfs = bench_pdfs(args.data, rows, args.repeat)
-    medians = pdf_medians(pdfs) if pdfs else {}
     print_documents(console, rows, args.repeat)
     print_formats(console, summary)
-    if pdfs:
-        print_pdfs(console, pdfs, medians)
+    with tempfile.TemporaryDirectory(prefix="nianbao-variants-") as scratch:
+        cases = pdf_cases(args.data, None if args.no_variants else Path(scratch))
+        console.print(f"PDF methods on {len(cases)} PDFs ...")
+        pdfs = bench_pdf_methods(cases, args.repeat, args.camelot_every)
+    pdf_totals = pdf_summary(pdfs)
+    print_pdf_methods(console, pdfs, pdf_totals, args.repeat)
     if args.json:
         versions = {"camelot": camelot.__version__, "pdfplumber": pdfplumber.__version__,
                     "pdfium": pypdfium2.version.PDFIUM_INFO.version}
         args.json.write_text(json.dumps({"repeat": args.repeat, "versions": versions,
                                          "documents": rows, "formats": summary, "pdfs": pdfs,
-                                         "pdf_medians": medians}, indent=1, ensure_ascii=False))
+                                         "pdf_summary": pdf_totals}, indent=1,
+                                        ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,15 @@ from dataclasses import dataclass
 
 from extract.model import CheckResult, Report, Status
 from extract.schema import (
-    APPEAL_COLUMNS, APPEALS, ORGANISATION_COLUMNS, OUTCOME_ROWS, REQUEST_COLUMNS, REQUESTS,
-    SIGNED_COLUMNS, TEMPLATED_TABLES, all_keys,
+    APPEAL_COLUMNS,
+    APPEALS,
+    ORGANISATION_COLUMNS,
+    OUTCOME_ROWS,
+    REQUEST_COLUMNS,
+    REQUESTS,
+    SIGNED_COLUMNS,
+    TEMPLATED_TABLES,
+    all_keys,
 )
 from extract.values import Number
 

@@ -17,6 +17,8 @@ from extract.formats.html import read_html
 from extract.formats.lattice import read_pdf_lattice
 from extract.formats.office import read_office
 from extract.formats.pdf import read_pdf
+from extract.formats.pdfium_grid import NAME as FAST_NAME
+from extract.formats.pdfium_grid import read_pdf_fast
 from extract.formats.sniff import sniff
 from extract.formats.text import read_text
 from extract.interpret import interpret
@@ -30,8 +32,6 @@ _QUALITY_RULES = ("R1", "R2", "R3", "R4", "R5")
 def _read(fmt: str, path: Path, data: bytes, workdir: Path) -> Content:
     if fmt == "html":
         return read_html(data)
-    if fmt == "pdf":
-        return read_pdf(path)
     if fmt == "docx":
         return read_docx(path)
     if fmt == "text":
@@ -70,8 +70,77 @@ def _faults(report: Report) -> tuple[int, int]:
     return failed, missing
 
 
+def _verified(report: Report) -> bool:
+    """Every check passes and the interpreter noted nothing: each request and appeal cell is
+    then confirmed by an identity of the form (R1-R4), every cell is present (R5), and no row
+    had more or fewer values than columns. Only such a fast reading is kept without pdfplumber."""
+    return not report.notes and all(c.status is Status.PASS for c in report.checks)
+
+
+def _rank(report: Report) -> tuple[int, int, int]:
+    """``_faults`` and then the checks left UNCERTAIN: with equal faults, a reading whose numbers
+    complete more identities (that then hold) has more of its cells confirmed."""
+    uncertain = sum(1 for c in report.checks
+                    if c.rule in _QUALITY_RULES and c.status is Status.UNCERTAIN)
+    return (*_faults(report), uncertain)
+
+
+def _same_reading(a: Report, b: Report) -> bool:
+    return a.values() == b.values() and a.templates == b.templates
+
+
+def _extends(a: Report, b: Report) -> bool:
+    """``a`` reads every number ``b`` reads, and numbers in cells ``b`` leaves blank (a digit
+    that a page crop or a table finder lost), on the same templates."""
+    va, vb = a.values(), b.values()
+    return (a.templates == b.templates and va.keys() == vb.keys() and va != vb
+            and all(vb[k] is None or va[k] == vb[k] for k in vb))
+
+
+def _read_pdf(base: Report, path: Path) -> Report:
+    """The PDF cascade: PDFium grid, then pdfplumber, then camelot lattice, each only when needed.
+
+    Never worse than pdfplumber alone: the fast reading stands alone only when verified (see
+    ``_verified``); otherwise pdfplumber reads the file too, and the fast reading is kept only
+    when it reads the same cells, ranks strictly better (``_rank``), or ranks the same and
+    extends pdfplumber's reading (``_extends``); else pdfplumber's stands. A result that still
+    fails a check gets camelot lattice's second opinion, as before.
+    """
+    content = read_pdf_fast(path)  # encrypted, corrupt and scanned files are refused here
+    fast: Report | None
+    try:
+        fast = build_report(base, content)
+    except ExtractionError as exc:  # e.g. a table without ruling lines: no grid, no cells
+        fast, why = None, f"{FAST_NAME} read no report ({exc.code})"
+    else:
+        if _verified(fast):
+            fast.notes.append(f"pdf cascade: {FAST_NAME} verified (every check passes)")
+            return fast
+        why = f"{FAST_NAME} faults {_faults(fast)}" + (f", {len(fast.notes)} notes"
+                                                       if fast.notes else "")
+    try:
+        plumber = build_report(base, read_pdf(path))
+    except ExtractionError as exc:
+        if fast is None:
+            raise
+        fast.notes.append(f"pdf cascade: {why}; pdfplumber read no report ({exc.code})")
+        return fast
+    if fast is None:
+        chosen, step = plumber, "pdfplumber"
+    elif _same_reading(fast, plumber):
+        chosen, step = fast, f"pdfplumber read the same cells, kept {FAST_NAME}"
+    elif _rank(fast) < _rank(plumber):
+        chosen, step = fast, f"pdfplumber ranks {_rank(plumber)}, kept {FAST_NAME} {_rank(fast)}"
+    elif _rank(fast) == _rank(plumber) and _extends(fast, plumber):
+        chosen, step = fast, f"pdfplumber read a subset of the cells, kept {FAST_NAME}"
+    else:
+        chosen, step = plumber, f"pdfplumber ranks {_rank(plumber)}, chose it over {_rank(fast)}"
+    chosen.notes.append(f"pdf cascade: {why}; {step}")
+    return _second_opinion(base, chosen, path, content.text)
+
+
 def _second_opinion(base: Report, first: Report, path: Path, text: str) -> Report:
-    """camelot lattice when pdfplumber's report fails R1-R5 or misses cells; the better one wins."""
+    """camelot lattice when the report fails R1-R5 or misses cells; the better one wins."""
     if _faults(first) == (0, 0):
         return first
     try:
@@ -80,7 +149,8 @@ def _second_opinion(base: Report, first: Report, path: Path, text: str) -> Repor
         first.notes.append(f"second opinion (camelot lattice) unavailable: {exc}")
         return first
     if _faults(second) < _faults(first):
-        second.notes.append(f"camelot lattice chosen over pdfplumber {_faults(first)} -> "
+        second.notes.extend(n for n in first.notes if n.startswith("pdf cascade:"))
+        second.notes.append(f"camelot lattice chosen over {first.extractor} {_faults(first)} -> "
                             f"{_faults(second)} (failed rules, missing cells)")
         return second
     first.notes.append("camelot lattice second opinion was not better")
@@ -100,12 +170,11 @@ def extract_document(path: Path, workdir: Path | None = None,
         data = path.read_bytes()
         report.sha256 = hashlib.sha256(data).hexdigest()
         report.format = sniff(path, data[:8192], suffix)
+        if report.format == "pdf":
+            return _read_pdf(report, path)
         with tempfile.TemporaryDirectory(prefix="nianbao-", dir=workdir) as scratch:
             content = _read(report.format, path, data, Path(scratch))
-        result = build_report(report, content)
-        if report.format == "pdf":
-            result = _second_opinion(report, result, path, content.text)
-        return result
+        return build_report(report, content)
     except ExtractionError as exc:
         report.error = str(exc)
         report.extractor = report.extractor or "none"

@@ -9,13 +9,20 @@ order to the row's columns. The template of each table is decided from the label
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from extract.labels import best_match, exact_match, normalise_label
+from extract.labels import best_match, exact_entry, exact_match, normalise_label
 from extract.model import Cell, RawTable
 from extract.schema import (
-    AMOUNT_COLUMNS, APPEALS, DISCLOSURE, DISCLOSURE_TEMPLATE_MARKERS, REQUEST_COLUMNS, REQUESTS,
-    SCHEMA, Table,
+    AMOUNT_COLUMNS,
+    APPEALS,
+    DISCLOSURE,
+    DISCLOSURE_TEMPLATE_MARKERS,
+    REQUEST_COLUMNS,
+    REQUESTS,
+    SCHEMA,
+    Table,
 )
 from extract.values import is_value_token, parse_value
 
@@ -76,6 +83,11 @@ def _marker_table(texts: list[str]) -> str | None:
 
 def _match_row(label: str, context: str | None) -> tuple[Table, str, str] | None:
     """The (table, row key, schema label) a printed row label names, preferring the context."""
+    exact = [(table, match) for table in SCHEMA.values()
+             if (match := exact_entry(label, table.rows)) is not None]
+    if exact:  # an exact label outranks every fuzzy one; the context breaks a tie
+        table, match = max(exact, key=lambda found: found[0].name == context)
+        return table, match.key, match.label
     best = None
     for table in SCHEMA.values():
         match = best_match(label, table.rows)
@@ -102,42 +114,100 @@ def _vote_disclosure_row(label: str, values: list[str], votes: Counter) -> None:
         votes["2019" if len(filled) >= 3 else "2021"] += 1 if len(filled) in (1, 3) else 0
 
 
+def _row_score(label: str) -> float:
+    """How well a printed label matches its best template row (0 when it matches none)."""
+    found = [best_match(label, table.rows) for table in SCHEMA.values()]
+    return max((m.score for m in found if m is not None), default=0.0)
+
+
+def _join_split(a: RawTable, a_texts: list[str], b: RawTable, b_texts: list[str]
+                ) -> list[str] | None:
+    """The last row of table ``a`` and the first of table ``b`` (on a later page) as one row, when
+    a page break cut one row in two: their labels together match a template row better than
+    either part does. The parts' values are aligned from the right and joined."""
+    if a.page is None or b.page is None or b.page <= a.page:
+        return None
+    a_labels = [n for n, t in enumerate(a_texts) if _is_label(t)]
+    b_labels = [n for n, t in enumerate(b_texts) if _is_label(t)]
+    if not a_labels:
+        return None
+    a_label, a_values = a_texts[a_labels[-1]], a_texts[a_labels[-1] + 1:]
+    b_label = b_texts[b_labels[-1]] if b_labels else ""
+    b_values = b_texts[b_labels[-1] + 1:] if b_labels else b_texts
+    if not a_values or not b_values or (b_labels and _is_header(b_texts, b_values)):
+        return None
+    if any(exact_entry(part, table.rows) for part in (a_label, b_label) if part
+           for table in SCHEMA.values()):
+        return None  # a whole row on either side (the cheap test first: fuzzy scores are not)
+    label = a_label.rstrip() + b_label.strip()
+    joined = _row_score(label)
+    if not joined or joined <= max(_row_score(a_label), _row_score(b_label) if b_label else 0.0):
+        return None
+    width = max(len(a_values), len(b_values))
+    a_values = [""] * (width - len(a_values)) + a_values
+    b_values = [""] * (width - len(b_values)) + b_values
+    values = ["\n".join(p for p in (x, y) if p.strip()) or x for x, y in zip(a_values, b_values)]
+    return [*a_texts[:a_labels[-1]], label, *values]
+
+
+def _stream(tables: list[RawTable]) -> Iterator[tuple[RawTable, list[tuple[int, str]]]]:
+    """Every printed row as (its table, [(grid position, text)]), a row cut in two by a page
+    break given once (see ``_join_split``)."""
+    held: tuple[RawTable, list[tuple[int, str]]] | None = None  # a table's last row
+    for raw in tables:
+        for n, grid_row in enumerate(raw.rows):
+            indexed = [(i, c) for i, c in enumerate(grid_row) if c is not None]
+            if held is not None:
+                joined = _join_split(held[0], [t for _, t in held[1]], raw,
+                                     [t for _, t in indexed]) if n == 0 else None
+                if joined is not None:
+                    yield held[0], list(enumerate(joined))
+                    held = None
+                    continue
+                yield held
+                held = None
+            if n == len(raw.rows) - 1:
+                held = (raw, indexed)
+            else:
+                yield raw, indexed
+    if held is not None:
+        yield held
+
+
 def _collect(tables: list[RawTable]) -> _Evidence:
     evidence = _Evidence()
     context: str | None = None
-    for raw in tables:
-        for grid_row in raw.rows:
-            indexed = [(i, c) for i, c in enumerate(grid_row) if c is not None]
-            texts = [c for _, c in indexed]
-            if not any(t.strip() for t in texts):
-                continue
-            label_positions = [n for n, t in enumerate(texts) if _is_label(t)]
-            if not label_positions:
-                if context == "appeals" and len(texts) >= _APPEAL_WIDTH:
-                    evidence.lines.append(_Line("appeals", "*", "", "", texts, raw.page, raw.index))
-                continue
-            last = label_positions[-1]
-            values = texts[last + 1:]
-            if not values or _is_header(texts, values):
-                # a header row: column labels, table markers, template evidence
-                context = _marker_table(texts) or context
-                _read_header(indexed, context, evidence)
-                continue
-            match = _match_row(texts[last], context)
-            if match is None:
-                if any(v.strip() for v in values):
-                    evidence.notes.append(f"unmatched row label {texts[last]!r} with values")
-                continue
-            table, row_key, schema_label = match
-            context = table.name
-            if table is DISCLOSURE:
-                _vote_disclosure_row(texts[last], values, evidence.template_votes["disclosure"])
-            if table is REQUESTS and row_key in _REQUESTS_2021_ONLY:
-                evidence.template_votes["requests"]["2021"] += 1
-            if table is REQUESTS and row_key == "other":
-                evidence.template_votes["requests"]["2019"] += 1
-            evidence.lines.append(_Line(table.name, row_key, texts[last].strip(), schema_label,
-                                        values, raw.page, raw.index))
+    for raw, indexed in _stream(tables):
+        texts = [c for _, c in indexed]
+        if not any(t.strip() for t in texts):
+            continue
+        label_positions = [n for n, t in enumerate(texts) if _is_label(t)]
+        if not label_positions:
+            if context == "appeals" and len(texts) >= _APPEAL_WIDTH:
+                evidence.lines.append(_Line("appeals", "*", "", "", texts, raw.page, raw.index))
+            continue
+        last = label_positions[-1]
+        values = texts[last + 1:]
+        if not values or _is_header(texts, values):
+            # a header row: column labels, table markers, template evidence
+            context = _marker_table(texts) or context
+            _read_header(indexed, context, evidence)
+            continue
+        match = _match_row(texts[last], context)
+        if match is None:
+            if any(v.strip() for v in values):
+                evidence.notes.append(f"unmatched row label {texts[last]!r} with values")
+            continue
+        table, row_key, schema_label = match
+        context = table.name
+        if table is DISCLOSURE:
+            _vote_disclosure_row(texts[last], values, evidence.template_votes["disclosure"])
+        if table is REQUESTS and row_key in _REQUESTS_2021_ONLY:
+            evidence.template_votes["requests"]["2021"] += 1
+        if table is REQUESTS and row_key == "other":
+            evidence.template_votes["requests"]["2019"] += 1
+        evidence.lines.append(_Line(table.name, row_key, texts[last].strip(), schema_label,
+                                    values, raw.page, raw.index))
     return evidence
 
 

@@ -72,6 +72,9 @@ def best_match(printed: str, candidates: tuple[Row, ...] | tuple[Column, ...]
     norm = normalise_label(printed)
     if not norm:
         return None
+    exact = exact_entry(printed, candidates)
+    if exact is not None:  # 1.0, which no fuzzy match reaches: the fuzzy scores are not needed
+        return exact
     best: LabelMatch | None = None
     for entry in candidates:
         for label in entry.labels:
@@ -81,6 +84,17 @@ def best_match(printed: str, candidates: tuple[Row, ...] | tuple[Column, ...]
     if best is None or best.score < MATCH_THRESHOLD:
         return None
     return best
+
+
+def exact_entry(printed: str, candidates: tuple[Row, ...] | tuple[Column, ...]
+                ) -> LabelMatch | None:
+    """The first entry whose normalised label (or variant) equals the printed one, scored 1.0."""
+    norm = normalise_label(printed)
+    for entry in candidates:
+        for label in entry.labels:
+            if normalise_label(label) == norm:
+                return LabelMatch(entry.key, 1.0, label)
+    return None
 
 
 def exact_match(printed: str, candidates: tuple[Column, ...]) -> str | None:

@@ -65,8 +65,11 @@ def test_cells_keep_where_they_came_from(data_dir: Path) -> None:
     assert typo.matched_label == "2.其他法律行政止公开"
     continued = report.cells["requests/unable_unclear/total"]
     assert continued.page == 4 and continued.raw == "0"
-    assert report.extractor == "pdfplumber" and report.extractor_version
-    # its own R4 failure made camelot lattice give a second opinion, which was no better
+    # its own R4 failure sent the fast reading down the cascade: pdfplumber read the same cells,
+    # then camelot lattice gave a second opinion, which was no better
+    assert report.extractor == "pdfium-grid" and report.extractor_version
+    assert ("pdf cascade: pdfium-grid faults (2, 0); pdfplumber read the same cells, "
+            "kept pdfium-grid") in report.notes
     assert "camelot lattice second opinion was not better" in report.notes
 
 

@@ -70,3 +70,31 @@ def test_unknown_label_with_numbers_is_noted() -> None:
     reading = interpret([RawTable([["信息内容", "本年处理决定数量"], ["行政征收", "12"]])])
     assert not reading.cells
     assert any("行政征收" in note for note in reading.notes)
+
+
+def test_row_cut_by_a_page_break_is_read_once() -> None:
+    """A row may break across pages: its label's start on one page (values there or on the
+    next), the rest of the label on the next page, under blank value cells or over them."""
+    first = REQUEST_HEADER[:2] + [
+        row("一、本年新收政府信息公开申请数量", *"1000001"),
+        row("2.没有现成信息需", *"3000003", group="（四）无法提供"),
+    ]
+    second = [["", "", "要另行制作", *[""] * 7],
+              row("3.补正后申请内容仍不明确", *"0000000"),
+              row("5.要求行政机关确认或", *[""] * 7)]
+    third = [["", "", "重新出具已获取信息", *"2000002"]]
+    reading = interpret([RawTable(first, page=3), RawTable(second, page=4),
+                         RawTable(third, page=5)])
+    assert not reading.notes
+    cell = reading.cells["requests/unable_need_create/natural_person"]
+    assert cell.value == 3 and cell.page == 3 and cell.row_label == "2.没有现成信息需要另行制作"
+    assert reading.cells["requests/rejected_confirm/total"].value == 2
+    assert reading.cells["requests/unable_unclear/total"].value == 0
+
+
+def test_rows_of_tables_on_one_page_are_not_joined() -> None:
+    """Only a page break cuts a row: two tables on one page stay apart."""
+    first = REQUEST_HEADER[:2] + [row("2.没有现成信息需", *"3000003")]
+    second = [["", "", "要另行制作", *"0000000"]]
+    reading = interpret([RawTable(first, page=3), RawTable(second, page=3)])
+    assert "requests/unable_need_create/total" not in reading.cells

@@ -19,15 +19,29 @@ NAME = "pdfplumber"
 VERSION = "1"
 
 
-def open_checked(path: Path) -> tuple[str, list[int]]:
-    """The document's text (pypdfium2) and the 1-based pages that have no text layer."""
+def open_document(path: Path) -> pypdfium2.PdfDocument:
+    """The document opened by pypdfium2, encrypted and damaged files told apart."""
     try:
-        document = pypdfium2.PdfDocument(str(path))
+        return pypdfium2.PdfDocument(str(path))
     except pypdfium2.PdfiumError as exc:
         message = str(exc).lower()
         if "password" in message or "security" in message:
             raise ExtractionError("encrypted", "PDF is encrypted with a password") from exc
         raise ExtractionError("corrupt", f"PDF cannot be opened ({exc})") from exc
+
+
+def require_text(texts: list[str]) -> None:
+    """Refuse a PDF without pages, or whose pages have no text layer at all (a scan)."""
+    if not texts:
+        raise ExtractionError("corrupt", "PDF has no pages")
+    if not any(t.strip() for t in texts):
+        raise ExtractionError("no_text_layer",
+                              "no page has a text layer (a scanned document; OCR is not supported)")
+
+
+def open_checked(path: Path) -> tuple[str, list[int]]:
+    """The document's text (pypdfium2) and the 1-based pages that have no text layer."""
+    document = open_document(path)
     try:
         texts, empty = [], []
         for number in range(len(document)):
@@ -41,16 +55,12 @@ def open_checked(path: Path) -> tuple[str, list[int]]:
             page.close()
     finally:
         document.close()
-    if not texts:
-        raise ExtractionError("corrupt", "PDF has no pages")
+    require_text(texts)
     return "\n".join(texts), empty
 
 
 def read_pdf(path: Path) -> Content:
     text, empty_pages = open_checked(path)
-    if not text.strip():
-        raise ExtractionError("no_text_layer",
-                              "no page has a text layer (a scanned document; OCR is not supported)")
     tables: list[RawTable] = []
     try:
         with pdfplumber.open(path) as pdf:
