@@ -28,3 +28,16 @@ def corpus_cases() -> list[tuple[Path, dict]]:
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+def fake_bold_pdf(source: Path, target: Path) -> Path:
+    """``source`` with every glyph printed twice, 0.3 pt apart: how producers fake bold."""
+    import pikepdf
+
+    with pikepdf.open(source) as pdf:
+        for page in pdf.pages:
+            page.contents_coalesce()
+            stream = page.Contents.read_bytes()
+            page.Contents.write(stream + b"\nq 1 0 0 1 0.3 0 cm\n" + stream + b"\nQ\n")
+        pdf.save(target)
+    return target

@@ -18,7 +18,7 @@ from extract.errors import ExtractionError
 from extract.formats.pdf import read_pdf
 from extract.formats.pdfium_grid import NAME, read_pdf_fast
 from extract.model import Report
-from tests.conftest import corpus_cases, load_key
+from tests.conftest import corpus_cases, fake_bold_pdf, load_key
 from tests.variants import build_variants, known_cells
 
 # Path construction, painting and clipping operators: what draws ruling lines.
@@ -70,14 +70,7 @@ def test_verified_fast_reading_skips_pdfplumber(data_dir: Path) -> None:
 
 def test_fake_bold_copies_are_dropped_by_the_fast_path(tmp_path: Path, data_dir: Path) -> None:
     """PDFium does not merge a glyph printed again 0.3 pt to the right; the grid reader does."""
-    import pikepdf
-
-    with pikepdf.open(data_dir / "weihai_2020.pdf") as pdf:
-        for page in pdf.pages:
-            page.contents_coalesce()
-            stream = page.Contents.read_bytes()
-            page.Contents.write(stream + b"\nq 1 0 0 1 0.3 0 cm\n" + stream + b"\nQ\n")
-        pdf.save(tmp_path / "bold.pdf")
+    fake_bold_pdf(data_dir / "weihai_2020.pdf", tmp_path / "bold.pdf")
     report = read_with(read_pdf_fast, tmp_path / "bold.pdf")
     assert report is not None and report.values() == load_key("weihai_2020")["cells"]
 

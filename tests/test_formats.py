@@ -11,6 +11,7 @@ from extract import extract_document
 from extract.errors import ExtractionError
 from extract.formats.html import decode, read_html
 from extract.formats.sniff import sniff
+from tests.conftest import fake_bold_pdf, load_key
 
 REPORT_TABLE = """<table>
 <tr><td colspan="3" rowspan="2">（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）</td>
@@ -81,16 +82,7 @@ def test_wps_goes_through_libreoffice(tmp_path: Path, data_dir: Path) -> None:
 
 def test_pdf_fake_bold_duplicated_characters_are_removed(tmp_path: Path, data_dir: Path) -> None:
     """Producers fake bold by printing every glyph twice, shifted a fraction of a point."""
-    import pikepdf
-
-    from tests.conftest import load_key
-
-    with pikepdf.open(data_dir / "weihai_2020.pdf") as pdf:
-        for pdf_page in pdf.pages:
-            pdf_page.contents_coalesce()
-            stream = pdf_page.Contents.read_bytes()
-            pdf_page.Contents.write(stream + b"\nq 1 0 0 1 0.3 0 cm\n" + stream + b"\nQ\n")
-        pdf.save(tmp_path / "bold.pdf")
+    fake_bold_pdf(data_dir / "weihai_2020.pdf", tmp_path / "bold.pdf")
     report = extract_document(tmp_path / "bold.pdf")
     assert report.error is None and report.agency == "威海经济技术开发区"
     assert report.values() == load_key("weihai_2020")["cells"]
