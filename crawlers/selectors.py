@@ -18,6 +18,3 @@ def select(node: Selector, css: str, *, at_least: int = 1, at_most: int | None =
         raise LayoutChanged(f"{where or 'page'}: {css!r} matched {len(found)}, expected {expected}")
     return found
 
-
-def select_one(node: Selector, css: str, *, where: str = "") -> Selector:
-    return select(node, css, at_least=1, at_most=1, where=where)[0]

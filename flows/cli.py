@@ -190,10 +190,10 @@ def rebuild(
     from flows.pipeline import candidates
     from flows.pipeline import rebuild as run_rebuild
 
-    total = len(candidates(data_dir, only_new=False))
+    items = candidates(data_dir, only_new=False)
     with Progress(console=console) as progress:
-        task = progress.add_task("re-extracting", total=total)
-        result = run_rebuild(data_dir, workers, progress=lambda _: progress.advance(task))
+        task = progress.add_task("re-extracting", total=len(items))
+        result = run_rebuild(data_dir, workers, lambda _: progress.advance(task), items)
     Console().print(f"run {result.run_id}: {result.reports_loaded} reports loaded, "
                     f"{result.reports_unchanged} unchanged, {result.reports_unreadable} "
                     f"unreadable, {result.cells_loaded} cells; quality: {result.quality_fail} "

@@ -19,7 +19,7 @@ from prefect.states import Completed
 from crawlers.config import PortalConfig, load_configs
 from extract import Report, extract_with_limit
 from flows.crawling import run_crawl
-from flows.pipeline import Candidate, candidates, manifest_rows
+from flows.pipeline import Candidate, candidates, load_extracted
 from flows.runners import make_task_runner
 from flows.summary import (
     FAILURES_KEY,
@@ -29,8 +29,7 @@ from flows.summary import (
     markdown,
     warehouse_findings,
 )
-from warehouse.load import LoadResult, load_reports, new_run_id
-from warehouse.store import Warehouse
+from warehouse.load import LoadResult, new_run_id
 
 CRAWL_TIMEOUT = 3 * 3600  # seconds per portal
 # Documents that could not be tried (not unreadable): left out of the warehouse, retried next run.
@@ -60,10 +59,8 @@ def extract_one(item: Candidate) -> Report:
 @task(name="load warehouse")
 def load(data_dir: Path, reports: list[Report], items: list[Candidate], run: dict,
          expected_agencies: dict[str, list[str]], run_id: str) -> LoadResult:
-    metas = {item.sha256: item.meta for item in items}
-    return load_reports(Warehouse(data_dir), reports, metas, run_id=run_id,
-                        documents=manifest_rows(data_dir), run=run,
-                        expected_agencies=expected_agencies)
+    return load_extracted(data_dir, reports, items, run_id=run_id, run=run,
+                          expected_agencies=expected_agencies)
 
 
 @task(name="record quality")

@@ -75,12 +75,20 @@ def manifest_rows(data_dir: Path) -> list[dict]:
     return [asdict(row) for row in RawStore(data_dir).rows()]
 
 
-def rebuild(data_dir: Path, workers: int | None = None,
-            progress: Callable[[Report], None] | None = None) -> LoadResult:
-    """Re-extract every document in the raw store and load it (no crawling): a new extractor
-    version adds new report versions; an unchanged one adds nothing."""
-    items = candidates(data_dir, only_new=False)
-    reports = extract_all(items, workers, progress)
+def load_extracted(data_dir: Path, reports: list[Report], items: list[Candidate],
+                   **options) -> LoadResult:
+    """Load the reports of ``items`` with what the crawl knows of each, and the manifest rows;
+    ``options`` go to ``load_reports`` (run_id, run, expected_agencies)."""
     metas = {item.sha256: item.meta for item in items}
     return load_reports(Warehouse(data_dir), reports, metas, documents=manifest_rows(data_dir),
-                        run={"kind": "rebuild"})
+                        **options)
+
+
+def rebuild(data_dir: Path, workers: int | None = None,
+            progress: Callable[[Report], None] | None = None,
+            items: list[Candidate] | None = None) -> LoadResult:
+    """Re-extract every document in the raw store (or ``items`` of it) and load it, without
+    crawling: a new extractor version adds new report versions; an unchanged one adds nothing."""
+    items = candidates(data_dir, only_new=False) if items is None else items
+    return load_extracted(data_dir, extract_all(items, workers, progress), items,
+                          run={"kind": "rebuild"})

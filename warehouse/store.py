@@ -65,8 +65,8 @@ class Warehouse:
         None when the files alone do not give the table: DuckDB can then read them directly."""
         return _files(self.delta(table), self.path(table), TABLES[table].partition_by)
 
-    def read(self, table: str, columns: list[str] | None = None, filter=None) -> pa.Table:
-        return self.dataset(table).to_table(columns=columns, filter=filter)
+    def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
+        return self.dataset(table).to_table(columns=columns)
 
     @contextmanager
     def transaction(self, run_id: str) -> Iterator[Transaction]:

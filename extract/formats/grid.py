@@ -1,4 +1,4 @@
-"""Span expansion shared by the HTML and DOCX adapters: printed cells -> a RawTable grid."""
+"""Span expansion for the HTML adapter: printed cells with colspan/rowspan -> a RawTable grid."""
 
 from __future__ import annotations
 
