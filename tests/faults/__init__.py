@@ -1,0 +1,1 @@
+"""Fault tests: hostile input, hostile servers, killed processes, full disks, damaged files."""
