@@ -13,8 +13,11 @@ from rich.progress import Progress
 from extract import Report, extract_with_limit
 from extract.limits import DOCUMENT_TIMEOUT
 from extract.model import summarise
+from flows.errors import ErrorHandlingTyper, set_debug
 
-app = typer.Typer(help="nianbao: China's open-government annual reports, crawled, extracted, "
+# Every command runs under the one error handler (flows/errors.py): an expected error is one line
+# ``kind: message``, its traceback only with --debug.
+app = ErrorHandlingTyper(help="nianbao: China's open-government annual reports, crawled, extracted, "
                        "checked and loaded into a warehouse.", no_args_is_help=True,
                   add_completion=False)
 console = Console(stderr=True)
@@ -23,8 +26,11 @@ _STATUS_STYLE = {"PASS": "green", "FAIL": "bold red", "UNCERTAIN": "yellow"}
 
 
 @app.callback()
-def main() -> None:
+def main(debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the traceback of expected errors (locked, disk full, …) too.")
+         ] = False) -> None:
     """nianbao command line."""
+    set_debug(debug)
 
 
 def _print_readable(report: Report, out: Console) -> None:
@@ -132,24 +138,18 @@ def query(
     data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
-    """Run SQL over the warehouse (DuckDB; extensions never download)."""
-    import duckdb
-
-    from warehouse.views import connect
+    """Run read-only SQL over the warehouse (DuckDB). Statements that write, configure, attach
+    or install are refused, and no file outside the warehouse can be read; ``nianbao export``
+    writes files."""
+    from warehouse.query import run_query
 
     if output not in ("table", "csv", "json"):
         raise typer.BadParameter("--format must be table, csv or json")
     if (sql is None) == (file is None):
         raise typer.BadParameter("give the SQL as an argument or with --file, not both")
     sql = sql if sql is not None else file.read_text(encoding="utf-8")
-    try:
-        result = connect(data_dir).sql(sql)
-    except duckdb.Error as exc:
-        console.print(f"[bold red]query error[/] {exc}")
-        raise typer.Exit(1) from exc
-    if result is None:
-        return
-    columns, rows = result.columns, result.fetchall()
+    result = run_query(data_dir, sql)
+    columns, rows = result.columns, result.rows
     if output == "json":
         typer.echo(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False,
                               default=str))
@@ -186,14 +186,28 @@ def rebuild(
     data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
     workers: Annotated[int | None, typer.Option(help="Parallel extractions.")] = None,
 ) -> None:
-    """Re-extract every document in the raw store into the warehouse, without crawling."""
+    """Re-extract every document in the raw store into the warehouse, without crawling.
+
+    The warehouse lock is taken before any work and held to the end: a locked warehouse is
+    refused at once, naming the live holder."""
     from flows.pipeline import candidates
     from flows.pipeline import rebuild as run_rebuild
+    from warehouse.load import new_run_id
+    from warehouse.lock import check_unlocked, hold
+    from warehouse.store import Warehouse
 
-    items = candidates(data_dir, only_new=False)
-    with Progress(console=console) as progress:
-        task = progress.add_task("re-extracting", total=len(items))
-        result = run_rebuild(data_dir, workers, lambda _: progress.advance(task), items)
+    root, run_id = Warehouse(data_dir).root, new_run_id()
+    stale = check_unlocked(root)
+    if stale:
+        console.print(f"the lock of {stale.describe()} was stale (that process died holding "
+                      "it); taking it over", soft_wrap=True)
+    root.mkdir(parents=True, exist_ok=True)
+    with hold(root, run_id):
+        items = candidates(data_dir, only_new=False)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("re-extracting", total=len(items))
+            result = run_rebuild(data_dir, workers, lambda _: progress.advance(task), items,
+                                 run_id=run_id)
     Console().print(f"run {result.run_id}: {result.reports_loaded} reports loaded, "
                     f"{result.reports_unchanged} unchanged, {result.reports_unreadable} "
                     f"unreadable, {result.cells_loaded} cells; quality: {result.quality_fail} "

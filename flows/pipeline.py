@@ -86,9 +86,9 @@ def load_extracted(data_dir: Path, reports: list[Report], items: list[Candidate]
 
 def rebuild(data_dir: Path, workers: int | None = None,
             progress: Callable[[Report], None] | None = None,
-            items: list[Candidate] | None = None) -> LoadResult:
+            items: list[Candidate] | None = None, run_id: str | None = None) -> LoadResult:
     """Re-extract every document in the raw store (or ``items`` of it) and load it, without
     crawling: a new extractor version adds new report versions; an unchanged one adds nothing."""
     items = candidates(data_dir, only_new=False) if items is None else items
     return load_extracted(data_dir, extract_all(items, workers, progress), items,
-                          run={"kind": "rebuild"})
+                          run_id=run_id, run={"kind": "rebuild"})

@@ -3,13 +3,13 @@
 Each Delta commit is atomic for its table. A load writes several tables, so readers see the
 *published* versions: ``_published.json`` names one Delta version per table and is replaced
 atomically at the end of a load. A load killed midway leaves commits nobody reads; the next load
-rolls those tables back to the published versions before writing. One load at a time: a second
-one is refused with a message naming the holder of the lock.
+rolls those tables back to the published versions before writing; a load that fails (a full
+disk, say) removes the files it wrote. One load at a time: a second one is refused with a message
+naming the live holder of the lock (``lock.py``).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -23,14 +23,14 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 from deltalake import DeltaTable, WriterProperties, write_deltalake
 
+from warehouse.failed_load import DiskFull, FilesBefore, is_disk_full
+from warehouse.lock import WarehouseLocked, hold
 from warehouse.schema import TABLES
+
+__all__ = ["Transaction", "Warehouse", "WarehouseLocked"]
 
 WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 POINTER = "_published.json"
-
-
-class WarehouseLocked(RuntimeError):
-    """Another load holds the warehouse lock."""
 
 
 class Warehouse:
@@ -70,13 +70,30 @@ class Warehouse:
 
     @contextmanager
     def transaction(self, run_id: str) -> Iterator[Transaction]:
-        """A load: exclusive, rolled back to the published state first, published at the end."""
+        """A load: exclusive, rolled back to the published state first, published at the end.
+
+        When it fails, the files it wrote are removed and the published snapshot is as it was;
+        a full disk is raised as ``DiskFull``."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with _exclusive(self.root / ".lock", run_id):
-            self._roll_back_unpublished()
-            tx = Transaction(self)
-            yield tx
-            self._publish(tx.versions, run_id)
+        with hold(self.root, run_id):
+            try:
+                self._roll_back_unpublished()
+                before = FilesBefore(self.root)
+            except OSError as exc:
+                if is_disk_full(exc):
+                    raise DiskFull(self.root, f"rolling back before run {run_id}") from exc
+                raise
+            try:
+                tx = Transaction(self)
+                yield tx
+                self._publish(tx.versions, run_id)
+            except BaseException as exc:
+                removed = before.remove_new()
+                if is_disk_full(exc):
+                    raise DiskFull(self.root, f"load of run {run_id} stopped; its "
+                                              f"{len(removed)} files were removed and the "
+                                              "published snapshot is unchanged") from exc
+                raise
 
     def _roll_back_unpublished(self) -> None:
         published = self.published()
@@ -163,26 +180,3 @@ def _files(delta: DeltaTable | None, root: Path, partition_by: tuple[str, ...]
     parts = {name: actions[f"partition.{name}"].to_pylist() for name in partition_by}
     return [(str(root / path), {name: parts[name][n] for name in partition_by})
             for n, path in enumerate(paths)]
-
-
-@contextmanager
-def _exclusive(lock_path: Path, holder: str) -> Iterator[None]:
-    handle = lock_path.open("a+", encoding="utf-8")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
-        handle.seek(0)
-        owner = handle.read().strip() or "another process"
-        handle.close()
-        raise WarehouseLocked(f"the warehouse is being loaded by {owner}; "
-                              "try again when that load has finished") from exc
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"run {holder} (pid {os.getpid()}, since "
-                     f"{datetime.now(timezone.utc).isoformat(timespec='seconds')})")
-        handle.flush()
-        yield
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()

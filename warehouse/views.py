@@ -2,6 +2,7 @@
 
 Tables are read through deltalake's pyarrow datasets (DuckDB's delta extension would need a
 download); extension auto-install and auto-load are off, so a query never reaches the network.
+A table with a damaged Parquet file is named (``DamagedTable``) while the other tables answer.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from extract.schema import SCHEMA, TEMPLATES
 from warehouse.schema import TABLES
@@ -19,6 +21,41 @@ WIDE_TABLES = {"requests_wide": "requests", "disclosure_wide": "disclosure",
                "appeals_wide": "appeals"}
 REPORT_COLUMNS = ("report_id", "agency", "agency_key", "region", "year", "template_disclosure",
                   "template_requests", "format", "publish_date", "portal_id", "source_url")
+
+
+# view -> the warehouse tables it reads
+VIEW_TABLES: dict[str, set[str]] = {
+    **{name: {name} for name in TABLES}, **{f"_{name}": {name} for name in TABLES},
+    "quality_history": {"quality"}, "quality": {"quality", "reports"},
+    **{view: {"reports", "cells"} for view in WIDE_TABLES},
+}
+
+
+class DamagedTable(RuntimeError):
+    """A table of the published snapshot cannot be read (a damaged or missing Parquet file)."""
+
+    kind = "damaged_table"
+
+    def __init__(self, table: str, file: str | None, reason: str) -> None:
+        self.table, self.file, self.reason = table, file, reason
+        where = f"file {file}" if file else "its files"
+        super().__init__(f"table {table} is damaged: {where} cannot be read ({reason}); "
+                         "the other tables still answer")
+
+
+def damaged_file(table: str, paths: list[str], *, full: bool = False) -> DamagedTable | None:
+    """The first of ``paths`` that pyarrow cannot read (its footer, or with ``full`` every
+    page), as a ``DamagedTable``; None when every file reads."""
+    for path in paths:
+        try:
+            if full:
+                for _ in pq.ParquetFile(path).iter_batches(batch_size=65536):
+                    pass
+            else:
+                pq.read_metadata(path)
+        except (OSError, pa.ArrowException) as exc:
+            return DamagedTable(table, path, str(exc).splitlines()[0][:200])
+    return None
 
 
 def wide_keys(table: str) -> list[tuple[str, str]]:
@@ -48,46 +85,76 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def register_tables(con: duckdb.DuckDBPyConnection, source) -> None:
+def register_tables(con: duckdb.DuckDBPyConnection, source,
+                    damaged: dict[str, DamagedTable] | None = None) -> None:
     """Views ``_documents``, ``_reports``, … over a Warehouse's (or a load's) current files.
 
     DuckDB reads the Parquet files itself (statistics, filter and join pushdown); a table whose
     files alone do not give its rows (deletion vectors, column mapping) is read through
-    deltalake's pyarrow dataset instead.
+    deltalake's pyarrow dataset instead. A table whose files cannot be read raises
+    ``DamagedTable``, or, given ``damaged``, is recorded there and its view fails when read.
     """
-    for name, table in TABLES.items():
+    for name in TABLES:
         files = source.files(name)
-        if not files:
-            con.register(f"_{name}_arrow", source.dataset(name) if files is None else
-                         pa.Table.from_batches([], schema=table.schema))
-            con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT * FROM _{name}_arrow")
-            continue
-        by_partition: dict[tuple, list[str]] = {}
-        for path, partition in files:
-            by_partition.setdefault(tuple(partition.get(p) for p in table.partition_by),
-                                    []).append(path)
-        types = {c.name: c.type for c in table.columns}
-        selects = []
-        for values, paths in by_partition.items():
-            constants = "".join(
-                f", {'NULL' if v is None else _quote(str(v))}::{_SQL_TYPES[types[p]]} AS \"{p}\""
-                for p, v in zip(table.partition_by, values, strict=True))
-            listing = ", ".join(_quote(p) for p in paths)
-            selects.append(f"SELECT * {constants} FROM read_parquet([{listing}], "
-                           f"union_by_name = true, hive_partitioning = false)")
-        columns = ", ".join(f'"{c.name}"' for c in table.columns)
-        con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM ("
-                    + " UNION ALL BY NAME ".join(selects) + ")")
+        try:
+            _register_table(con, source, name, files)
+        except duckdb.Error as exc:
+            paths = [path for path, _ in files or []]
+            problem = damaged_file(name, paths) or DamagedTable(name, None, str(exc)[:200])
+            if damaged is None:
+                raise problem from exc
+            damaged[name] = problem
+            _register_damaged(con, name, problem)
+
+
+def _register_damaged(con: duckdb.DuckDBPyConnection, name: str, problem: DamagedTable) -> None:
+    """A view with the table's columns that fails when read (never an empty table: that would
+    be a wrong answer)."""
+    schema = pa.schema([f.with_nullable(True) for f in TABLES[name].schema])
+    con.register(f"_{name}_damaged", pa.Table.from_arrays([pa.nulls(1, f.type) for f in schema],
+                                                          schema=schema))
+    con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT * FROM _{name}_damaged "
+                f"WHERE error({_quote(str(problem))}) IS NULL")
+
+
+def _register_table(con: duckdb.DuckDBPyConnection, source, name: str,
+                    files: list[tuple[str, dict]] | None) -> None:
+    table = TABLES[name]
+    if not files:
+        con.register(f"_{name}_arrow", source.dataset(name) if files is None else
+                     pa.Table.from_batches([], schema=table.schema))
+        con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT * FROM _{name}_arrow")
+        return
+    by_partition: dict[tuple, list[str]] = {}
+    for path, partition in files:
+        by_partition.setdefault(tuple(partition.get(p) for p in table.partition_by),
+                                []).append(path)
+    types = {c.name: c.type for c in table.columns}
+    selects = []
+    for values, paths in by_partition.items():
+        constants = "".join(
+            f", {'NULL' if v is None else _quote(str(v))}::{_SQL_TYPES[types[p]]} AS \"{p}\""
+            for p, v in zip(table.partition_by, values, strict=True))
+        listing = ", ".join(_quote(p) for p in paths)
+        selects.append(f"SELECT * {constants} FROM read_parquet([{listing}], "
+                       f"union_by_name = true, hive_partitioning = false)")
+    columns = ", ".join(f'"{c.name}"' for c in table.columns)
+    con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM ("
+                + " UNION ALL BY NAME ".join(selects) + ")")
 
 
 _SQL_TYPES = {pa.int64(): "BIGINT", pa.string(): "VARCHAR"}
 
 
-def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with every warehouse view defined."""
+def connect(data_dir: Path, damaged: dict[str, DamagedTable] | None = None
+            ) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with every warehouse view defined.
+
+    A damaged table raises ``DamagedTable``; given ``damaged``, it is recorded there instead and
+    the views over the other tables answer."""
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
-    register_tables(con, Warehouse(data_dir))
+    register_tables(con, Warehouse(data_dir), damaged)
     for name in ("documents", "reports", "cells", "runs"):
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _{name}")
     con.execute("CREATE OR REPLACE VIEW quality_history AS SELECT * FROM _quality")
