@@ -26,10 +26,20 @@ from pathlib import Path
 from warehouse.failed_load import DiskFull, is_disk_full
 
 LOCK_FILE = ".lock"
-# root -> the thread of this process that holds its lock (flock is per open file, so a second
-# open in the same process would refuse itself)
-_HELD: dict[Path, int] = {}
 _HELD_GUARD = threading.Lock()
+
+
+@dataclass
+class _Holding:
+    """This process's hold of a warehouse lock (flock is per open file: a second open in the
+    same process would refuse itself, so holds are tracked here)."""
+
+    thread: int
+    run_id: str
+    loading: bool
+
+
+_HELD: dict[Path, _Holding] = {}
 
 
 @dataclass
@@ -135,7 +145,8 @@ def check_unlocked(root: Path) -> LockHolder | None:
     Returns the stale record of a holder that died holding it (the lock is free), else None.
     """
     lock_path = Path(root) / LOCK_FILE
-    if not lock_path.exists() or _HELD.get(Path(root)) == threading.get_ident():
+    holding = _HELD.get(Path(root))
+    if not lock_path.exists() or (holding and holding.thread == threading.get_ident()):
         return None
     with lock_path.open("r", encoding="utf-8") as handle:
         try:
@@ -147,17 +158,26 @@ def check_unlocked(root: Path) -> LockHolder | None:
 
 
 @contextmanager
-def hold(root: Path, run_id: str) -> Iterator[None]:
-    """Hold the warehouse lock for ``run_id``; refuses (``WarehouseLocked``) when it is taken."""
+def hold(root: Path, run_id: str, *, load: bool = False) -> Iterator[None]:
+    """Hold the warehouse lock for ``run_id``; refuses (``WarehouseLocked``) when it is taken.
+
+    Inside a hold of the same thread (a rebuild around its load) a ``load`` goes ahead; a load
+    inside a load is refused."""
     root = Path(root)
     with _HELD_GUARD:
-        owner = _HELD.get(root)
-    if owner == threading.get_ident():
-        yield  # this thread already holds it (a rebuild around its load)
+        holding = _HELD.get(root)
+    if holding is not None:
+        if holding.thread != threading.get_ident() or (load and holding.loading):
+            where = "this thread" if holding.thread == threading.get_ident() else (
+                f"another thread ({holding.thread})")
+            raise WarehouseLocked(LockHolder(pid=os.getpid(), run_id=holding.run_id,
+                                             command=f"{where} of this process"))
+        holding.loading = load
+        try:
+            yield
+        finally:
+            holding.loading = False
         return
-    if owner is not None:
-        raise WarehouseLocked(LockHolder(pid=os.getpid(),
-                                         command=f"another thread ({owner}) of this process"))
     lock_path = root / LOCK_FILE
     # unbuffered: a failed write (full disk) must not fail again when the file is closed
     handle = lock_path.open("a+b", buffering=0)
@@ -179,7 +199,7 @@ def hold(root: Path, run_id: str) -> Iterator[None]:
                                  "written") from exc
         raise
     with _HELD_GUARD:
-        _HELD[root] = threading.get_ident()
+        _HELD[root] = _Holding(threading.get_ident(), run_id, load)
     try:
         yield
     finally:

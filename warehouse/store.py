@@ -75,7 +75,7 @@ class Warehouse:
         When it fails, the files it wrote are removed and the published snapshot is as it was;
         a full disk is raised as ``DiskFull``."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with hold(self.root, run_id):
+        with hold(self.root, run_id, load=True):
             try:
                 self._roll_back_unpublished()
                 before = FilesBefore(self.root)
