@@ -27,8 +27,9 @@ HARMLESS_PRAGMAS = {"table_info", "show", "show_tables", "show_tables_expanded",
 # errors in the SQL itself: no need to look for a damaged file behind them
 _MISTAKES = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException,
              duckdb.ConversionException)
-_PRAGMA_NAME = re.compile(r"\s*PRAGMA\s+(\w+)", re.IGNORECASE)
-_EXPLAIN = re.compile(r"\s*EXPLAIN\s*(\([^)]*\))?\s*(ANALY[SZ]E\b)?", re.IGNORECASE)
+_LEADING_COMMENTS = re.compile(r"(\s+|--[^\n]*(\n|$)|/\*.*?\*/)*", re.DOTALL)
+_PRAGMA_NAME = re.compile(r"PRAGMA\s+(\w+)", re.IGNORECASE)
+_EXPLAIN = re.compile(r"EXPLAIN\s*(\([^)]*\))?\s*(ANALY[SZ]E\b)?", re.IGNORECASE)
 
 
 class QueryRefused(ValueError):
@@ -66,10 +67,13 @@ def check_read_only(sql: str) -> list[duckdb.Statement]:
 
 def _check_statement(statement: duckdb.Statement) -> None:
     text = statement.query
+    text = text[_LEADING_COMMENTS.match(text).end():]
     if statement.type == duckdb.StatementType.EXPLAIN:
         # EXPLAIN ANALYZE runs what it explains: the explained statement must be a read too
-        inner = text[_EXPLAIN.match(text).end():]
-        check_read_only(inner)
+        explain = _EXPLAIN.match(text)
+        if explain is None:
+            raise QueryRefused("query is read-only; this EXPLAIN could not be checked")
+        check_read_only(text[explain.end():])
         return
     if statement.type == duckdb.StatementType.PRAGMA:
         name = _PRAGMA_NAME.match(text)

@@ -61,6 +61,7 @@ def test_copy_over_the_warehouse_files_is_refused_and_changes_nothing(loaded: Pa
     "SET enable_external_access = true",
     "PRAGMA profiling_output = '{tmp}/profile.txt'",
     "EXPLAIN ANALYZE COPY (SELECT 1) TO '{tmp}/out.csv'",
+    "-- looks like a comment\n/* and another */ EXPLAIN ANALYZE COPY (SELECT 1) TO '{tmp}/o.csv'",
     "SELECT 1; COPY (SELECT * FROM cells) TO '{tmp}/cells.csv'",
     "EXPORT DATABASE '{tmp}/dump'",
     "CALL pragma_version()",
