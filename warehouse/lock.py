@@ -37,9 +37,25 @@ class _Holding:
     thread: int
     run_id: str
     loading: bool
+    handle: object = None
 
 
 _HELD: dict[Path, _Holding] = {}
+
+
+def _drop_inherited_locks() -> None:
+    """In a forked child (an extraction worker): close the inherited lock files. The flock
+    belongs to the open file, so a child keeping it would hold the warehouse locked after its
+    parent died; closing the child's copy leaves the parent's lock as it is."""
+    for holding in _HELD.values():
+        try:
+            holding.handle.close()
+        except (OSError, AttributeError):
+            pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 @dataclass
@@ -199,7 +215,7 @@ def hold(root: Path, run_id: str, *, load: bool = False) -> Iterator[None]:
                                  "written") from exc
         raise
     with _HELD_GUARD:
-        _HELD[root] = _Holding(threading.get_ident(), run_id, load)
+        _HELD[root] = _Holding(threading.get_ident(), run_id, load, handle)
     try:
         yield
     finally:

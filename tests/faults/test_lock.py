@@ -5,6 +5,8 @@ is called stale."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ import flows.pipeline
 from crawlers.rawstore import ManifestRow, RawStore
 from flows.cli import app
 from warehouse.load import load_reports
-from warehouse.lock import WarehouseLocked
+from warehouse.lock import WarehouseLocked, check_unlocked
 from warehouse.store import Warehouse
 from warehouse.views import connect
 
@@ -48,6 +50,25 @@ print("held", flush=True)
 deadline = time.monotonic() + 60
 while not Path(sys.argv[2]).exists() and time.monotonic() < deadline:
     time.sleep(0.05)
+"""
+
+
+# a rebuild's shape: the lock held while forked extraction workers run; the worker outlives
+# the kill -9 of its parent
+_FORKING_HOLDER = """
+import multiprocessing, os, sys, time
+from pathlib import Path
+from warehouse.lock import hold
+
+def work(seconds):
+    time.sleep(seconds)
+
+root = Path(sys.argv[1])
+with hold(root, "forking-run"):
+    child = multiprocessing.get_context("fork").Process(target=work, args=(30,))
+    child.start()
+    print(child.pid, flush=True)
+    time.sleep(60)
 """
 
 
@@ -144,3 +165,26 @@ def test_a_lock_left_by_a_dead_holder_is_stale_and_taken_over(stored: Path) -> N
     assert "2 reports loaded" in done.stdout
     assert connect(stored).execute("SELECT count(*) FROM reports").fetchone() == (2,)
     assert lock.read_text(encoding="utf-8") == ""  # released: no record left to go stale
+
+
+def test_a_forked_worker_does_not_keep_the_lock_after_its_parent_is_killed(tmp_path: Path
+                                                                           ) -> None:
+    root = tmp_path / "warehouse"
+    root.mkdir()
+    parent = subprocess.Popen([sys.executable, "-c", _FORKING_HOLDER, str(root)],
+                              stdout=subprocess.PIPE, text=True, cwd=REPO)
+    child = int(parent.stdout.readline())
+    try:
+        with pytest.raises(WarehouseLocked, match="forking-run"):
+            check_unlocked(root)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=30)
+        os.kill(child, 0)  # the worker still runs ...
+        stale = check_unlocked(root)  # ... and the lock is free, its record stale
+        assert stale is not None and stale.run_id == "forking-run" and stale.pid == parent.pid
+    finally:
+        parent.kill()
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
