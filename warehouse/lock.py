@@ -161,7 +161,7 @@ def check_unlocked(root: Path) -> LockHolder | None:
     Returns the stale record of a holder that died holding it (the lock is free), else None.
     """
     lock_path = Path(root) / LOCK_FILE
-    holding = _HELD.get(Path(root))
+    holding = _HELD.get(Path(root).resolve())
     if not lock_path.exists() or (holding and holding.thread == threading.get_ident()):
         return None
     with lock_path.open("r", encoding="utf-8") as handle:
@@ -179,7 +179,7 @@ def hold(root: Path, run_id: str, *, load: bool = False) -> Iterator[None]:
 
     Inside a hold of the same thread (a rebuild around its load) a ``load`` goes ahead; a load
     inside a load is refused."""
-    root = Path(root)
+    root = Path(root).resolve()
     with _HELD_GUARD:
         holding = _HELD.get(root)
     if holding is not None:
@@ -188,11 +188,11 @@ def hold(root: Path, run_id: str, *, load: bool = False) -> Iterator[None]:
                 f"another thread ({holding.thread})")
             raise WarehouseLocked(LockHolder(pid=os.getpid(), run_id=holding.run_id,
                                              command=f"{where} of this process"))
-        holding.loading = load
+        outer, holding.loading = holding.loading, load or holding.loading
         try:
             yield
         finally:
-            holding.loading = False
+            holding.loading = outer
         return
     lock_path = root / LOCK_FILE
     # unbuffered: a failed write (full disk) must not fail again when the file is closed
