@@ -79,19 +79,23 @@ class Warehouse:
             try:
                 self._roll_back_unpublished()
                 before = FilesBefore(self.root)
-            except OSError as exc:
+            except Exception as exc:
                 if is_disk_full(exc):
-                    raise DiskFull(self.root, f"rolling back before run {run_id}") from exc
+                    raise DiskFull(self.root, f"rolling back unpublished commits before run "
+                                              f"{run_id}; nothing was published") from exc
                 raise
             try:
                 tx = Transaction(self)
                 yield tx
                 self._publish(tx.versions, run_id)
             except BaseException as exc:
-                removed = before.remove_new()
+                try:
+                    cleaned = f"its {len(before.remove_new())} files were removed"
+                except OSError as cleanup:
+                    cleaned = f"its files could not all be removed ({cleanup})"
+                    exc.add_note(cleaned)
                 if is_disk_full(exc):
-                    raise DiskFull(self.root, f"load of run {run_id} stopped; its "
-                                              f"{len(removed)} files were removed and the "
+                    raise DiskFull(self.root, f"load of run {run_id} stopped; {cleaned} and the "
                                               "published snapshot is unchanged") from exc
                 raise
 
