@@ -17,9 +17,9 @@ from flows.errors import ErrorHandlingTyper, set_debug
 
 # Every command runs under the one error handler (flows/errors.py): an expected error is one line
 # ``kind: message``, its traceback only with --debug.
-app = ErrorHandlingTyper(help="nianbao: China's open-government annual reports, crawled, extracted, "
-                       "checked and loaded into a warehouse.", no_args_is_help=True,
-                  add_completion=False)
+app = ErrorHandlingTyper(help="nianbao: China's open-government annual reports, crawled, "
+                              "extracted, checked and loaded into a warehouse.",
+                         no_args_is_help=True, add_completion=False)
 console = Console(stderr=True)
 
 _STATUS_STYLE = {"PASS": "green", "FAIL": "bold red", "UNCERTAIN": "yellow"}

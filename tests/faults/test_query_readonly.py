@@ -127,3 +127,11 @@ def test_reading_etc_shadow_is_one_line_and_debug_shows_the_traceback(loaded: Pa
                     "SELECT * FROM read_text('/etc/shadow')")
     assert debug.returncode == 1 and "Traceback" in debug.stderr
     assert "QueryRefused" in debug.stderr
+
+
+def test_a_missing_sql_file_is_a_bad_file_line(loaded: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.sql"
+    done = nianbao("query", "--data-dir", str(loaded), "--file", str(missing))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"bad_file: [Errno 2] No such file or directory: '{missing}'"]
