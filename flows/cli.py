@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
@@ -135,6 +136,7 @@ def query(
     """Run SQL over the warehouse (DuckDB; extensions never download)."""
     import duckdb
 
+    from warehouse.store import SnapshotError
     from warehouse.views import connect
 
     if output not in ("table", "csv", "json"):
@@ -147,6 +149,8 @@ def query(
     except duckdb.Error as exc:
         console.print(f"[bold red]query error[/] {exc}")
         raise typer.Exit(1) from exc
+    except SnapshotError as exc:
+        _refuse(exc)
     if result is None:
         return
     columns, rows = result.columns, result.fetchall()
@@ -190,14 +194,61 @@ def rebuild(
     from flows.pipeline import candidates
     from flows.pipeline import rebuild as run_rebuild
 
-    items = candidates(data_dir, only_new=False)
-    with Progress(console=console) as progress:
-        task = progress.add_task("re-extracting", total=len(items))
-        result = run_rebuild(data_dir, workers, lambda _: progress.advance(task), items)
+    from flows.verify import record_quarantined
+    from warehouse.store import SnapshotError, Warehouse
+
+    started = datetime.now(timezone.utc)
+    try:
+        Warehouse(data_dir).published()  # refuse before extracting anything
+        items = candidates(data_dir, only_new=False)
+        with Progress(console=console) as progress:
+            task = progress.add_task("re-extracting", total=len(items))
+            result = run_rebuild(data_dir, workers, lambda _: progress.advance(task), items)
+        for problem in record_quarantined(data_dir, result.run_id, started):
+            console.print(f"[bold red]{problem.kind}[/] {problem.subject}: {problem.message}")
+    except SnapshotError as exc:
+        _refuse(exc)
     Console().print(f"run {result.run_id}: {result.reports_loaded} reports loaded, "
                     f"{result.reports_unchanged} unchanged, {result.reports_unreadable} "
                     f"unreadable, {result.cells_loaded} cells; quality: {result.quality_fail} "
                     f"FAIL, {result.quality_uncertain} UNCERTAIN")
+
+
+@app.command()
+def verify(
+    data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Republish the latest consistent versions from the Delta history "
+                         "(never deletes).")] = False,
+) -> None:
+    """Check the raw store, its manifest and the published warehouse snapshot (an fsck).
+
+    Every object is hashed against its name (a damaged one is quarantined, never deleted, and
+    fetched again by the next crawl), every manifest row must have its object, the published
+    pointer must match the Delta logs and every table must read to the end. Prints each problem
+    with what to do; exits 1 when there is any, 0 when there is none.
+    """
+    from flows.verify import verify as run_verify
+
+    report = run_verify(data_dir, repair_snapshot=repair)
+    if report.republished is not None:
+        typer.echo("republished " + ", ".join(f"{name} v{version}" for name, version
+                                              in sorted(report.republished.items())))
+    if report.repair_found_nothing:
+        typer.echo("repair: the Delta history holds no completed load to publish")
+    for problem in report.problems:
+        typer.echo(problem.line())
+    typer.echo(f"{report.objects_checked} objects, {report.manifest_rows} manifest rows, "
+               f"{report.tables_checked} tables checked: {len(report.problems)} problems")
+    raise typer.Exit(1 if report.problems else 0)
+
+
+def _refuse(exc: SnapshotError) -> None:
+    """An expected warehouse error: one line with the way out, no traceback."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]{exc.kind}[/] {escape(str(exc))}", soft_wrap=True)
+    raise typer.Exit(1)
 
 
 @app.command()

@@ -29,6 +29,7 @@ from flows.summary import (
     markdown,
     warehouse_findings,
 )
+from flows.verify import verify_run
 from warehouse.load import LoadResult, new_run_id
 
 CRAWL_TIMEOUT = 3 * 3600  # seconds per portal
@@ -61,6 +62,16 @@ def load(data_dir: Path, reports: list[Report], items: list[Candidate], run: dic
          expected_agencies: dict[str, list[str]], run_id: str) -> LoadResult:
     return load_extracted(data_dir, reports, items, run_id=run_id, run=run,
                           expected_agencies=expected_agencies)
+
+
+@task(name="verify")
+def verify_touched(data_dir: Path, run_id: str, started: datetime, extracted: list[str]) -> int:
+    """``nianbao verify`` on what this run touched; its problems become quality findings (and
+    so rows of the failures artifact)."""
+    problems = verify_run(data_dir, run_id, started, extracted)
+    for problem in problems:
+        get_run_logger().warning("verify: %s", problem.line())
+    return len(problems)
 
 
 @task(name="record quality")
@@ -121,6 +132,7 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     # Only agencies a config lists: the portal's owner often titles its reports differently.
     expected = {c.id: list(c.agencies) for c in configs if c.agencies}
     summary.load = load(data, reports, items, run, expected, run_id)
+    verify_touched(data, run_id, started, [item.sha256 for item in items])
     summary = record_quality(data, summary)
     counts = summary.counts()
     message = (f"{counts['reports_new']} reports new, {counts['quality_fail']} FAIL findings, "

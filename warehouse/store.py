@@ -3,8 +3,13 @@
 Each Delta commit is atomic for its table. A load writes several tables, so readers see the
 *published* versions: ``_published.json`` names one Delta version per table and is replaced
 atomically at the end of a load. A load killed midway leaves commits nobody reads; the next load
-rolls those tables back to the published versions before writing. One load at a time: a second
+rolls those tables back to the published versions before writing (a Delta restore or an empty
+overwrite: new versions, so the Delta history keeps every row). One load at a time: a second
 one is refused with a message naming the holder of the lock.
+
+Tables without a readable pointer are never guessed at: a missing or damaged ``_published.json``
+next to existing tables makes every read and load refuse (``PublishedMissing``,
+``PublishedDamaged``) until ``nianbao verify --repair`` republishes from the Delta history.
 """
 
 from __future__ import annotations
@@ -33,6 +38,28 @@ class WarehouseLocked(RuntimeError):
     """Another load holds the warehouse lock."""
 
 
+class SnapshotError(RuntimeError):
+    """The published snapshot cannot be read; the message says what to do. ``kind`` is stable."""
+
+    kind = "snapshot_error"
+
+
+class PublishedMissing(SnapshotError):
+    """Tables exist but ``_published.json`` does not."""
+
+    kind = "published_missing"
+
+
+class PublishedDamaged(SnapshotError):
+    """``_published.json`` exists but is not a valid pointer."""
+
+    kind = "published_damaged"
+
+
+REPAIR_HINT = ("nothing was read or written; run `nianbao verify --repair` to republish the "
+               "latest consistent versions from the Delta history")
+
+
 class Warehouse:
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir) / "warehouse"
@@ -40,11 +67,45 @@ class Warehouse:
     def path(self, table: str) -> Path:
         return self.root / table
 
+    @property
+    def pointer(self) -> Path:
+        return self.root / POINTER
+
+    def delta_tables(self) -> list[str]:
+        """Tables that exist on disk as Delta tables, published or not."""
+        return [name for name in TABLES if DeltaTable.is_deltatable(str(self.path(name)))]
+
+    def completed_loads(self) -> list[dict]:
+        """Delta commits of ``runs`` that appended a run's row (the last write of every load),
+        newest first."""
+        path = self.path("runs")
+        if not DeltaTable.is_deltatable(str(path)):
+            return []
+        commits = [c for c in DeltaTable(path).history() if c.get("operation") == "WRITE"
+                   and str(c.get("operationParameters", {}).get("mode", "")).lower() == "append"]
+        return sorted(commits, key=lambda c: c["version"], reverse=True)
+
     def published(self) -> dict[str, int]:
-        pointer = self.root / POINTER
-        if not pointer.exists():
+        """The published Delta version of each table ({} before the first load).
+
+        Raises ``PublishedMissing`` when a load completed but no pointer exists and
+        ``PublishedDamaged``
+        when the pointer cannot be read: answering from no snapshot would show 0 rows, and a
+        load would treat every table as unpublished."""
+        try:
+            text = self.pointer.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            existing = self.delta_tables()
+            if self.completed_loads():  # not merely a first load killed before it published
+                raise PublishedMissing(
+                    f"{self.pointer} is missing but the warehouse holds tables "
+                    f"({', '.join(existing)}); {REPAIR_HINT}") from None
             return {}
-        return json.loads(pointer.read_text(encoding="utf-8"))["tables"]
+        try:
+            tables = parse_pointer(text)
+        except ValueError as exc:
+            raise PublishedDamaged(f"{self.pointer} is damaged ({exc}); {REPAIR_HINT}") from None
+        return tables
 
     def exists(self) -> bool:
         return bool(self.published())
@@ -84,16 +145,28 @@ class Warehouse:
             path = self.path(name)
             if not DeltaTable.is_deltatable(str(path)):
                 if path.exists():
-                    shutil.rmtree(path)  # created by a load that never published
+                    shutil.rmtree(path)  # files of a first write killed before its first commit
                 continue
-            if name not in published:
-                shutil.rmtree(path)
+            if name not in published:  # created by a load that never published: emptied, as a
+                # new version, so its rows stay in the Delta history
+                write_deltalake(path, TABLES[name].schema.empty_table(), mode="overwrite",
+                                partition_by=list(TABLES[name].partition_by) or None,
+                                writer_properties=WRITER)
+                self._publish({name: DeltaTable(path).version()}, "rollback")
             elif DeltaTable(path).version() != published[name]:
                 DeltaTable(path).restore(published[name])
                 self._publish({name: DeltaTable(path).version()}, "rollback")
 
+    def publish(self, versions: dict[str, int], run_id: str) -> None:
+        """Replace the pointer with exactly ``versions`` (``nianbao verify --repair``)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _exclusive(self.root / ".lock", run_id):
+            self._write_pointer(versions, run_id)
+
     def _publish(self, versions: dict[str, int], run_id: str) -> None:
-        tables = {**self.published(), **versions}
+        self._write_pointer({**self.published(), **versions}, run_id)
+
+    def _write_pointer(self, tables: dict[str, int], run_id: str) -> None:
         text = json.dumps({"tables": tables, "run_id": run_id,
                            "published_at": datetime.now(timezone.utc).isoformat()}, indent=2)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".published-")
@@ -149,6 +222,23 @@ class Transaction:
                         partition_by=list(TABLES[table].partition_by) or None,
                         writer_properties=WRITER)
         self._done(table)
+
+
+def parse_pointer(text: str) -> dict[str, int]:
+    """The ``tables`` of a pointer's text; ``ValueError`` saying what is wrong with it."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    tables = document.get("tables") if isinstance(document, dict) else None
+    if not isinstance(tables, dict):
+        raise ValueError("no \"tables\" object")
+    for name, version in tables.items():
+        if name not in TABLES:
+            raise ValueError(f"unknown table {name!r}")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise ValueError(f"version of {name} is {version!r}, not a Delta version")
+    return tables
 
 
 def _files(delta: DeltaTable | None, root: Path, partition_by: tuple[str, ...]

@@ -1,0 +1,208 @@
+"""The published snapshot and `nianbao verify`: a missing or damaged `_published.json` makes
+queries and loads refuse in one line with the way out, `verify` names every problem of the data
+dir with what to do, `--repair` republishes the latest consistent versions (deleting nothing),
+and no load ever drops `runs` or `quality_history` rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable, write_deltalake
+from typer.testing import CliRunner
+
+from crawlers.rawstore import ManifestRow, RawStore
+from extract import extract_document
+from extract.model import Report
+from flows.cli import app
+from warehouse.load import load_reports
+from warehouse.schema import TABLES
+from warehouse.store import POINTER, PublishedDamaged, PublishedMissing, Warehouse
+from warehouse.views import connect
+
+DATA = Path(__file__).parents[1] / "data"
+NAMES = ("shanghai_gov_office_2019.html", "weihai_2020.docx")
+COUNTED = ("documents", "reports", "cells", "quality_history", "runs")
+
+
+@pytest.fixture(scope="module")
+def reports() -> list[Report]:
+    return [extract_document(DATA / name) for name in NAMES]
+
+
+def manifest_row(sha: str, name: str) -> ManifestRow:
+    return ManifestRow(
+        portal_id="p", url=f"http://x.gov.cn/{name}", final_url=f"http://x.gov.cn/{name}",
+        page_url=None, title=name, publish_date="2021-01-20", publisher=None, index_number=None,
+        content_type=None, size=0, sha256=sha, fetched_at="2021-01-21T00:00:00+00:00",
+        http_status=200, kind="page")
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, reports) -> Path:
+    """A data dir after two loads: both documents in the raw store, one report per load."""
+    store = RawStore(tmp_path)
+    for name in NAMES:
+        sha, _ = store.put((DATA / name).read_bytes())
+        store.record(manifest_row(sha, name))
+    documents = [vars(row) for row in store.rows()]
+    load_reports(Warehouse(tmp_path), reports[:1], documents=documents)
+    load_reports(Warehouse(tmp_path), reports[1:])
+    return tmp_path
+
+
+def counts(data_dir: Path) -> dict[str, int]:
+    con = connect(data_dir)
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNTED}
+
+
+def cli(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def delta_rows(data_dir: Path, table: str) -> int:
+    return DeltaTable(data_dir / "warehouse" / table).to_pyarrow_table().num_rows
+
+
+def assert_refused_in_one_line(result, kind: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # no traceback, only the message
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(kind), result.output
+    assert "nianbao verify --repair" in lines[0]
+
+
+def test_a_sound_data_dir_verifies(loaded: Path) -> None:
+    result = cli("verify", "--data-dir", loaded)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "2 objects, 2 manifest rows, 5 tables checked: 0 problems")
+
+
+def test_deleted_pointer_refuses_query_and_loads_until_repaired(loaded: Path, reports) -> None:
+    before = counts(loaded)
+    assert before["runs"] == 2 and before["reports"] == 2
+    published = Warehouse(loaded).published()
+    (loaded / "warehouse" / POINTER).unlink()
+
+    assert_refused_in_one_line(cli("query", "SELECT count(*) FROM runs", "--data-dir", loaded),
+                               "published_missing")
+    with pytest.raises(PublishedMissing):
+        load_reports(Warehouse(loaded), reports)
+    assert_refused_in_one_line(cli("rebuild", "--data-dir", loaded), "published_missing")
+    assert delta_rows(loaded, "runs") == 2  # nothing dropped
+
+    found = cli("verify", "--data-dir", loaded)
+    assert found.exit_code == 1 and found.output.startswith("published_missing ")
+    repaired = cli("verify", "--repair", "--data-dir", loaded)
+    assert repaired.exit_code == 0, repaired.output
+    assert repaired.output.startswith("republished ")
+    assert Warehouse(loaded).published() == published
+    assert counts(loaded) == before
+    again = load_reports(Warehouse(loaded), reports)
+    assert again.reports_unchanged == 2
+    after = counts(loaded)
+    assert after["runs"] == 3 and after["quality_history"] == before["quality_history"]
+
+
+@pytest.mark.parametrize("text", [
+    '{"tables": {"cells": 1, "repo',  # torn
+    '{"tables": {"cells": "1"}}',  # a version that is not one
+    '{"tables": {"cels": 1}}',  # a table nianbao does not have
+    '["tables"]',
+    "\x00\x00\x00\x00",
+], ids=["torn", "string-version", "unknown-table", "not-an-object", "zeros"])
+def test_damaged_pointer_refuses_until_repaired(loaded: Path, reports, text: str) -> None:
+    before = counts(loaded)
+    published = Warehouse(loaded).published()
+    (loaded / "warehouse" / POINTER).write_text(text, encoding="utf-8")
+
+    assert_refused_in_one_line(cli("query", "SELECT * FROM reports", "--data-dir", loaded),
+                               "published_damaged")
+    with pytest.raises(PublishedDamaged):
+        load_reports(Warehouse(loaded), reports)
+    assert delta_rows(loaded, "runs") == 2 and delta_rows(loaded, "quality") == before[
+        "quality_history"]
+    repaired = cli("verify", "--repair", "--data-dir", loaded)
+    assert repaired.exit_code == 0, repaired.output
+    assert Warehouse(loaded).published() == published and counts(loaded) == before
+
+
+def test_repair_publishes_the_last_completed_load_not_a_killed_loads_writes(
+        loaded: Path, reports) -> None:
+    """A load killed after its cells commit leaves a commit nobody published; with the pointer
+    gone too, the repair publishes the state of the last load that finished writing."""
+    before, published = counts(loaded), Warehouse(loaded).published()
+    cells = DeltaTable(loaded / "warehouse" / "cells")
+    stray = cells.to_pyarrow_table().slice(0, 10)
+    stray = stray.set_column(0, "report_id", pa.array(["killed-load"] * 10))
+    write_deltalake(cells.table_uri, stray, mode="append", partition_by=["year"])
+    (loaded / "warehouse" / POINTER).unlink()
+
+    repaired = cli("verify", "--repair", "--data-dir", loaded)
+    assert repaired.exit_code == 0, repaired.output
+    assert Warehouse(loaded).published() == published and counts(loaded) == before
+    load_reports(Warehouse(loaded), reports)  # rolls the stray commit back (a new version)
+    con = connect(loaded)
+    assert con.execute("SELECT count(*) FROM cells WHERE report_id = 'killed-load'"
+                       ).fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
+
+
+def test_verify_names_each_problem_and_deletes_nothing(loaded: Path) -> None:
+    store = RawStore(loaded)
+    html_sha, docx_sha = (row.sha256 for row in store.rows())
+    damaged = store.path_of(docx_sha)
+    damaged.chmod(0o644)
+    damaged.write_bytes(damaged.read_bytes()[:-1] + b"\x00")
+    missing = "ab" * 32
+    store.record(manifest_row(missing, "never-stored.pdf"))
+    with store.manifest.open("a", encoding="utf-8") as handle:
+        handle.write('{"portal_id": "p", "url": \n')  # a line damaged mid-file
+    store.record(manifest_row(html_sha, "again.html"))
+    (store.objects / "zz").mkdir()
+    (store.objects / "zz" / "notes.txt").write_text("x", encoding="utf-8")
+    cells_file = sorted((loaded / "warehouse" / "cells").rglob("*.parquet"))[0]
+    cells_file.write_bytes(cells_file.read_bytes()[: cells_file.stat().st_size // 2])
+    files_before = sorted(p for p in loaded.rglob("*") if p.is_file())
+
+    result = cli("verify", "--data-dir", loaded)
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    kinds = sorted(line.split()[0] for line in lines[:-1])
+    assert kinds == ["corrupt_store", "manifest_damaged", "object_missing", "stray_object",
+                     "table_unreadable"], result.output
+    assert all(" -> " in line for line in lines[:-1])
+    assert any(line.startswith(f"corrupt_store {docx_sha}") for line in lines)
+    assert any(line.startswith(f"object_missing {missing}") for line in lines)
+    assert any(line.startswith("table_unreadable cells") and cells_file.name in line
+               for line in lines)
+    [moved] = store.quarantine_dir.iterdir()
+    assert moved.read_bytes().endswith(b"\x00") and not damaged.exists()
+    files_after = sorted(p for p in loaded.rglob("*") if p.is_file())
+    assert set(files_before) - set(files_after) == {damaged}  # moved aside, nothing deleted
+
+    again = cli("verify", "--data-dir", loaded)  # the quarantined object is still owed
+    assert again.exit_code == 1
+    assert f"object_quarantined {docx_sha}" in again.output
+    assert "corrupt_store" not in again.output
+
+
+def test_a_first_load_killed_before_publishing_is_not_a_missing_pointer(
+        tmp_path: Path, reports) -> None:
+    """Tables without a pointer and without a completed load are a first load's leftovers: the
+    next load starts over (their rows stay in the Delta history)."""
+    row = {"report_id": "killed", "year": 2020, "table": "requests", "row": "new",
+           "col": "total", "corrected": False}
+    write_deltalake(tmp_path / "warehouse" / "cells",
+                    pa.Table.from_pylist([row], schema=TABLES["cells"].schema),
+                    mode="append", partition_by=["year"])
+    assert Warehouse(tmp_path).published() == {}
+    result = load_reports(Warehouse(tmp_path), reports)
+    assert result.reports_loaded == 2
+    con = connect(tmp_path)
+    assert con.execute("SELECT count(*) FROM cells WHERE report_id = 'killed'").fetchone()[0] == 0
+    history = DeltaTable(tmp_path / "warehouse" / "cells", version=0).to_pyarrow_table()
+    assert history["report_id"].to_pylist() == ["killed"]
+
