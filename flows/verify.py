@@ -58,9 +58,11 @@ def check_objects(store: RawStore, names: Iterable[str]) -> tuple[list[Problem],
     return problems, checked
 
 
-def check_manifest(store: RawStore, only: set[str] | None = None) -> tuple[list[Problem], int]:
+def check_manifest(store: RawStore, only: set[str] | None = None,
+                   reported: set[str] = frozenset()) -> tuple[list[Problem], int]:
     """Every manifest line parses (a torn last line of a killed crawl is expected) and every
-    fetched object is in the store; ``only``: just the rows of these objects."""
+    fetched object is in the store; ``only``: just the rows of these objects; ``reported``:
+    objects already named (quarantined by this check)."""
     if not store.manifest.exists():
         return [], 0
     problems, rows, seen = [], 0, set()
@@ -77,7 +79,7 @@ def check_manifest(store: RawStore, only: set[str] | None = None) -> tuple[list[
                                         "the next crawl records it again"))
             continue
         rows += 1
-        if sha256 in seen or (only is not None and sha256 not in only):
+        if sha256 in seen or sha256 in reported or (only is not None and sha256 not in only):
             continue
         seen.add(sha256)
         if store.path_of(sha256).exists():
@@ -104,7 +106,9 @@ def verify(data_dir: Path, *, repair_snapshot: bool = False,
     names = list(store.object_names() if objects is None else dict.fromkeys(objects))
     found, report.objects_checked = check_objects(store, names)
     report.problems += found
-    found, report.manifest_rows = check_manifest(store, None if objects is None else set(names))
+    quarantined_now = {p.subject for p in report.problems if p.kind == CorruptObject.kind}
+    found, report.manifest_rows = check_manifest(store, None if objects is None else set(names),
+                                                 quarantined_now)
     report.problems += found
     warehouse_problems = check_snapshot(warehouse) + check_tables(warehouse, since)
     if repair_snapshot and warehouse_problems:

@@ -134,12 +134,13 @@ class Warehouse:
         """A load: exclusive, rolled back to the published state first, published at the end."""
         self.root.mkdir(parents=True, exist_ok=True)
         with _exclusive(self.root / ".lock", run_id):
-            self._roll_back_unpublished()
+            published = self._roll_back_unpublished()
             tx = Transaction(self)
             yield tx
-            self._publish(tx.versions, run_id)
+            self._write_pointer({**published, **tx.versions}, run_id)
 
-    def _roll_back_unpublished(self) -> None:
+    def _roll_back_unpublished(self) -> dict[str, int]:
+        """Every table back at its published version; returns the published versions."""
         published = self.published()
         for name in TABLES:
             path = self.path(name)
@@ -152,19 +153,19 @@ class Warehouse:
                 write_deltalake(path, TABLES[name].schema.empty_table(), mode="overwrite",
                                 partition_by=list(TABLES[name].partition_by) or None,
                                 writer_properties=WRITER)
-                self._publish({name: DeltaTable(path).version()}, "rollback")
             elif DeltaTable(path).version() != published[name]:
                 DeltaTable(path).restore(published[name])
-                self._publish({name: DeltaTable(path).version()}, "rollback")
+            else:
+                continue
+            published[name] = DeltaTable(path).version()
+            self._write_pointer(published, "rollback")
+        return published
 
     def publish(self, versions: dict[str, int], run_id: str) -> None:
         """Replace the pointer with exactly ``versions`` (``nianbao verify --repair``)."""
         self.root.mkdir(parents=True, exist_ok=True)
         with _exclusive(self.root / ".lock", run_id):
             self._write_pointer(versions, run_id)
-
-    def _publish(self, versions: dict[str, int], run_id: str) -> None:
-        self._write_pointer({**self.published(), **versions}, run_id)
 
     def _write_pointer(self, tables: dict[str, int], run_id: str) -> None:
         text = json.dumps({"tables": tables, "run_id": run_id,
@@ -175,6 +176,11 @@ class Warehouse:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.root / POINTER)
+        directory = os.open(self.root, os.O_RDONLY)
+        try:  # the rename itself survives a power cut only once the directory is synced
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
 class Transaction:

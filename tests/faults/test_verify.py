@@ -155,7 +155,8 @@ def test_verify_names_each_problem_and_deletes_nothing(loaded: Path) -> None:
     html_sha, docx_sha = (row.sha256 for row in store.rows())
     damaged = store.path_of(docx_sha)
     damaged.chmod(0o644)
-    damaged.write_bytes(damaged.read_bytes()[:-1] + b"\x00")
+    data = damaged.read_bytes()
+    damaged.write_bytes(data[:1000] + bytes([data[1000] ^ 0x01]) + data[1001:])
     missing = "ab" * 32
     store.record(manifest_row(missing, "never-stored.pdf"))
     with store.manifest.open("a", encoding="utf-8") as handle:
@@ -179,7 +180,7 @@ def test_verify_names_each_problem_and_deletes_nothing(loaded: Path) -> None:
     assert any(line.startswith("table_unreadable cells") and cells_file.name in line
                for line in lines)
     [moved] = store.quarantine_dir.iterdir()
-    assert moved.read_bytes().endswith(b"\x00") and not damaged.exists()
+    assert moved.read_bytes()[1000] == data[1000] ^ 0x01 and not damaged.exists()
     files_after = sorted(p for p in loaded.rglob("*") if p.is_file())
     assert set(files_before) - set(files_after) == {damaged}  # moved aside, nothing deleted
 
