@@ -5,6 +5,7 @@ and no load ever drops `runs` or `quality_history` rows."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,6 +17,9 @@ from crawlers.rawstore import ManifestRow, RawStore
 from extract import extract_document
 from extract.model import Report
 from flows.cli import app
+from tests.portal import fixtures
+from tests.portal.fixtures import write_configs
+from tests.portal.sites import static
 from warehouse.load import load_reports
 from warehouse.schema import TABLES
 from warehouse.store import POINTER, PublishedDamaged, PublishedMissing, Warehouse
@@ -24,6 +28,7 @@ from warehouse.views import connect
 DATA = Path(__file__).parents[1] / "data"
 NAMES = ("shanghai_gov_office_2019.html", "weihai_2020.docx")
 COUNTED = ("documents", "reports", "cells", "quality_history", "runs")
+portal = fixtures.portal
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +212,49 @@ def test_a_first_load_killed_before_publishing_is_not_a_missing_pointer(
     history = DeltaTable(tmp_path / "warehouse" / "cells", version=0).to_pyarrow_table()
     assert history["report_id"].to_pylist() == ["killed"]
 
+
+
+@pytest.mark.slow
+def test_nightly_run_records_what_verify_finds(portal, tmp_path: Path, monkeypatch) -> None:
+    """The nightly flow verifies what it touched: a stored copy found damaged during the run
+    (here by the crawl, which then fetches the document again) is a quality finding of the run
+    and a row of its failures artifact."""
+    for name, value in (("DO_NOT_TRACK", "1"), ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+                        ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")):
+        monkeypatch.setenv(name, value)
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.nightly import nightly
+    from flows.summary import FAILURES_KEY
+
+    portal.reset()
+    configs, data = tmp_path / "configs", tmp_path / "data"
+    for path in write_configs(portal, configs):
+        if path.stem != static.SITE.portal_id:
+            path.unlink()
+    with prefect_test_harness(server_startup_timeout=120):
+        first = nightly(portals=str(configs), data_dir=str(data), delay=0, return_state=True)
+        assert first.is_completed(), first.message
+        store = RawStore(data)
+        [row] = [r for r in store.rows() if r.url.endswith(static.REPORT_2022)]
+        good = store.path_of(row.sha256).read_bytes()
+        target = store.path_of(row.sha256)
+        target.chmod(0o644)
+        target.write_bytes(good[:100] + bytes([good[100] ^ 0x20]) + good[101:])
+
+        second = nightly(portals=str(configs), data_dir=str(data), delay=0, return_state=True)
+        assert second.is_completed() and second.message.startswith("completed with failures")
+        run_id = second.result()["run_id"]
+        with get_client(sync_client=True) as client:
+            found = client.read_artifacts(artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[FAILURES_KEY])))
+        [artifact] = [a for a in found if a.flow_run_id == second.state_details.flow_run_id]
+    table = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+    assert [r["subject"] for r in table if r["rule"] == "corrupt_store"] == [row.sha256]
+    con = connect(data)
+    assert con.execute("SELECT run_id, scope, status FROM quality_history WHERE rule = "
+                       "'corrupt_store' AND subject = ?", [row.sha256]).fetchall() == [
+        (run_id, "raw_store", "FAIL")]
+    assert store.path_of(row.sha256).read_bytes() == good  # fetched again by the crawl
