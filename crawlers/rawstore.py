@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+
 class CorruptObject(Exception):
     """A stored object's bytes do not hash to its name; it has been quarantined."""
 

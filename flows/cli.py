@@ -193,7 +193,6 @@ def rebuild(
     """Re-extract every document in the raw store into the warehouse, without crawling."""
     from flows.pipeline import candidates
     from flows.pipeline import rebuild as run_rebuild
-
     from flows.verify import record_quarantined
     from warehouse.store import SnapshotError, Warehouse
 
@@ -243,7 +242,7 @@ def verify(
     raise typer.Exit(1 if report.problems else 0)
 
 
-def _refuse(exc: SnapshotError) -> None:
+def _refuse(exc: RuntimeError) -> None:
     """An expected warehouse error: one line with the way out, no traceback."""
     from rich.markup import escape
 

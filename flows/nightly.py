@@ -31,6 +31,7 @@ from flows.summary import (
 )
 from flows.verify import verify_run
 from warehouse.load import LoadResult, new_run_id
+from warehouse.store import Warehouse
 
 CRAWL_TIMEOUT = 3 * 3600  # seconds per portal
 # Documents that could not be tried (not unreadable): left out of the warehouse, retried next run.
@@ -111,6 +112,7 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     logger = get_run_logger()
     data = Path(data_dir)
     run_id, started = new_run_id(), datetime.now(timezone.utc)
+    Warehouse(data).published()  # a lost or damaged pointer refuses the run before any work
     configs = load_configs(Path(portals))
     logger.info("run %s: crawling %d portals", run_id, len(configs))
     crawl_reports = _crawl_all(configs, data, delay, crawl_timeout)

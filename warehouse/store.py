@@ -134,6 +134,9 @@ class Warehouse:
         """A load: exclusive, rolled back to the published state first, published at the end."""
         self.root.mkdir(parents=True, exist_ok=True)
         with _exclusive(self.root / ".lock", run_id):
+            if not self.pointer.exists() and not self.delta_tables():
+                # an empty pointer first: once tables exist, a missing pointer means it was lost
+                self._write_pointer({}, run_id)
             published = self._roll_back_unpublished()
             tx = Transaction(self)
             yield tx

@@ -17,10 +17,13 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError
 
 from warehouse.schema import TABLES
 from warehouse.store import SnapshotError, Warehouse
 
+# What a damaged Delta log, checkpoint or Parquet file raises.
+_UNREADABLE = (DeltaError, OSError, ValueError, pa.ArrowException)
 REPAIR = "run `nianbao verify --repair` to republish the latest consistent versions"
 REBUILD = "if a repair does not help, move data/warehouse aside and run `nianbao rebuild`"
 
@@ -63,7 +66,7 @@ def check_snapshot(warehouse: Warehouse) -> list[Problem]:
             continue
         try:
             latest = DeltaTable(path).version()
-        except Exception as exc:  # deltalake raises several classes for a damaged log
+        except _UNREADABLE as exc:
             problems.append(Problem("delta_log_unreadable", "snapshot", name,
                                     f"the Delta log of {name} cannot be read ({_short(exc)})",
                                     REBUILD))
@@ -86,7 +89,7 @@ def check_tables(warehouse: Warehouse, since: datetime | None = None) -> list[Pr
     for name, version in published.items():
         try:
             files = data_files(warehouse, name, version, since)
-        except Exception as exc:  # a log or checkpoint deltalake cannot read
+        except _UNREADABLE as exc:  # a log or checkpoint deltalake cannot read
             problems.append(Problem("table_unreadable", "table", name,
                                     f"version {version} of {name} cannot be opened "
                                     f"({_short(exc)})", REBUILD))
@@ -94,7 +97,7 @@ def check_tables(warehouse: Warehouse, since: datetime | None = None) -> list[Pr
         for path in files:
             try:
                 _read_through(path)
-            except (OSError, pa.ArrowException) as exc:
+            except _UNREADABLE as exc:
                 problems.append(Problem("table_unreadable", "table", name,
                                         f"{path} of version {version} cannot be read "
                                         f"({_short(exc)})", f"{REPAIR}; {REBUILD}"))
@@ -133,7 +136,7 @@ def readable(warehouse: Warehouse, versions: dict[str, int]) -> bool:
         for name, version in versions.items():
             for path in data_files(warehouse, name, version):
                 pq.read_metadata(path)
-    except Exception:  # any failure to open means: not this snapshot
+    except _UNREADABLE:  # any failure to open means: not this snapshot
         return False
     return True
 

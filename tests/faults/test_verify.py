@@ -169,7 +169,7 @@ def test_verify_names_each_problem_and_deletes_nothing(loaded: Path) -> None:
     store.record(manifest_row(html_sha, "again.html"))
     (store.objects / "zz").mkdir()
     (store.objects / "zz" / "notes.txt").write_text("x", encoding="utf-8")
-    cells_file = sorted((loaded / "warehouse" / "cells").rglob("*.parquet"))[0]
+    cells_file = min((loaded / "warehouse" / "cells").rglob("*.parquet"))
     cells_file.write_bytes(cells_file.read_bytes()[: cells_file.stat().st_size // 2])
     files_before = sorted(p for p in loaded.rglob("*") if p.is_file())
 
