@@ -225,10 +225,13 @@ def verify(
     Every object is hashed against its name (a damaged one is quarantined, never deleted, and
     fetched again by the next crawl), every manifest row must have its object, the published
     pointer must match the Delta logs and every table must read to the end. Prints each problem
-    with what to do; exits 1 when there is any, 0 when there is none.
+    with what to do; exits 1 when there is any, 0 when there is none, 2 without a data dir.
     """
     from flows.verify import verify as run_verify
 
+    if not data_dir.is_dir():
+        console.print(f"[bold red]no data dir[/] {data_dir} does not exist (see --data-dir)")
+        raise typer.Exit(2)
     report = run_verify(data_dir, repair_snapshot=repair)
     if report.republished is not None:
         typer.echo("republished " + ", ".join(f"{name} v{version}" for name, version

@@ -27,6 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 from deltalake import DeltaTable, WriterProperties, write_deltalake
+from deltalake.exceptions import DeltaError
 
 from warehouse.schema import TABLES
 
@@ -112,7 +113,14 @@ class Warehouse:
 
     def delta(self, table: str) -> DeltaTable | None:
         version = self.published().get(table)
-        return None if version is None else DeltaTable(self.path(table), version=version)
+        if version is None:
+            return None
+        try:
+            return DeltaTable(self.path(table), version=version)
+        except (DeltaError, OSError) as exc:
+            raise PublishedDamaged(f"{self.pointer} names version {version} of {table}, which "
+                                   f"cannot be opened ({_first_line(exc)}); {REPAIR_HINT}"
+                                   ) from None
 
     def dataset(self, table: str) -> ds.Dataset:
         """The table at its published version (an empty dataset before the first load)."""
@@ -145,6 +153,11 @@ class Warehouse:
     def _roll_back_unpublished(self) -> dict[str, int]:
         """Every table back at its published version; returns the published versions."""
         published = self.published()
+        for name, version in published.items():  # all checked before anything is rolled back
+            if not DeltaTable.is_deltatable(str(self.path(name))) or (
+                    version > DeltaTable(self.path(name)).version()):
+                raise PublishedDamaged(f"{self.pointer} names version {version} of {name}, "
+                                       f"which its Delta log does not hold; {REPAIR_HINT}")
         for name in TABLES:
             path = self.path(name)
             if not DeltaTable.is_deltatable(str(path)):
@@ -231,6 +244,10 @@ class Transaction:
                         partition_by=list(TABLES[table].partition_by) or None,
                         writer_properties=WRITER)
         self._done(table)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
 def parse_pointer(text: str) -> dict[str, int]:

@@ -117,7 +117,8 @@ def test_deleted_pointer_refuses_query_and_loads_until_repaired(loaded: Path, re
     '{"tables": {"cels": 1}}',  # a table nianbao does not have
     '["tables"]',
     "\x00\x00\x00\x00",
-], ids=["torn", "string-version", "unknown-table", "not-an-object", "zeros"])
+    '{"tables": {"documents": 0, "reports": 1, "cells": 1, "quality": 1, "runs": 99}}',
+], ids=["torn", "string-version", "unknown-table", "not-an-object", "zeros", "beyond-the-log"])
 def test_damaged_pointer_refuses_until_repaired(loaded: Path, reports, text: str) -> None:
     before = counts(loaded)
     published = Warehouse(loaded).published()
