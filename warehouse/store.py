@@ -26,13 +26,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from deltalake import DeltaTable, WriterProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from warehouse.schema import TABLES
 
 WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 POINTER = "_published.json"
+LAST_WRITE = "nianbao_last_write"  # commit metadata: this commit ended a transaction
 
 
 class WarehouseLocked(RuntimeError):
@@ -76,15 +77,18 @@ class Warehouse:
         """Tables that exist on disk as Delta tables, published or not."""
         return [name for name in TABLES if DeltaTable.is_deltatable(str(self.path(name)))]
 
-    def completed_loads(self) -> list[dict]:
-        """Delta commits of ``runs`` that appended a run's row (the last write of every load),
-        newest first."""
-        path = self.path("runs")
-        if not DeltaTable.is_deltatable(str(path)):
-            return []
-        commits = [c for c in DeltaTable(path).history() if c.get("operation") == "WRITE"
-                   and str(c.get("operationParameters", {}).get("mode", "")).lower() == "append"]
-        return sorted(commits, key=lambda c: c["version"], reverse=True)
+    def transaction_ends(self) -> list[dict]:
+        """Delta commits that ended a transaction, newest first: each append to ``runs`` (the
+        last write of every load) and each write marked ``LAST_WRITE`` (a transaction of one
+        write, such as recording findings). Each carries the ``table`` it was made to."""
+        ends = []
+        for name in self.delta_tables():
+            for commit in DeltaTable(self.path(name)).history():
+                appended = (commit.get("operation") == "WRITE" and str(
+                    commit.get("operationParameters", {}).get("mode", "")).lower() == "append")
+                if (name == "runs" and appended) or commit.get(LAST_WRITE):
+                    ends.append({**commit, "table": name})
+        return sorted(ends, key=lambda c: (c["timestamp"], c["table"] == "runs"), reverse=True)
 
     def published(self) -> dict[str, int]:
         """The published Delta version of each table ({} before the first load).
@@ -97,7 +101,7 @@ class Warehouse:
             text = self.pointer.read_text(encoding="utf-8")
         except FileNotFoundError:
             existing = self.delta_tables()
-            if self.completed_loads():  # not merely a first load killed before it published
+            if self.transaction_ends():  # not merely a first load killed before it published
                 raise PublishedMissing(
                     f"{self.pointer} is missing but the warehouse holds tables "
                     f"({', '.join(existing)}); {REPAIR_HINT}") from None
@@ -226,14 +230,18 @@ class Transaction:
     def _conform(self, table: str, data: pa.Table) -> pa.Table:
         return data.select(TABLES[table].schema.names).cast(TABLES[table].schema)
 
-    def append(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
+    def append(self, table: str, data: pa.Table | pa.RecordBatchReader, *,
+               last: bool = False) -> None:
+        """Append rows; ``last``: this write ends the transaction (a repair may publish the
+        state right after it; a load's append to ``runs`` is known as its last anyway)."""
         if isinstance(data, pa.Table):
             if not data.num_rows and DeltaTable.is_deltatable(str(self.warehouse.path(table))):
                 return
             data = self._conform(table, data)
         write_deltalake(self.warehouse.path(table), data, mode="append",
                         partition_by=list(TABLES[table].partition_by) or None,
-                        writer_properties=WRITER)
+                        writer_properties=WRITER, commit_properties=CommitProperties(
+                            custom_metadata={LAST_WRITE: "true"}) if last else None)
         self._done(table)
 
     def replace(self, table: str, data: pa.Table) -> None:

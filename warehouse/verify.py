@@ -2,10 +2,11 @@
 the published pointer against the Delta logs, every published table readable, and the repair
 that republishes the latest consistent versions from the Delta history (it never deletes).
 
-A *consistent* snapshot is the state right after a load finished writing: a load appends its
-``runs`` row last, so each append to ``runs`` marks a point where every table held that load's
-rows. The snapshot at that point takes, for every table, its latest Delta version committed at
-or before that ``runs`` commit (loads never overlap: they hold the warehouse lock).
+A *consistent* snapshot is the state right after a transaction finished writing: a load appends
+its ``runs`` row last, and a one-write transaction (findings recorded after a run) marks its
+commit as its last, so each such commit is a point where every table held complete
+transactions. The snapshot at that point takes, for every table, its latest Delta version
+committed at or before that commit (transactions never overlap: they hold the warehouse lock).
 """
 
 from __future__ import annotations
@@ -116,12 +117,9 @@ def data_files(warehouse: Warehouse, name: str, version: int,
 
 def consistent_snapshots(warehouse: Warehouse) -> Iterator[dict[str, int]]:
     """Consistent snapshots in the Delta history, latest first (see the module docstring)."""
-    runs = warehouse.path("runs")
-    if not DeltaTable.is_deltatable(str(runs)):
-        return
     histories = {name: DeltaTable(warehouse.path(name)).history()
                  for name in warehouse.delta_tables()}
-    for end in warehouse.completed_loads():
+    for end in warehouse.transaction_ends():
         versions = {}
         for name, history in histories.items():
             eligible = [c["version"] for c in history if c["timestamp"] <= end["timestamp"]]
@@ -157,7 +155,8 @@ def record_findings(warehouse: Warehouse, run_id: str, problems: list[Problem]) 
         return
     rows = [p.quality_row(run_id) for p in problems]
     with warehouse.transaction(run_id) as tx:
-        tx.append("quality", pa.Table.from_pylist(rows, schema=TABLES["quality"].schema))
+        tx.append("quality", pa.Table.from_pylist(rows, schema=TABLES["quality"].schema),
+                  last=True)
 
 
 def _millis(value) -> float:

@@ -23,6 +23,7 @@ from tests.portal.sites import static
 from warehouse.load import load_reports
 from warehouse.schema import TABLES
 from warehouse.store import POINTER, PublishedDamaged, PublishedMissing, Warehouse
+from warehouse.verify import Problem, record_findings
 from warehouse.views import connect
 
 DATA = Path(__file__).parents[1] / "data"
@@ -154,6 +155,22 @@ def test_repair_publishes_the_last_completed_load_not_a_killed_loads_writes(
     assert con.execute("SELECT count(*) FROM cells WHERE report_id = 'killed-load'"
                        ).fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
+
+
+def test_repair_keeps_findings_recorded_after_the_last_load(loaded: Path) -> None:
+    """Findings a run records after its load are a transaction of their own: a repair publishes
+    them too, so the next load does not roll them back out of ``quality``."""
+    problem = Problem("corrupt_store", "raw_store", "ab" * 32, "its bytes hash to …",
+                      "the next crawl fetches it again")
+    record_findings(Warehouse(loaded), "a-run", [problem])
+    before, published = counts(loaded), Warehouse(loaded).published()
+    (loaded / "warehouse" / POINTER).unlink()
+    assert cli("verify", "--repair", "--data-dir", loaded).exit_code == 0
+    assert Warehouse(loaded).published() == published and counts(loaded) == before
+    load_reports(Warehouse(loaded), [])
+    con = connect(loaded)
+    assert con.execute("SELECT run_id, subject FROM quality_history WHERE rule = "
+                       "'corrupt_store'").fetchall() == [("a-run", "ab" * 32)]
 
 
 def test_verify_names_each_problem_and_deletes_nothing(loaded: Path) -> None:
