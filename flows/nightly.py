@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Completed
+from prefect.states import Completed, Failed
 
 from crawlers.config import PortalConfig, load_configs
 from extract import Report, extract_with_limit
@@ -31,7 +31,7 @@ from flows.summary import (
 )
 from flows.verify import verify_run
 from warehouse.load import LoadResult, new_run_id
-from warehouse.store import Warehouse
+from warehouse.store import SnapshotError, Warehouse
 
 CRAWL_TIMEOUT = 3 * 3600  # seconds per portal
 # Documents that could not be tried (not unreadable): left out of the warehouse, retried next run.
@@ -112,7 +112,10 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     logger = get_run_logger()
     data = Path(data_dir)
     run_id, started = new_run_id(), datetime.now(timezone.utc)
-    Warehouse(data).published()  # a lost or damaged pointer refuses the run before any work
+    try:  # a lost or damaged pointer refuses the run before any work, in one line
+        Warehouse(data).published()
+    except SnapshotError as exc:
+        return Failed(message=f"{exc.kind}: {exc}")
     configs = load_configs(Path(portals))
     logger.info("run %s: crawling %d portals", run_id, len(configs))
     crawl_reports = _crawl_all(configs, data, delay, crawl_timeout)

@@ -269,10 +269,17 @@ def test_nightly_run_records_what_verify_finds(portal, tmp_path: Path, monkeypat
             found = client.read_artifacts(artifact_filter=ArtifactFilter(
                 key=ArtifactFilterKey(any_=[FAILURES_KEY])))
         [artifact] = [a for a in found if a.flow_run_id == second.state_details.flow_run_id]
-    table = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
-    assert [r["subject"] for r in table if r["rule"] == "corrupt_store"] == [row.sha256]
-    con = connect(data)
-    assert con.execute("SELECT run_id, scope, status FROM quality_history WHERE rule = "
-                       "'corrupt_store' AND subject = ?", [row.sha256]).fetchall() == [
-        (run_id, "raw_store", "FAIL")]
-    assert store.path_of(row.sha256).read_bytes() == good  # fetched again by the crawl
+        table = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+        assert [r["subject"] for r in table if r["rule"] == "corrupt_store"] == [row.sha256]
+        con = connect(data)
+        assert con.execute("SELECT run_id, scope, status FROM quality_history WHERE rule = "
+                           "'corrupt_store' AND subject = ?", [row.sha256]).fetchall() == [
+            (run_id, "raw_store", "FAIL")]
+        assert store.path_of(row.sha256).read_bytes() == good  # fetched again by the crawl
+
+        (data / "warehouse" / POINTER).unlink()  # a lost pointer: the run refuses before work
+        portal.log.clear()
+        third = nightly(portals=str(configs), data_dir=str(data), delay=0, return_state=True)
+    assert third.is_failed() and third.message.startswith("published_missing: ")
+    assert "nianbao verify --repair" in third.message and len(portal.log) == 0
+    assert delta_rows(data, "runs") == 2
