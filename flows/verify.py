@@ -110,12 +110,13 @@ def verify(data_dir: Path, *, repair_snapshot: bool = False,
     found, report.manifest_rows = check_manifest(store, None if objects is None else set(names),
                                                  quarantined_now)
     report.problems += found
-    warehouse_problems = check_snapshot(warehouse) + check_tables(warehouse, since)
-    if repair_snapshot and warehouse_problems:
+    snapshot_problems = check_snapshot(warehouse)
+    if repair_snapshot and snapshot_problems:  # a damaged table file alone is not repaired by
+        # publishing older versions: the next load would roll newer runs rows out of view
         report.republished = repair(warehouse)
         report.repair_found_nothing = report.republished is None
-        warehouse_problems = check_snapshot(warehouse) + check_tables(warehouse, since)
-    report.problems += warehouse_problems
+        snapshot_problems = check_snapshot(warehouse)
+    report.problems += snapshot_problems + check_tables(warehouse, since)
     report.tables_checked = len(warehouse.delta_tables())
     return report
 

@@ -26,7 +26,8 @@ from warehouse.store import SnapshotError, Warehouse
 # What a damaged Delta log, checkpoint or Parquet file raises.
 _UNREADABLE = (DeltaError, OSError, ValueError, pa.ArrowException)
 REPAIR = "run `nianbao verify --repair` to republish the latest consistent versions"
-REBUILD = "if a repair does not help, move data/warehouse aside and run `nianbao rebuild`"
+REBUILD = ("restore it from a backup, or move data/warehouse aside and run `nianbao rebuild` "
+           "(every document is in the raw store; the run history starts over)")
 
 
 @dataclass
@@ -101,7 +102,7 @@ def check_tables(warehouse: Warehouse, since: datetime | None = None) -> list[Pr
             except _UNREADABLE as exc:
                 problems.append(Problem("table_unreadable", "table", name,
                                         f"{path} of version {version} cannot be read "
-                                        f"({_short(exc)})", f"{REPAIR}; {REBUILD}"))
+                                        f"({_short(exc)})", REBUILD))
     return problems
 
 

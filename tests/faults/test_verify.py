@@ -213,6 +213,20 @@ def test_verify_names_each_problem_and_deletes_nothing(loaded: Path) -> None:
     assert "corrupt_store" not in again.output
 
 
+def test_repair_does_not_publish_older_versions_over_a_damaged_table_file(loaded: Path) -> None:
+    """A truncated Parquet file is reported with the way out; --repair does not step back to
+    older versions (the next load would then roll newer runs rows out of view)."""
+    published = Warehouse(loaded).published()
+    newest = max((loaded / "warehouse" / "cells").rglob("*.parquet"),
+                 key=lambda path: path.stat().st_mtime_ns)
+    newest.write_bytes(newest.read_bytes()[:100])
+    result = cli("verify", "--repair", "--data-dir", loaded)
+    assert result.exit_code == 1 and "republished" not in result.output
+    [line] = [x for x in result.output.splitlines() if x.startswith("table_unreadable cells")]
+    assert newest.name in line and "nianbao rebuild" in line
+    assert Warehouse(loaded).published() == published
+
+
 def test_a_first_load_killed_before_publishing_is_not_a_missing_pointer(
         tmp_path: Path, reports) -> None:
     """Tables without a pointer and without a completed load are a first load's leftovers: the
