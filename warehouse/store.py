@@ -40,10 +40,19 @@ class WarehouseLocked(RuntimeError):
     """Another load holds the warehouse lock."""
 
 
+REPAIR_HINT = ("nothing was read or written; run `nianbao verify --repair` to republish the "
+               "latest consistent versions from the Delta history")
+
+
 class SnapshotError(RuntimeError):
-    """The published snapshot cannot be read; the message says what to do. ``kind`` is stable."""
+    """The published snapshot cannot be read. ``kind`` is stable, ``detail`` says what is
+    wrong; the message adds what to do."""
 
     kind = "snapshot_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{detail}; {REPAIR_HINT}")
+        self.detail = detail
 
 
 class PublishedMissing(SnapshotError):
@@ -56,10 +65,6 @@ class PublishedDamaged(SnapshotError):
     """``_published.json`` exists but is not a valid pointer."""
 
     kind = "published_damaged"
-
-
-REPAIR_HINT = ("nothing was read or written; run `nianbao verify --repair` to republish the "
-               "latest consistent versions from the Delta history")
 
 
 class Warehouse:
@@ -104,12 +109,12 @@ class Warehouse:
             if self.transaction_ends():  # not merely a first load killed before it published
                 raise PublishedMissing(
                     f"{self.pointer} is missing but the warehouse holds tables "
-                    f"({', '.join(existing)}); {REPAIR_HINT}") from None
+                    f"({', '.join(existing)})") from None
             return {}
         try:
             tables = parse_pointer(text)
         except ValueError as exc:
-            raise PublishedDamaged(f"{self.pointer} is damaged ({exc}); {REPAIR_HINT}") from None
+            raise PublishedDamaged(f"{self.pointer} is damaged ({exc})") from None
         return tables
 
     def exists(self) -> bool:
@@ -123,8 +128,7 @@ class Warehouse:
             return DeltaTable(self.path(table), version=version)
         except (DeltaError, OSError) as exc:
             raise PublishedDamaged(f"{self.pointer} names version {version} of {table}, which "
-                                   f"cannot be opened ({_first_line(exc)}); {REPAIR_HINT}"
-                                   ) from None
+                                   f"cannot be opened ({_first_line(exc)})") from None
 
     def dataset(self, table: str) -> ds.Dataset:
         """The table at its published version (an empty dataset before the first load)."""
@@ -161,7 +165,7 @@ class Warehouse:
             if not DeltaTable.is_deltatable(str(self.path(name))) or (
                     version > DeltaTable(self.path(name)).version()):
                 raise PublishedDamaged(f"{self.pointer} names version {version} of {name}, "
-                                       f"which its Delta log does not hold; {REPAIR_HINT}")
+                                       "which its Delta log does not hold")
         for name in TABLES:
             path = self.path(name)
             if not DeltaTable.is_deltatable(str(path)):

@@ -56,8 +56,7 @@ def check_snapshot(warehouse: Warehouse) -> list[Problem]:
     try:
         published = warehouse.published()
     except SnapshotError as exc:
-        return [Problem(exc.kind, "snapshot", str(warehouse.pointer), str(exc).split(";")[0],
-                        REPAIR)]
+        return [Problem(exc.kind, "snapshot", str(warehouse.pointer), exc.detail, REPAIR)]
     problems = []
     for name, version in published.items():
         path = warehouse.path(name)
