@@ -228,11 +228,18 @@ def verify(
     with what to do; exits 1 when there is any, 0 when there is none, 2 without a data dir.
     """
     from flows.verify import verify as run_verify
+    from warehouse.store import WarehouseLocked
 
     if not data_dir.is_dir():
         console.print(f"[bold red]no data dir[/] {data_dir} does not exist (see --data-dir)")
         raise typer.Exit(2)
-    report = run_verify(data_dir, repair_snapshot=repair)
+    try:
+        report = run_verify(data_dir, repair_snapshot=repair)
+    except WarehouseLocked as exc:  # --repair waits for no load: it is refused like a load
+        from rich.markup import escape
+
+        console.print(f"[bold red]locked[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
     if report.republished is not None:
         typer.echo("republished " + ", ".join(f"{name} v{version}" for name, version
                                               in sorted(report.republished.items())))

@@ -31,7 +31,7 @@ from flows.summary import (
 )
 from flows.verify import verify_run
 from warehouse.load import LoadResult, new_run_id
-from warehouse.store import SnapshotError, Warehouse
+from warehouse.store import SnapshotError, Warehouse, WarehouseLocked
 
 CRAWL_TIMEOUT = 3 * 3600  # seconds per portal
 # Documents that could not be tried (not unreadable): left out of the warehouse, retried next run.
@@ -69,7 +69,11 @@ def load(data_dir: Path, reports: list[Report], items: list[Candidate], run: dic
 def verify_touched(data_dir: Path, run_id: str, started: datetime, extracted: list[str]) -> int:
     """``nianbao verify`` on what this run touched; its problems become quality findings (and
     so rows of the failures artifact)."""
-    problems = verify_run(data_dir, run_id, started, extracted)
+    try:
+        problems = verify_run(data_dir, run_id, started, extracted)
+    except (SnapshotError, WarehouseLocked) as exc:  # findings unrecordable: said, not fatal
+        get_run_logger().error("verify: findings not recorded: %s", exc)
+        return 0
     for problem in problems:
         get_run_logger().warning("verify: %s", problem.line())
     return len(problems)

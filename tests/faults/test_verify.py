@@ -6,6 +6,8 @@ and no load ever drops `runs` or `quality_history` rows."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -155,6 +157,32 @@ def test_repair_publishes_the_last_completed_load_not_a_killed_loads_writes(
     assert con.execute("SELECT count(*) FROM cells WHERE report_id = 'killed-load'"
                        ).fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
+
+
+_HOLD_LOCK = """
+import fcntl, sys, time
+handle = open(sys.argv[1], "a+")
+fcntl.flock(handle, fcntl.LOCK_EX)
+handle.seek(0); handle.truncate(); handle.write("run other-load (pid 1)"); handle.flush()
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_repair_is_refused_while_a_load_holds_the_lock(loaded: Path) -> None:
+    (loaded / "warehouse" / POINTER).unlink()
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK,
+                               str(loaded / "warehouse" / ".lock")], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = cli("verify", "--repair", "--data-dir", loaded)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.startswith("locked ") and "other-load" in result.output
+    assert not (loaded / "warehouse" / POINTER).exists()
 
 
 def test_repair_keeps_findings_recorded_after_the_last_load(loaded: Path) -> None:
