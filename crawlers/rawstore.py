@@ -117,7 +117,7 @@ class RawStore:
             if not path.name.startswith("."):
                 yield path.name
 
-    def quarantined(self, since: str | None = None) -> list[Quarantined]:
+    def quarantined(self, since: datetime | None = None) -> list[Quarantined]:
         """Quarantine log entries, oldest first; ``since``: only those at or after this time."""
         if not self.quarantine_log.exists():
             return []
@@ -127,7 +127,7 @@ class RawStore:
                 entry = Quarantined(**json.loads(line))
             except (json.JSONDecodeError, TypeError):
                 continue  # a torn line of a killed process
-            if since is None or entry.at >= since:
+            if since is None or datetime.fromisoformat(entry.at) >= since:
                 found.append(entry)
         return found
 
@@ -135,12 +135,12 @@ class RawStore:
         now = datetime.now(timezone.utc)
         self.quarantine_dir.mkdir(parents=True, exist_ok=True)
         target = self.quarantine_dir / f"{sha256}.{now.strftime('%Y%m%dT%H%M%S.%fZ')}"
+        entry = Quarantined(sha256, actual, size, str(target.relative_to(self.root.parent)),
+                            now.isoformat())
         try:
             os.replace(self.path_of(sha256), target)
         except FileNotFoundError:
-            pass  # another reader moved it aside first; its log line stands
-        entry = Quarantined(sha256, actual, size, str(target.relative_to(self.root.parent)),
-                            now.isoformat())
+            return entry  # another reader moved it aside first and logged it
         with self.quarantine_log.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(asdict(entry)) + "\n")
             handle.flush()

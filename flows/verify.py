@@ -102,7 +102,7 @@ def verify(data_dir: Path, *, repair_snapshot: bool = False,
     store, warehouse = RawStore(data_dir), Warehouse(data_dir)
     report = VerifyReport()
     if since is not None:
-        report.problems += [quarantine_problem(q) for q in store.quarantined(since.isoformat())]
+        report.problems += [quarantine_problem(q) for q in store.quarantined(since)]
     names = list(store.object_names() if objects is None else dict.fromkeys(objects))
     found, report.objects_checked = check_objects(store, names)
     report.problems += found
@@ -132,7 +132,7 @@ def touched_objects(data_dir: Path, since: datetime, extracted: Iterable[str]) -
 def record_quarantined(data_dir: Path, run_id: str, since: datetime) -> list[Problem]:
     """Objects quarantined since ``since`` (while a run read them), recorded as ``run_id``'s
     quality findings."""
-    problems = [quarantine_problem(q) for q in RawStore(data_dir).quarantined(since.isoformat())]
+    problems = [quarantine_problem(q) for q in RawStore(data_dir).quarantined(since)]
     record_findings(Warehouse(data_dir), run_id, problems)
     return problems
 
