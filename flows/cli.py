@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
@@ -192,11 +193,15 @@ def rebuild(
     refused at once, naming the live holder."""
     from flows.pipeline import candidates
     from flows.pipeline import rebuild as run_rebuild
+    from flows.verify import record_quarantined
     from warehouse.load import new_run_id
     from warehouse.lock import check_unlocked, hold
     from warehouse.store import Warehouse
 
-    root, run_id = Warehouse(data_dir).root, new_run_id()
+    started = datetime.now(timezone.utc)
+    warehouse = Warehouse(data_dir)
+    root, run_id = warehouse.root, new_run_id()
+    warehouse.published()  # a lost or damaged pointer is refused before any work
     stale = check_unlocked(root)
     if stale:
         console.print(f"the lock of {stale.describe()} was stale (that process died holding "
@@ -208,10 +213,51 @@ def rebuild(
             task = progress.add_task("re-extracting", total=len(items))
             result = run_rebuild(data_dir, workers, lambda _: progress.advance(task), items,
                                  run_id=run_id)
+    for problem in record_quarantined(data_dir, result.run_id, started):
+        console.print(f"[bold red]{problem.kind}[/] {problem.subject}: {problem.message}")
     Console().print(f"run {result.run_id}: {result.reports_loaded} reports loaded, "
                     f"{result.reports_unchanged} unchanged, {result.reports_unreadable} "
                     f"unreadable, {result.cells_loaded} cells; quality: {result.quality_fail} "
                     f"FAIL, {result.quality_uncertain} UNCERTAIN")
+
+
+@app.command()
+def verify(
+    data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Republish the latest consistent versions from the Delta history "
+                         "(never deletes).")] = False,
+) -> None:
+    """Check the raw store, its manifest and the published warehouse snapshot (an fsck).
+
+    Every object is hashed against its name (a damaged one is quarantined, never deleted, and
+    fetched again by the next crawl), every manifest row must have its object, the published
+    pointer must match the Delta logs and every table must read to the end. Prints each problem
+    with what to do; exits 1 when there is any, 0 when there is none, 2 without a data dir.
+    """
+    from flows.verify import verify as run_verify
+    from warehouse.store import WarehouseLocked
+
+    if not data_dir.is_dir():
+        console.print(f"[bold red]no data dir[/] {data_dir} does not exist (see --data-dir)")
+        raise typer.Exit(2)
+    try:
+        report = run_verify(data_dir, repair_snapshot=repair)
+    except WarehouseLocked as exc:  # --repair waits for no load: it is refused like a load
+        from rich.markup import escape
+
+        console.print(f"[bold red]locked[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if report.republished is not None:
+        typer.echo("republished " + ", ".join(f"{name} v{version}" for name, version
+                                              in sorted(report.republished.items())))
+    if report.repair_found_nothing:
+        typer.echo("repair: the Delta history holds no completed load to publish")
+    for problem in report.problems:
+        typer.echo(problem.line())
+    typer.echo(f"{report.objects_checked} objects, {report.manifest_rows} manifest rows, "
+               f"{report.tables_checked} tables checked: {len(report.problems)} problems")
+    raise typer.Exit(1 if report.problems else 0)
 
 
 @app.command()

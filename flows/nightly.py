@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Completed
+from prefect.states import Completed, Failed
 
 from crawlers.config import PortalConfig, load_configs
 from extract import Report, extract_with_limit
@@ -29,7 +29,9 @@ from flows.summary import (
     markdown,
     warehouse_findings,
 )
+from flows.verify import verify_run
 from warehouse.load import LoadResult, new_run_id
+from warehouse.store import SnapshotError, Warehouse, WarehouseLocked
 
 CRAWL_TIMEOUT = 3 * 3600  # seconds per portal
 # Documents that could not be tried (not unreadable): left out of the warehouse, retried next run.
@@ -61,6 +63,20 @@ def load(data_dir: Path, reports: list[Report], items: list[Candidate], run: dic
          expected_agencies: dict[str, list[str]], run_id: str) -> LoadResult:
     return load_extracted(data_dir, reports, items, run_id=run_id, run=run,
                           expected_agencies=expected_agencies)
+
+
+@task(name="verify")
+def verify_touched(data_dir: Path, run_id: str, started: datetime, extracted: list[str]) -> int:
+    """``nianbao verify`` on what this run touched; its problems become quality findings (and
+    so rows of the failures artifact)."""
+    try:
+        problems = verify_run(data_dir, run_id, started, extracted)
+    except (SnapshotError, WarehouseLocked) as exc:  # findings unrecordable: said, not fatal
+        get_run_logger().error("verify: findings not recorded: %s", exc)
+        return 0
+    for problem in problems:
+        get_run_logger().warning("verify: %s", problem.line())
+    return len(problems)
 
 
 @task(name="record quality")
@@ -100,6 +116,10 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     logger = get_run_logger()
     data = Path(data_dir)
     run_id, started = new_run_id(), datetime.now(timezone.utc)
+    try:  # a lost or damaged pointer refuses the run before any work, in one line
+        Warehouse(data).published()
+    except SnapshotError as exc:
+        return Failed(message=f"{exc.kind}: {exc}")
     configs = load_configs(Path(portals))
     logger.info("run %s: crawling %d portals", run_id, len(configs))
     crawl_reports = _crawl_all(configs, data, delay, crawl_timeout)
@@ -121,6 +141,7 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     # Only agencies a config lists: the portal's owner often titles its reports differently.
     expected = {c.id: list(c.agencies) for c in configs if c.agencies}
     summary.load = load(data, reports, items, run, expected, run_id)
+    verify_touched(data, run_id, started, [item.sha256 for item in items])
     summary = record_quality(data, summary)
     counts = summary.counts()
     message = (f"{counts['reports_new']} reports new, {counts['quality_fail']} FAIL findings, "

@@ -3,9 +3,14 @@
 Each Delta commit is atomic for its table. A load writes several tables, so readers see the
 *published* versions: ``_published.json`` names one Delta version per table and is replaced
 atomically at the end of a load. A load killed midway leaves commits nobody reads; the next load
-rolls those tables back to the published versions before writing; a load that fails (a full
-disk, say) removes the files it wrote. One load at a time: a second one is refused with a message
+rolls those tables back to the published versions before writing (a Delta restore or an empty
+overwrite: new versions, so the Delta history keeps every row); a load that fails (a full disk,
+say) removes the files it wrote. One load at a time: a second one is refused with a message
 naming the live holder of the lock (``lock.py``).
+
+Tables without a readable pointer are never guessed at: a missing or damaged ``_published.json``
+next to existing tables makes every read and load refuse (``PublishedMissing``,
+``PublishedDamaged``) until ``nianbao verify --repair`` republishes from the Delta history.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from deltalake import DeltaTable, WriterProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake.exceptions import DeltaError
 
 from warehouse.failed_load import DiskFull, FilesBefore, is_disk_full
 from warehouse.lock import WarehouseLocked, hold
@@ -31,6 +37,34 @@ __all__ = ["Transaction", "Warehouse", "WarehouseLocked"]
 
 WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 POINTER = "_published.json"
+LAST_WRITE = "nianbao_last_write"  # commit metadata: this commit ended a transaction
+
+
+REPAIR_HINT = ("nothing was read or written; run `nianbao verify --repair` to republish the "
+               "latest consistent versions from the Delta history")
+
+
+class SnapshotError(RuntimeError):
+    """The published snapshot cannot be read. ``kind`` is stable, ``detail`` says what is
+    wrong; the message adds what to do."""
+
+    kind = "snapshot_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{detail}; {REPAIR_HINT}")
+        self.detail = detail
+
+
+class PublishedMissing(SnapshotError):
+    """Tables exist but ``_published.json`` does not."""
+
+    kind = "published_missing"
+
+
+class PublishedDamaged(SnapshotError):
+    """``_published.json`` exists but is not a valid pointer."""
+
+    kind = "published_damaged"
 
 
 class Warehouse:
@@ -40,18 +74,61 @@ class Warehouse:
     def path(self, table: str) -> Path:
         return self.root / table
 
+    @property
+    def pointer(self) -> Path:
+        return self.root / POINTER
+
+    def delta_tables(self) -> list[str]:
+        """Tables that exist on disk as Delta tables, published or not."""
+        return [name for name in TABLES if DeltaTable.is_deltatable(str(self.path(name)))]
+
+    def transaction_ends(self) -> list[dict]:
+        """Delta commits that ended a transaction, newest first: each append to ``runs`` (the
+        last write of every load) and each write marked ``LAST_WRITE`` (a transaction of one
+        write, such as recording findings). Each carries the ``table`` it was made to."""
+        ends = []
+        for name in self.delta_tables():
+            for commit in DeltaTable(self.path(name)).history():
+                appended = (commit.get("operation") == "WRITE" and str(
+                    commit.get("operationParameters", {}).get("mode", "")).lower() == "append")
+                if (name == "runs" and appended) or commit.get(LAST_WRITE):
+                    ends.append({**commit, "table": name})
+        return sorted(ends, key=lambda c: (c["timestamp"], c["table"] == "runs"), reverse=True)
+
     def published(self) -> dict[str, int]:
-        pointer = self.root / POINTER
-        if not pointer.exists():
+        """The published Delta version of each table ({} before the first load).
+
+        Raises ``PublishedMissing`` when a load completed but no pointer exists and
+        ``PublishedDamaged``
+        when the pointer cannot be read: answering from no snapshot would show 0 rows, and a
+        load would treat every table as unpublished."""
+        try:
+            text = self.pointer.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            existing = self.delta_tables()
+            if self.transaction_ends():  # not merely a first load killed before it published
+                raise PublishedMissing(
+                    f"{self.pointer} is missing but the warehouse holds tables "
+                    f"({', '.join(existing)})") from None
             return {}
-        return json.loads(pointer.read_text(encoding="utf-8"))["tables"]
+        try:
+            tables = parse_pointer(text)
+        except ValueError as exc:
+            raise PublishedDamaged(f"{self.pointer} is damaged ({exc})") from None
+        return tables
 
     def exists(self) -> bool:
         return bool(self.published())
 
     def delta(self, table: str) -> DeltaTable | None:
         version = self.published().get(table)
-        return None if version is None else DeltaTable(self.path(table), version=version)
+        if version is None:
+            return None
+        try:
+            return DeltaTable(self.path(table), version=version)
+        except (DeltaError, OSError) as exc:
+            raise PublishedDamaged(f"{self.pointer} names version {version} of {table}, which "
+                                   f"cannot be opened ({_first_line(exc)})") from None
 
     def dataset(self, table: str) -> ds.Dataset:
         """The table at its published version (an empty dataset before the first load)."""
@@ -77,7 +154,10 @@ class Warehouse:
         self.root.mkdir(parents=True, exist_ok=True)
         with hold(self.root, run_id, load=True):
             try:
-                self._roll_back_unpublished()
+                if not self.pointer.exists() and not self.delta_tables():
+                    # an empty pointer first: once tables exist, a missing pointer means it was lost
+                    self._write_pointer({}, run_id)
+                published = self._roll_back_unpublished()
                 before = FilesBefore(self.root)
             except Exception as exc:
                 if is_disk_full(exc):
@@ -87,7 +167,7 @@ class Warehouse:
             try:
                 tx = Transaction(self)
                 yield tx
-                self._publish(tx.versions, run_id)
+                self._write_pointer({**published, **tx.versions}, run_id)
             except BaseException as exc:
                 try:
                     cleaned = f"its {len(before.remove_new())} files were removed"
@@ -99,22 +179,40 @@ class Warehouse:
                                               "published snapshot is unchanged") from exc
                 raise
 
-    def _roll_back_unpublished(self) -> None:
+    def _roll_back_unpublished(self) -> dict[str, int]:
+        """Every table back at its published version; returns the published versions."""
         published = self.published()
+        for name, version in published.items():  # all checked before anything is rolled back
+            if not DeltaTable.is_deltatable(str(self.path(name))) or (
+                    version > DeltaTable(self.path(name)).version()):
+                raise PublishedDamaged(f"{self.pointer} names version {version} of {name}, "
+                                       "which its Delta log does not hold")
         for name in TABLES:
             path = self.path(name)
             if not DeltaTable.is_deltatable(str(path)):
                 if path.exists():
-                    shutil.rmtree(path)  # created by a load that never published
+                    shutil.rmtree(path)  # files of a first write killed before its first commit
                 continue
-            if name not in published:
-                shutil.rmtree(path)
+            if name not in published:  # created by a load that never published: emptied, as a
+                # new version, so its rows stay in the Delta history
+                write_deltalake(path, TABLES[name].schema.empty_table(), mode="overwrite",
+                                partition_by=list(TABLES[name].partition_by) or None,
+                                writer_properties=WRITER)
             elif DeltaTable(path).version() != published[name]:
                 DeltaTable(path).restore(published[name])
-                self._publish({name: DeltaTable(path).version()}, "rollback")
+            else:
+                continue
+            published[name] = DeltaTable(path).version()
+            self._write_pointer(published, "rollback")
+        return published
 
-    def _publish(self, versions: dict[str, int], run_id: str) -> None:
-        tables = {**self.published(), **versions}
+    def publish(self, versions: dict[str, int], run_id: str) -> None:
+        """Replace the pointer with exactly ``versions`` (``nianbao verify --repair``)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with hold(self.root, run_id, load=True):
+            self._write_pointer(versions, run_id)
+
+    def _write_pointer(self, tables: dict[str, int], run_id: str) -> None:
         text = json.dumps({"tables": tables, "run_id": run_id,
                            "published_at": datetime.now(timezone.utc).isoformat()}, indent=2)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".published-")
@@ -123,6 +221,11 @@ class Warehouse:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.root / POINTER)
+        directory = os.open(self.root, os.O_RDONLY)
+        try:  # the rename itself survives a power cut only once the directory is synced
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
 class Transaction:
@@ -152,14 +255,18 @@ class Transaction:
     def _conform(self, table: str, data: pa.Table) -> pa.Table:
         return data.select(TABLES[table].schema.names).cast(TABLES[table].schema)
 
-    def append(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
+    def append(self, table: str, data: pa.Table | pa.RecordBatchReader, *,
+               last: bool = False) -> None:
+        """Append rows; ``last``: this write ends the transaction (a repair may publish the
+        state right after it; a load's append to ``runs`` is known as its last anyway)."""
         if isinstance(data, pa.Table):
             if not data.num_rows and DeltaTable.is_deltatable(str(self.warehouse.path(table))):
                 return
             data = self._conform(table, data)
         write_deltalake(self.warehouse.path(table), data, mode="append",
                         partition_by=list(TABLES[table].partition_by) or None,
-                        writer_properties=WRITER)
+                        writer_properties=WRITER, commit_properties=CommitProperties(
+                            custom_metadata={LAST_WRITE: "true"}) if last else None)
         self._done(table)
 
     def replace(self, table: str, data: pa.Table) -> None:
@@ -170,6 +277,27 @@ class Transaction:
                         partition_by=list(TABLES[table].partition_by) or None,
                         writer_properties=WRITER)
         self._done(table)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+def parse_pointer(text: str) -> dict[str, int]:
+    """The ``tables`` of a pointer's text; ``ValueError`` saying what is wrong with it."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    tables = document.get("tables") if isinstance(document, dict) else None
+    if not isinstance(tables, dict):
+        raise ValueError("no \"tables\" object")
+    for name, version in tables.items():
+        if name not in TABLES:
+            raise ValueError(f"unknown table {name!r}")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise ValueError(f"version of {name} is {version!r}, not a Delta version")
+    return tables
 
 
 def _files(delta: DeltaTable | None, root: Path, partition_by: tuple[str, ...]
