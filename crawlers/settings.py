@@ -38,8 +38,13 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.Conditional": 580,
     "crawlers.middlewares.AntiBot": 590,
     "crawlers.middlewares.AllowedRedirects": 610,  # before RedirectMiddleware (600) sees it
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawlers.middlewares.Compression": 590,
+    "crawlers.middlewares.RequestCap": 900,  # after Conditional (580): real requests only
     "crawlers.middlewares.Encoding": 950,
 }
+# A full disk while queueing requests stops the crawl with one line (see crawlers/scheduler.py).
+SCHEDULER = "crawlers.scheduler.DiskFullScheduler"
 ITEM_PIPELINES = {"crawlers.pipelines.RawStorePipeline": 300}
 
 LOG_LEVEL = "INFO"

@@ -88,7 +88,8 @@ def crawl(
 ) -> None:
     """Crawl portals into the raw store (Scrapy, in a subprocess) and print each crawl report.
 
-    Exits 0 when every portal yielded reports, 3 when any failed or was blocked, 2 for a bad config.
+    Exits 0 when every portal yielded all its reports, 3 when any failed, was blocked or is
+    partial (lost documents, or cut short by its cap), 2 for a bad config.
     """
     from flows.crawling import run_crawl
 
@@ -110,7 +111,7 @@ def print_crawl_reports(reports: list[dict], out: Console) -> None:
     table = Table(title="crawl reports")
     for column in ("portal", "status", "pages", "reports", "new", "unchanged", "decoys", "errors"):
         table.add_column(column)
-    style = {"ok": "green", "error": "bold red", "blocked": "yellow"}
+    style = {"ok": "green", "partial": "yellow", "error": "bold red", "blocked": "yellow"}
     for r in reports:
         errors = ", ".join(f"{k} {len(v)}" for k, v in (r.get("errors") or {}).items())
         table.add_row(r["portal_id"], f"[{style.get(r['status'], '')}]{r['status']}[/]",
