@@ -88,6 +88,7 @@ class PortalSpider(scrapy.Spider):
         self.report = CrawlReport(self.config.id, self.config.agency)
         self._reports_seen: set[str] = set()
         self.documents_fetched = 0  # downloaded whole this run (max_documents counts these)
+        self.entries_queued = 0  # list entries followed this run (at most max_requests)
         self.stopping: str | None = None  # list_truncated | disk_full once the crawl closes
         self._start_folders = [urlsplit(u).path.rsplit("/", 1)[0] + "/"
                                for u in self.config.start_urls]
@@ -109,14 +110,33 @@ class PortalSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
+        # A resumed crawl (JOBDIR) reads again its start pages and the list pages it had not
+        # finished queueing (dont_filter), going on from the entry where it stopped.
+        unfinished = dict(self._unfinished_lists)
         for url in self.config.start_urls:
             bare, fragment = urldefrag(url)
-            # dont_filter: a resumed crawl reads its start pages again and queues only the
-            # entries its JOBDIR has not seen (a cap may close the crawl mid-list).
+            unfinished.pop(bare, None)
             request = self._request(bare, self.parse_list, meta={"fragment": fragment or None},
                                     dont_filter=True)
             if request is not None:
                 yield request
+        for url, fragment in unfinished.items():
+            request = self._request(url, self.parse_list, meta={"fragment": fragment},
+                                    dont_filter=True)
+            if request is not None:
+                yield request
+
+    @property
+    def _unfinished_lists(self) -> dict[str, str | None]:
+        """List page URL -> fragment, for list pages whose entries were not all queued: kept in
+        the JOBDIR's spider state (Scrapy saves ``self.state`` there), with the offsets."""
+        return {url: saved["fragment"] for url, saved in self._list_offsets.items()}
+
+    @property
+    def _list_offsets(self) -> dict[str, dict]:
+        if not hasattr(self, "state"):  # no JOBDIR: nothing to resume
+            self.state: dict = {}
+        return self.state.setdefault("unfinished_lists", {})
 
     def _request(self, url: str, callback, **kwargs: Any) -> Request | None:
         """A request, or None (recorded as ``offsite_link``) for a host outside the allow-list."""
@@ -140,12 +160,23 @@ class PortalSpider(scrapy.Spider):
             self.report.error("layout_changed", f"{response.url}: {exc}")
             self.logger.error("layout changed: %s", exc)
             return
-        requests = [self._request(url, self.parse_list,
-                                  meta={"fragment": response.meta.get("fragment")})
+        fragment = response.meta.get("fragment")
+        requests = [self._request(url, self.parse_list, meta={"fragment": fragment})
                     for url in [*listing.next_pages, *self._subcolumns(response)]
                     if url != response.url]
-        for entry in listing.entries:
-            requests.extend(self._follow_entry(entry, response.url))
+        # A run queues at most max_requests (or max_documents) entries: a cap closes it by then
+        # anyway. The rest of a long list waits for the next run, which reads the page again
+        # and goes on from this offset.
+        offset = self._list_offsets.pop(response.url, {}).get("offset", 0)
+        budget = min(self.config.max_requests, self.config.max_documents)
+        for position, entry in enumerate(listing.entries[offset:], start=offset):
+            if self.entries_queued >= budget:
+                self._list_offsets[response.url] = {"offset": position, "fragment": fragment}
+                self.report.error(LIST_TRUNCATED, response.url)
+                break
+            followed = [r for r in self._follow_entry(entry, response.url) if r is not None]
+            self.entries_queued += len(followed)
+            requests.extend(followed)
         yield from (r for r in requests if r is not None)
 
     def _subcolumns(self, response: TextResponse) -> list[str]:
@@ -284,6 +315,8 @@ class PortalSpider(scrapy.Spider):
         self.stop(DISK_FULL, where, f"{detail} while storing {where}")
 
     def closed(self, reason: str) -> None:
+        if reason == "finished" and self._list_offsets:  # lists left for the next run: keep
+            reason = LIST_TRUNCATED                       # the JOBDIR (crawlers/run.py)
         self.report.retries = int(self.crawler.stats.get_value("retry/count", 0))
         self.report.finish(reason, self.crawl_state.best_previous_count(self.config.id))
         try:
