@@ -43,8 +43,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RequestCap": 900,  # after Conditional (580): real requests only
     "crawlers.middlewares.Encoding": 950,
 }
-# A full disk while queueing requests stops the crawl with one line (see crawlers/scheduler.py).
-SCHEDULER = "crawlers.scheduler.DiskFullScheduler"
+# A full disk under the JOBDIR stops the crawl with one line (see crawlers/jobdir.py).
+SCHEDULER = "crawlers.jobdir.DiskFullScheduler"
+EXTENSIONS = {"scrapy.extensions.spiderstate.SpiderState": None,
+              "crawlers.jobdir.DiskFullSpiderState": 0}
 ITEM_PIPELINES = {"crawlers.pipelines.RawStorePipeline": 300}
 
 LOG_LEVEL = "INFO"

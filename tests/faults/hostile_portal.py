@@ -174,6 +174,26 @@ def _silent(portal: HostilePortal, handler: BaseHTTPRequestHandler) -> None:
     handler.close_connection = True
 
 
+MANY_DOCUMENTS = 40
+MANY_SIZE = 256 * 1024
+
+
+def _many_list(portal: HostilePortal, handler: BaseHTTPRequestHandler) -> None:
+    """/many/<k>/index.html: MANY_DOCUMENTS report documents of MANY_SIZE bytes each."""
+    folder = handler.path.rsplit("/", 1)[0]
+    rows = "".join(f'<li><a href="{folder}/{n}.pdf">{TITLE.format(n)}</a> 2024-02-01</li>'
+                   for n in range(MANY_DOCUMENTS))
+    _send(handler, f"<html><body><ul>{rows}</ul></body></html>".encode())
+
+
+def _many_document(portal: HostilePortal, handler: BaseHTTPRequestHandler) -> None:
+    if handler.path.endswith("/index.html"):
+        _many_list(portal, handler)
+        return
+    body = document_body(handler.path)
+    _send(handler, body + b"0" * (MANY_SIZE - len(body)), content_type="application/pdf")
+
+
 def _big_list_page(portal: HostilePortal, handler: BaseHTTPRequestHandler) -> None:
     _send(handler, portal.big_list)
 
@@ -204,4 +224,5 @@ ROUTES = {
     "/silent/index.html": _silent,
     "/big/index.html": _big_list_page,
 }
-PREFIX_ROUTES = (("/climb/", _climbing_redirect), ("/big/art/", _big_article))
+PREFIX_ROUTES = (("/climb/", _climbing_redirect), ("/big/art/", _big_article),
+                 ("/many/", _many_document))
