@@ -12,6 +12,7 @@ still queued stay in the JOBDIR, so the next run resumes there.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -303,7 +304,8 @@ class PortalSpider(scrapy.Spider):
         if self.stopping:
             return
         self.stopping = kind
-        self.logger.warning("%s: %s: %s; the crawl stops", kind, self.config.id, why)
+        level = logging.ERROR if kind == DISK_FULL else logging.WARNING
+        self.logger.log(level, "%s: %s: %s; the crawl stops", kind, self.config.id, why)
         deferred_from_coro(self.crawler.engine.close_spider_async(reason=kind))
 
     def disk_full(self, exc: BaseException, where: str) -> None:
