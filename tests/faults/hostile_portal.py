@@ -133,6 +133,21 @@ def _documents_list(portal: HostilePortal, handler: BaseHTTPRequestHandler) -> N
     _send(handler, f"<html><body><ul>{rows}</ul></body></html>".encode())
 
 
+REAL_REPORT = Path(__file__).parents[1] / "data" / "hongze_district_2023.pdf"
+
+
+def _real_list(portal: HostilePortal, handler: BaseHTTPRequestHandler) -> None:
+    """A real report (from tests/data) next to a 2 GB one and a gzip bomb."""
+    links = ["/docs-real/report.pdf", "/docs/huge.pdf", "/docs/bomb.pdf"]
+    rows = "".join(f'<li><a href="{link}">{TITLE.format(AGENCIES[i])}</a> 2024-02-01</li>'
+                   for i, link in enumerate(links))
+    _send(handler, f"<html><body><ul>{rows}</ul></body></html>".encode())
+
+
+def _real_report(portal: HostilePortal, handler: BaseHTTPRequestHandler) -> None:
+    _send(handler, REAL_REPORT.read_bytes(), content_type="application/pdf")
+
+
 def _document(portal: HostilePortal, handler: BaseHTTPRequestHandler) -> None:
     _send(handler, document_body(handler.path), content_type="application/pdf")
 
@@ -215,6 +230,8 @@ ROUTES = {
     "/loop/a.html": _redirect("/loop/index.html"),
     "/self/index.html": _redirect("/self/index.html"),
     "/docs/index.html": _documents_list,
+    "/docs-real/index.html": _real_list,
+    "/docs-real/report.pdf": _real_report,
     "/docs/ok.pdf": _document,
     "/docs/ok2.pdf": _document,
     "/docs/huge.pdf": _huge,

@@ -153,3 +153,33 @@ def test_error_kinds_are_classes_with_a_kind_and_documented() -> None:
     assert all(f"`{kind}`" in readme for kind in kinds)
     assert faults.RedirectLoop("x").kind == "redirect_loop"
     assert faults.DecompressionBomb("x").kind == "decompression_bomb"
+
+
+@pytest.mark.slow
+def test_the_nightly_flow_reports_a_partial_portal_and_its_lost_documents(hostile,
+                                                                           tmp_path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.nightly import nightly
+    from flows.summary import FAILURES_KEY
+
+    config = hostile.config(tmp_path / "configs", "hostile-docs", "/docs-real/index.html",
+                            **FAST)
+    with prefect_test_harness(server_startup_timeout=120):
+        state = nightly(portals=str(config.parent), data_dir=str(tmp_path / "data"),
+                        return_state=True)
+        assert state.is_completed() and "1 partial" in state.message
+        assert state.message.startswith("completed with failures")
+        result = state.result()
+        assert result["portals_partial"] == 1 and result["portals_failed"] == 0
+        rules = sorted(f["rule"] for f in result["failures"]
+                       if f["portal"] == "hostile-docs" and f["rule"].startswith("crawl:"))
+        assert rules == ["crawl:decompression_bomb", "crawl:too_large"]
+        assert result["reports_new"] == 1  # the real report that did arrive is loaded
+        with get_client(sync_client=True) as client:
+            (artifact,) = [a for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[FAILURES_KEY])))
+                if a.flow_run_id == state.state_details.flow_run_id]
+        assert f"{hostile.base}/docs/bomb.pdf" in str(artifact.data)
