@@ -1,6 +1,10 @@
 """Processes a run starts die with it, even under ``kill -9``: each is started with
 PR_SET_PDEATHSIG, so the kernel kills it when the process that started it dies.
 
+The setting is made by a tiny launcher (``python -m flows.children PARENT_PID COMMAND...``)
+that sets it and then execs the command (it survives exec), not by a ``preexec_fn``, which is
+unsafe in a process with threads (the flow's tasks run in threads).
+
 Prefect's own ephemeral API server is started without it and outlives a killed run (parent pid
 1, once per kill). ``nianbao run`` therefore starts that server itself, as such a child, and
 points PREFECT_API_URL at it. The crawl subprocesses (flows/crawling.py) start the same way.
@@ -23,16 +27,22 @@ _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
-def die_with_parent() -> None:
-    """``preexec_fn`` for subprocess: SIGKILL this child when its parent thread dies. The
-    parent is the thread that forks: start long-lived children from the main thread (a worker
-    thread that waits for its child, as subprocess.run does, is fine too)."""
-    if _libc is None:  # not Linux: no such guarantee
-        return
-    if _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+def dying_with_this_process(command: list[str]) -> list[str]:
+    """``command``, started so that the kernel SIGKILLs it when the thread that starts it
+    dies: start long-lived children from the main thread (a worker thread that waits for its
+    child, as subprocess.run does, is fine too)."""
+    if _libc is None:  # not Linux: no such guarantee, run it as it is
+        return command
+    return [sys.executable, "-m", "flows.children", str(os.getpid()), *command]
+
+
+def _launch(argv: list[str]) -> None:
+    parent, command = int(argv[0]), argv[1:]
+    if _libc is None or _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() == 1:  # the parent died before the prctl: do not linger
-        os.kill(os.getpid(), signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the prctl: do not start at all
+        os._exit(1)
+    os.execv(command[0], command)
 
 
 def _free_port() -> int:
@@ -60,7 +70,7 @@ def prefect_server(timeout: float = 120.0) -> Iterator[str]:
     command = [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
                "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
                "--port", str(port), "--log-level", "error", "--lifespan", "on"]
-    server = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)  # noqa: PLW1509
+    server = subprocess.Popen(dying_with_this_process(command), env=env)
     url = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + timeout
@@ -84,3 +94,7 @@ def prefect_server(timeout: float = 120.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+if __name__ == "__main__":
+    _launch(sys.argv[1:])

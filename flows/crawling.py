@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flows.children import die_with_parent
+from flows.children import dying_with_this_process
 
 
 @dataclass
@@ -39,8 +39,8 @@ def run_crawl(portals: Path, data_dir: Path, *, delay: float | None = None,
     if recheck_days is not None:
         command += ["--recheck-days", str(recheck_days)]
     stderr = None if echo_log else subprocess.PIPE
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                          timeout=timeout, preexec_fn=die_with_parent)  # noqa: PLW1509
+    done = subprocess.run(dying_with_this_process(command), stdout=subprocess.PIPE,
+                          stderr=stderr, text=True, timeout=timeout, check=False)
     log_tail = (done.stderr or "")[-4000:]
     if done.returncode == 2:
         message = next((line for line in log_tail.splitlines() if "config error" in line),

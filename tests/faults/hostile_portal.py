@@ -81,7 +81,7 @@ class HostilePortal:
             def log_message(self, format: str, *args: object) -> None:  # quiet
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 with portal._lock:
                     portal.hits[self.path] += 1
                     portal.paths.append(self.path)
