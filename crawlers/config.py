@@ -1,4 +1,5 @@
-"""Portal configs (DESIGN.md section 6): small YAML files, validated with messages naming the key.
+"""Portal configs (see crawlers/portals/README.md): small YAML files, validated with messages
+naming the key.
 
 Everything particular to one portal lives in its config, visibly: a quirk gets a key and, where
 it overrides a safe default, a written reason.
@@ -36,6 +37,11 @@ class PortalConfig:
     exclude: tuple[str, ...] = ()  # extra title patterns that mark a decoy
     list_selector: str | None = None  # CSS for the list's links, where the adapter's guess fails
     max_pages: int = 50  # list pages per start URL
+    # Per portal per run: the request that reaches max_requests (or the document that reaches
+    # max_documents) closes the crawl as list_truncated; the next run resumes where it stopped.
+    # 5000 requests at the default 2 s delay fit the nightly flow's 3 h per portal.
+    max_requests: int = 5000
+    max_documents: int = 2000
     max_download_mb: int = 50
     timeout: float = 60.0  # seconds per request
     # A document fetched fewer days ago is not requested again (its stored copy is read); older
@@ -121,7 +127,7 @@ def parse_config(data: Any, source: str = "<config>") -> PortalConfig:
         if key in values and not isinstance(values[key], bool):
             raise _fail(source, key, f"{values[key]!r} must be true or false")
     for key, kind in (("delay", float), ("timeout", float), ("recheck_days", float),
-                      ("max_pages", int),
+                      ("max_pages", int), ("max_requests", int), ("max_documents", int),
                       ("max_download_mb", int)):
         if key in values:
             try:
@@ -130,6 +136,9 @@ def parse_config(data: Any, source: str = "<config>") -> PortalConfig:
                 raise _fail(source, key, f"{values[key]!r} is not a number") from exc
             if values[key] < 0:
                 raise _fail(source, key, "must not be negative")
+    for key in ("max_requests", "max_documents"):
+        if key in values and values[key] < 1:
+            raise _fail(source, key, "must be at least 1 (it caps one run; the next resumes)")
     if values.get("obey_robots") is False and not values.get("robots_override_reason"):
         raise _fail(source, "obey_robots", "false needs robots_override_reason (why ignore it?)")
     return PortalConfig(**values, source=Path(source) if source != "<config>" else None)

@@ -3,6 +3,12 @@
 - ``RobotsTxt``: Scrapy's robots.txt handling, but a robots.txt served as an HTML page counts as
   none (logged), and a portal may opt out only with a written reason (its config).
 - ``AntiBot``: challenge pages recorded as ``blocked:<vendor>``; the host gets no more requests.
+- ``AllowedRedirects``: redirects off the allowed hosts refused (``offsite_redirect``), and a
+  redirect back into its own chain or past REDIRECT_MAX_TIMES given up as ``redirect_loop``.
+- ``Compression``: Scrapy's decompression, with a body that inflates past the size cap reported
+  as ``decompression_bomb``.
+- ``RequestCap``: at the portal's ``max_requests`` the crawl closes as ``list_truncated``; the
+  requests still queued stay in the JOBDIR for the next run.
 - ``RetryAfter``: a 503 with Retry-After waits that long (capped) before the retry.
 - ``Conditional``: a document fetched within the portal's ``recheck_days`` is read from the raw
   store without a request; an older one gets If-None-Match / If-Modified-Since, and a 304 is
@@ -21,13 +27,23 @@ from urllib.parse import urlsplit
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares import cookies as scrapy_cookies
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.httpobj import urlparse_cached
 from tldextract import TLDExtract
 
 from crawlers.antibot import ChallengeBlocked, challenge_vendor
+from crawlers.faults import (
+    LIST_TRUNCATED,
+    DecompressionBomb,
+    OffsiteRedirect,
+    RedirectLoop,
+    RetryAfterTooLong,
+    RobotsDisallowed,
+)
 from crawlers.state import Validators
 
 logger = logging.getLogger(__name__)
@@ -46,7 +62,10 @@ class RobotsTxt(RobotsTxtMiddleware):
         config = getattr(self.crawler.spider, "config", None)
         if config is not None and not config.obey_robots:
             return
-        await super().process_request(request)
+        try:
+            await super().process_request(request)
+        except IgnoreRequest as exc:  # Scrapy's refusal has no kind of its own
+            raise RobotsDisallowed(str(exc)) from exc
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status != 200:  # no robots.txt: everything allowed
@@ -92,13 +111,10 @@ class AntiBot(_CrawlerAware):
         raise ChallengeBlocked(vendor, request.url)
 
 
-class OffsiteRedirect(IgnoreRequest):
-    """A redirect to a host outside the portal's allowed hosts: not followed, recorded."""
-
-
 class AllowedRedirects(_CrawlerAware):
     """Refuse redirects that leave the allowed hosts, naming them (Scrapy would drop them
-    silently after following)."""
+    silently after following), and redirect loops: Scrapy's duplicate filter would drop the
+    hop back to a URL already seen without a word, and the page would simply be missing."""
 
     def process_response(self, request: Request, response: Response) -> Response:
         location = response.headers.get(b"Location")
@@ -106,8 +122,43 @@ class AllowedRedirects(_CrawlerAware):
             return response
         target = urlsplit(response.urljoin(location.decode("latin-1")))
         if target.hostname and target.hostname not in self.spider.allowed_domains:
-            raise OffsiteRedirect(f"offsite_redirect: {request.url} -> {target.geturl()}")
+            raise OffsiteRedirect(f"{request.url} -> {target.geturl()}")
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if target.geturl() in chain or len(chain) > self.crawler.settings.getint(
+                "REDIRECT_MAX_TIMES"):
+            raise RedirectLoop(f"{chain[0]}: {len(chain)} redirects, then {target.geturl()}")
         return response
+
+
+class Compression(HttpCompressionMiddleware):
+    """Scrapy's decompression; a body inflating past DOWNLOAD_MAXSIZE is a ``decompression_bomb``
+    (Scrapy stops inflating at the cap, so the bomb never fills memory)."""
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Spider | None = None) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as exc:
+            if isinstance(exc.__cause__, _DecompressionMaxSizeExceeded):
+                raise DecompressionBomb(str(exc)) from exc
+            raise
+
+
+class RequestCap(_CrawlerAware):
+    """Counts the requests that reach the network (a copy read from the raw store does not);
+    the one that reaches the portal's ``max_requests`` closes the crawl as ``list_truncated``.
+    Requests already handed to the downloader still finish (at most CONCURRENT_REQUESTS more),
+    and what they find is queued in the JOBDIR with the rest, for the next run."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.sent = 0
+
+    def process_request(self, request: Request) -> None:
+        self.sent += 1
+        if self.sent == self.spider.config.max_requests:
+            self.spider.stop(LIST_TRUNCATED, request.url,
+                             f"max_requests ({self.spider.config.max_requests}) reached")
 
 
 class RetryAfter:
@@ -119,7 +170,7 @@ class RetryAfter:
         except ValueError:
             return response  # an HTTP date: let the ordinary retry back-off handle it
         if wait > RETRY_AFTER_CAP:
-            raise IgnoreRequest(f"retry_after_too_long: {wait:.0f} s at {request.url}")
+            raise RetryAfterTooLong(f"{wait:.0f} s at {request.url}")
         await asyncio.sleep(wait)
         return response  # RetryMiddleware, next in line, retries it now
 

@@ -1,9 +1,16 @@
-"""The raw-store pipeline: bytes stored once by sha256, a manifest row per fetch, validators kept."""
+"""The raw-store pipeline: bytes stored once by sha256, a manifest row per fetch, validators kept.
+
+A full disk stops the crawl (one ``disk_full`` line, see PortalSpider.disk_full); the item is
+then dropped quietly: logging it would print the document's bytes.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+
 from scrapy.crawler import Crawler
 
+from crawlers.faults import DISK_FULL, is_disk_full
 from crawlers.rawstore import ManifestRow
 from crawlers.report import utc_now
 from crawlers.state import Validators
@@ -18,6 +25,21 @@ class RawStorePipeline:
         return cls(crawler)
 
     def process_item(self, item: dict) -> dict:
+        spider = self.crawler.spider
+        if spider.stopping == DISK_FULL:  # no more writes to a full disk: recorded as lost
+            spider.report.error(DISK_FULL, item["url"])
+            item.pop("body")
+            return item
+        try:
+            return self._store(item)
+        except (OSError, sqlite3.Error) as exc:
+            if not is_disk_full(exc):
+                raise
+            spider.disk_full(exc, item["url"])
+            item.pop("body", None)
+            return item
+
+    def _store(self, item: dict) -> dict:
         spider = self.crawler.spider
         body: bytes = item.pop("body")
         etag, last_modified = item.pop("etag"), item.pop("last_modified")

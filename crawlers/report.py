@@ -1,16 +1,24 @@
 """The crawl report of one portal: what was fetched, found, stored, refused and why.
 
 A portal that found reports before and none now, or none ever, is an error; a challenge page is
-``blocked:<vendor>``. Reports are written to ``DATA_DIR/state/crawl-reports/<portal>.json`` and
-appended to ``DATA_DIR/state/crawl-history.jsonl``.
+``blocked:<vendor>``. A portal that found reports but lost documents on the way (timeouts, size
+caps, bombs; see crawlers/faults.py) or was cut short by its request/document cap is
+``partial``: the run's failures list it. Reports are written to
+``DATA_DIR/state/crawl-reports/<portal>.json`` and appended to
+``DATA_DIR/state/crawl-history.jsonl``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from crawlers.faults import LIST_TRUNCATED, LOST_DOCUMENT_KINDS, is_disk_full
+
+logger = logging.getLogger(__name__)
 
 
 def utc_now() -> str:
@@ -24,7 +32,7 @@ class CrawlReport:
     started_at: str = field(default_factory=utc_now)
     finished_at: str | None = None
     finish_reason: str | None = None
-    status: str = "running"  # ok | error | blocked
+    status: str = "running"  # ok | partial | error | blocked
     message: str = ""
     pages_fetched: int = 0
     reports_found: int = 0
@@ -61,23 +69,42 @@ class CrawlReport:
         else:
             self.status = "error"
             self.message = "no reports found"
-        if reason not in ("finished",):
+        lost = {kind: urls for kind, urls in self.errors.items() if kind in LOST_DOCUMENT_KINDS}
+        if lost:
+            self.message += "; lost " + ", ".join(f"{kind} {len(urls)}"
+                                                  for kind, urls in sorted(lost.items()))
+        if reason == LIST_TRUNCATED:
+            self.message += "; cut short by its request/document cap (the next run resumes)"
+        elif reason not in ("finished",):
             self.status = "error" if self.status == "ok" else self.status
             self.message += f" (crawl ended: {reason})"
+        # A cut-short crawl is partial even before it met a report: the rest comes next run.
+        if (self.status == "ok" and lost) or (reason == LIST_TRUNCATED and not self.blocked):
+            self.status = "partial"
         if self.errors.get("layout_changed"):
             self.message += f"; layout changed on {len(self.errors['layout_changed'])} pages"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def write(self, data_dir: Path) -> Path:
+    def write(self, data_dir: Path) -> Path | None:
+        """Write the report; None when the disk is full (one line logged: the crawl's stdout
+        still carries the report)."""
         folder = Path(data_dir) / "state" / "crawl-reports"
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.portal_id}.json"
         text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
-        path.write_text(text, encoding="utf-8")
-        with (Path(data_dir) / "state" / "crawl-history.jsonl").open("a", encoding="utf-8") as f:
-            f.write(json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            history = Path(data_dir) / "state" / "crawl-history.jsonl"
+            with history.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            logger.error("disk_full: crawl report of %s not written (%s)", self.portal_id,
+                         exc.strerror)
+            return None
         return path
 
 

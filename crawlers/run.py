@@ -3,8 +3,10 @@
 ``nianbao crawl`` (and the flows) start this module as a subprocess, because Twisted's reactor
 cannot be restarted inside one process. Each portal gets its own JOBDIR so an interrupted crawl
 resumes where it stopped; a crawl that finished removes its JOBDIR, so the next one starts fresh
-(unchanged documents then cost a conditional request each, not a download). The crawl reports
-are printed as JSON Lines on stdout at the end.
+(unchanged documents then cost a conditional request each, not a download); one closed by its
+request/document cap (``list_truncated``) or a full disk keeps it, so the next run resumes. The
+crawl reports are printed as JSON Lines on stdout at the end, from memory: a full disk that
+kept a report from being written does not lose it.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ def crawl(portals: Path, data_dir: Path, delay: float | None = None,
     if delay is not None:  # politeness off for the local test portal and benchmarks
         settings.set("AUTOTHROTTLE_ENABLED", delay > 0, priority="cmdline")
     process = CrawlerProcess(settings)
+    crawlers = []
     for config in configs:
         crawler = process.create_crawler(PortalSpider)
+        crawlers.append(crawler)
         crawler.settings.set("JOBDIR", str(jobdir(data_dir, config.id)), priority="cmdline")
         kwargs = {"config": str(config.source), "data_dir": str(data_dir)}
         if delay is not None:
@@ -48,8 +52,10 @@ def crawl(portals: Path, data_dir: Path, delay: float | None = None,
         process.crawl(crawler, **kwargs)
     process.start()
     reports = []
-    for config in configs:
-        report = read_report(data_dir, config.id) or {
+    for config, crawler in zip(configs, crawlers):
+        spider = crawler.spider
+        report = (spider.report.to_dict() if spider is not None and spider.report.finished_at
+                  else read_report(data_dir, config.id)) or {
             "portal_id": config.id, "status": "error", "message": "the crawl did not finish"}
         if report.get("finish_reason") == "finished":
             shutil.rmtree(jobdir(data_dir, config.id), ignore_errors=True)

@@ -38,8 +38,15 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.Conditional": 580,
     "crawlers.middlewares.AntiBot": 590,
     "crawlers.middlewares.AllowedRedirects": 610,  # before RedirectMiddleware (600) sees it
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawlers.middlewares.Compression": 590,
+    "crawlers.middlewares.RequestCap": 900,  # after Conditional (580): real requests only
     "crawlers.middlewares.Encoding": 950,
 }
+# A full disk under the JOBDIR stops the crawl with one line (see crawlers/jobdir.py).
+SCHEDULER = "crawlers.jobdir.DiskFullScheduler"
+EXTENSIONS = {"scrapy.extensions.spiderstate.SpiderState": None,
+              "crawlers.jobdir.DiskFullSpiderState": 0}
 ITEM_PIPELINES = {"crawlers.pipelines.RawStorePipeline": 300}
 
 LOG_LEVEL = "INFO"

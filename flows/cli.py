@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
@@ -95,7 +97,8 @@ def crawl(
 ) -> None:
     """Crawl portals into the raw store (Scrapy, in a subprocess) and print each crawl report.
 
-    Exits 0 when every portal yielded reports, 3 when any failed or was blocked, 2 for a bad config.
+    Exits 0 when every portal yielded all its reports, 3 when any failed, was blocked or is
+    partial (lost documents, or cut short by its cap), 2 for a bad config.
     """
     from flows.crawling import run_crawl
 
@@ -117,7 +120,7 @@ def print_crawl_reports(reports: list[dict], out: Console) -> None:
     table = Table(title="crawl reports")
     for column in ("portal", "status", "pages", "reports", "new", "unchanged", "decoys", "errors"):
         table.add_column(column)
-    style = {"ok": "green", "error": "bold red", "blocked": "yellow"}
+    style = {"ok": "green", "partial": "yellow", "error": "bold red", "blocked": "yellow"}
     for r in reports:
         errors = ", ".join(f"{k} {len(v)}" for k, v in (r.get("errors") or {}).items())
         table.add_row(r["portal_id"], f"[{style.get(r['status'], '')}]{r['status']}[/]",
@@ -295,13 +298,30 @@ def run(
     from flows.runners import make_task_runner
 
     flow = nightly.with_options(task_runner=make_task_runner(task_runner, workers, dask_address))
-    state = flow(portals=str(portals), data_dir=str(data_dir), delay=delay, return_state=True)
+    with _prefect_api_for_this_run():
+        state = flow(portals=str(portals), data_dir=str(data_dir), delay=delay,
+                     return_state=True)
     out = Console()
     if not state.is_completed():
         out.print(f"[bold red]run failed[/] {state.message}")
         raise typer.Exit(1)
     print_run(state.result(), out)
     out.print(f"[bold]{state.message}[/]")
+
+
+@contextmanager
+def _prefect_api_for_this_run() -> Iterator[None]:
+    """The configured PREFECT_API_URL, or a server of this run's own that a ``kill -9`` of the
+    run takes down with it (Prefect's ephemeral server would be left running)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.children import prefect_server
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    with prefect_server() as url, temporary_settings(updates={PREFECT_API_URL: url}):
+        yield
 
 
 def print_run(result: dict, out: Console) -> None:

@@ -1,7 +1,8 @@
 """Run the crawler subprocess (``python -m crawlers.run``) and collect its crawl reports.
 
 A subprocess, because Twisted's reactor runs once per process: the CLI and the nightly flow can
-crawl again and again from one long-lived process this way.
+crawl again and again from one long-lived process this way. It dies with the process that
+started it, even under ``kill -9`` (flows/children.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from flows.children import dying_with_this_process
 
 
 @dataclass
@@ -22,6 +25,7 @@ class CrawlResult:
 
     @property
     def ok(self) -> bool:
+        """Every portal crawled whole (``partial``, ``error`` and ``blocked`` are not ok)."""
         return not self.config_error and all(r.get("status") == "ok" for r in self.reports)
 
 
@@ -35,8 +39,8 @@ def run_crawl(portals: Path, data_dir: Path, *, delay: float | None = None,
     if recheck_days is not None:
         command += ["--recheck-days", str(recheck_days)]
     stderr = None if echo_log else subprocess.PIPE
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                          timeout=timeout)
+    done = subprocess.run(dying_with_this_process(command), stdout=subprocess.PIPE,
+                          stderr=stderr, text=True, timeout=timeout, check=False)
     log_tail = (done.stderr or "")[-4000:]
     if done.returncode == 2:
         message = next((line for line in log_tail.splitlines() if "config error" in line),

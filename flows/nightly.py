@@ -146,6 +146,7 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     counts = summary.counts()
     message = (f"{counts['reports_new']} reports new, {counts['quality_fail']} FAIL findings, "
                f"{counts['portals_failed']} portals failed, {counts['portals_blocked']} blocked, "
+               f"{counts['portals_partial']} partial, "
                f"{counts['documents_skipped']} documents skipped")
     logger.info("run %s: %s", run_id, message)
     result = {"run_id": run_id, **counts, "documents_extracted": len(items),

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crawlers.faults import LIST_TRUNCATED, LOST_DOCUMENT_KINDS
 from warehouse.load import LoadResult
 from warehouse.views import connect
 
@@ -32,16 +33,23 @@ class RunSummary:
         return [r for r in self.crawl_reports if r.get("status") == "error"]
 
     @property
+    def portals_partial(self) -> list[dict]:
+        """Portals that found reports but lost documents or were cut short by a cap."""
+        return [r for r in self.crawl_reports if r.get("status") == "partial"]
+
+    @property
     def documents_new(self) -> int:
         return sum(int(r.get("documents_new") or 0) for r in self.crawl_reports)
 
     @property
     def has_failures(self) -> bool:
-        return bool(self.failures or self.portals_blocked or self.portals_failed or self.skipped)
+        return bool(self.failures or self.portals_blocked or self.portals_failed
+                    or self.portals_partial or self.skipped)
 
     def counts(self) -> dict:
         return {"portals": len(self.crawl_reports), "portals_failed": len(self.portals_failed),
-                "portals_blocked": len(self.portals_blocked), "documents_new": self.documents_new,
+                "portals_blocked": len(self.portals_blocked),
+                "portals_partial": len(self.portals_partial), "documents_new": self.documents_new,
                 "reports_new": self.load.reports_loaded, "reports_unreadable":
                 self.load.reports_unreadable, "documents_skipped": len(self.skipped),
                 "quality_fail": self.load.quality_fail,
@@ -49,12 +57,22 @@ class RunSummary:
 
 
 def crawl_failures(crawl_reports: list[dict]) -> list[dict]:
-    """A row per portal that failed or was blocked, in the failures table's columns."""
-    return [{"portal": r.get("portal_id"), "agency": r.get("agency"), "year": None,
-             "rule": "crawl:" + (",".join(r.get("blocked") or []) or r.get("status", "error")),
-             "subject": "portal", "expected": None, "observed": None,
-             "message": r.get("message", "")} for r in crawl_reports
-            if r.get("status") in ("error", "blocked")]
+    """In the failures table's columns: a row per portal that failed or was blocked, and a row
+    ``crawl:<kind>`` per document lost (timeout, too_large, ...) or crawl cut short."""
+    rows = []
+    for r in crawl_reports:
+        if r.get("status") in ("error", "blocked"):
+            rows.append({"portal": r.get("portal_id"), "agency": r.get("agency"), "year": None,
+                         "rule": "crawl:" + (",".join(r.get("blocked") or [])
+                                             or r.get("status", "error")),
+                         "subject": "portal", "expected": None, "observed": None,
+                         "message": r.get("message", "")})
+        for kind, urls in sorted((r.get("errors") or {}).items()):
+            if kind in LOST_DOCUMENT_KINDS or kind == LIST_TRUNCATED:
+                rows += [{"portal": r.get("portal_id"), "agency": r.get("agency"), "year": None,
+                          "rule": f"crawl:{kind}", "subject": url, "expected": None,
+                          "observed": None, "message": r.get("message", "")} for url in urls]
+    return rows
 
 
 def warehouse_findings(data_dir: Path, run_id: str) -> tuple[list[dict], list[dict]]:
@@ -93,9 +111,11 @@ def _percent(rate: dict) -> str:
 def markdown(summary: RunSummary) -> str:
     c = summary.counts()
     lines = [f"# nianbao run `{summary.run_id}`", "",
-             "| portals crawled | blocked | failed | documents new | reports new | unreadable | "
-             "skipped | FAIL findings | UNCERTAIN |", "|---|---|---|---|---|---|---|---|---|",
+             "| portals crawled | blocked | failed | partial | documents new | reports new | "
+             "unreadable | skipped | FAIL findings | UNCERTAIN |",
+             "|---|---|---|---|---|---|---|---|---|---|",
              f"| {c['portals']} | {c['portals_blocked']} | {c['portals_failed']} | "
+             f"{c['portals_partial']} | "
              f"{c['documents_new']} | {c['reports_new']} | {c['reports_unreadable']} | "
              f"{c['documents_skipped']} | {c['quality_fail']} | {c['quality_uncertain']} |", ""]
     lines += ["## Portals", "", "| portal | status | reports | new | unchanged | errors | seconds |",
@@ -105,7 +125,8 @@ def markdown(summary: RunSummary) -> str:
         lines.append(f"| {r.get('portal_id')} | {r.get('status')} | {r.get('reports_found', 0)} | "
                      f"{r.get('documents_new', 0)} | {r.get('documents_unchanged', 0)} | {errors} | "
                      f"{r.get('duration_s', 0):.1f} |")
-    for label, group in (("Blocked", summary.portals_blocked), ("Failed", summary.portals_failed)):
+    for label, group in (("Blocked", summary.portals_blocked), ("Failed", summary.portals_failed),
+                         ("Partial", summary.portals_partial)):
         if group:
             lines += ["", f"**{label}:** " + "; ".join(f"{r.get('portal_id')} ({r.get('message')})"
                                                         for r in group)]

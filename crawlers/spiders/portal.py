@@ -3,13 +3,18 @@
     scrapy crawl portal -a config=crawlers/portals/example.yaml -a data_dir=data
 
 list pages (adapter per platform) -> entries -> report titles only -> article pages (metadata,
-attachments) -> documents. Every failure lands in the crawl report with its kind.
+attachments) -> documents. Every failure lands in the crawl report with its kind (the kinds:
+crawlers/faults.py). The portal's ``max_requests`` / ``max_documents`` close the crawl as
+``list_truncated`` and a full disk closes it as ``disk_full``, each with one log line; requests
+still queued stay in the JOBDIR, so the next run resumes there.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +24,7 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import (
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
+from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
 from crawlers.adapters import ADAPTERS, sniff
@@ -32,7 +32,14 @@ from crawlers.antibot import ChallengeBlocked
 from crawlers.article import attachment_extension, parse_article
 from crawlers.config import load_config
 from crawlers.detect import TitleVerdict, classify_title
-from crawlers.middlewares import OffsiteRedirect
+from crawlers.faults import (
+    DISK_FULL,
+    IGNORED,
+    LIST_TRUNCATED,
+    OFFSITE_LINK,
+    is_disk_full,
+    kind_of,
+)
 from crawlers.rawstore import RawStore
 from crawlers.report import CrawlReport
 from crawlers.selectors import LayoutChanged
@@ -81,6 +88,9 @@ class PortalSpider(scrapy.Spider):
         self.crawl_state = CrawlState(self.data_dir)
         self.report = CrawlReport(self.config.id, self.config.agency)
         self._reports_seen: set[str] = set()
+        self.documents_fetched = 0  # downloaded whole this run (max_documents counts these)
+        self.entries_queued = 0  # list entries followed this run (at most max_requests)
+        self.stopping: str | None = None  # list_truncated | disk_full once the crawl closes
         self._start_folders = [urlsplit(u).path.rsplit("/", 1)[0] + "/"
                                for u in self.config.start_urls]
 
@@ -101,16 +111,38 @@ class PortalSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
+        # A resumed crawl (JOBDIR) reads again its start pages and the list pages it had not
+        # finished queueing (dont_filter), going on from the entry where it stopped.
+        unfinished = dict(self._unfinished_lists)
         for url in self.config.start_urls:
             bare, fragment = urldefrag(url)
-            request = self._request(bare, self.parse_list, meta={"fragment": fragment or None})
+            unfinished.pop(bare, None)
+            request = self._request(bare, self.parse_list, meta={"fragment": fragment or None},
+                                    dont_filter=True)
             if request is not None:
                 yield request
+        for url, fragment in unfinished.items():
+            request = self._request(url, self.parse_list, meta={"fragment": fragment},
+                                    dont_filter=True)
+            if request is not None:
+                yield request
+
+    @property
+    def _unfinished_lists(self) -> dict[str, str | None]:
+        """List page URL -> fragment, for list pages whose entries were not all queued: kept in
+        the JOBDIR's spider state (Scrapy saves ``self.state`` there), with the offsets."""
+        return {url: saved["fragment"] for url, saved in self._list_offsets.items()}
+
+    @property
+    def _list_offsets(self) -> dict[str, dict]:
+        if not hasattr(self, "state"):  # no JOBDIR: nothing to resume
+            self.state: dict = {}
+        return self.state.setdefault("unfinished_lists", {})
 
     def _request(self, url: str, callback, **kwargs: Any) -> Request | None:
         """A request, or None (recorded as ``offsite_link``) for a host outside the allow-list."""
         if urlsplit(url).hostname not in self.allowed_domains:
-            self.report.error("offsite_link", url)
+            self.report.error(OFFSITE_LINK, url)
             return None
         return Request(url, callback=callback, errback=self.on_error, **kwargs)
 
@@ -129,12 +161,23 @@ class PortalSpider(scrapy.Spider):
             self.report.error("layout_changed", f"{response.url}: {exc}")
             self.logger.error("layout changed: %s", exc)
             return
-        requests = [self._request(url, self.parse_list,
-                                  meta={"fragment": response.meta.get("fragment")})
+        fragment = response.meta.get("fragment")
+        requests = [self._request(url, self.parse_list, meta={"fragment": fragment})
                     for url in [*listing.next_pages, *self._subcolumns(response)]
                     if url != response.url]
-        for entry in listing.entries:
-            requests.extend(self._follow_entry(entry, response.url))
+        # A run queues at most max_requests (or max_documents) entries: a cap closes it by then
+        # anyway. The rest of a long list waits for the next run, which reads the page again
+        # and goes on from this offset.
+        offset = self._list_offsets.pop(response.url, {}).get("offset", 0)
+        budget = min(self.config.max_requests, self.config.max_documents)
+        for position, entry in enumerate(listing.entries[offset:], start=offset):
+            if self.entries_queued >= budget:
+                self._list_offsets[response.url] = {"offset": position, "fragment": fragment}
+                self.report.error(LIST_TRUNCATED, response.url)
+                break
+            followed = [r for r in self._follow_entry(entry, response.url) if r is not None]
+            self.entries_queued += len(followed)
+            requests.extend(followed)
         yield from (r for r in requests if r is not None)
 
     def _subcolumns(self, response: TextResponse) -> list[str]:
@@ -207,6 +250,11 @@ class PortalSpider(scrapy.Spider):
 
     def _item(self, response: Response, kind: str, page: dict, verdict: TitleVerdict,
               name: str | None = None) -> dict:
+        if not response.meta.get("unchanged"):
+            self.documents_fetched += 1
+            if self.documents_fetched == self.config.max_documents:
+                self.stop(LIST_TRUNCATED, response.url,
+                          f"max_documents ({self.config.max_documents}) reached")
         year = verdict.year
         if year is None and page.get("date") and int(page["date"][5:7]) <= 6:
             year = int(page["date"][:4]) - 1  # reports appear Jan-Mar for the year before
@@ -236,30 +284,50 @@ class PortalSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         request = failure.request
         exc = failure.value
+        url = (request.meta.get("redirect_urls") or [request.url])[0]  # as the crawl asked
         if isinstance(exc, ChallengeBlocked):
-            self.report.block(exc.vendor, request.url)
-        elif isinstance(exc, OffsiteRedirect):
-            self.report.error("offsite_redirect", request.url)
+            self.report.block(exc.vendor, url)
         elif isinstance(exc, HttpError):
-            self.report.error(f"http_{exc.response.status}", request.url)
+            self.report.error(f"http_{exc.response.status}", url)
+        elif (kind := kind_of(exc)) is not None:
+            self.report.error(kind, url)
         elif isinstance(exc, IgnoreRequest):
-            message = str(exc)
-            kind = ("robots_disallowed" if "robots" in message.lower() else
-                    "offsite" if "offsite" in message.lower() else
-                    message.split(":", 1)[0] if message.startswith("retry_after") else "ignored")
-            self.report.error(kind, request.url)
-        elif isinstance(exc, (TimeoutError, TCPTimedOutError)):
-            self.report.error("timeout", request.url)
-        elif isinstance(exc, (DNSLookupError, ConnectionRefusedError)):
-            self.report.error("connection", request.url)
+            self.report.error(IGNORED, url)
         else:
-            self.report.error(type(exc).__name__, request.url)
+            self.report.error(type(exc).__name__, url)
+
+    # -- stopping early --------------------------------------------------------------------------
+    def stop(self, kind: str, url: str, why: str) -> None:
+        """Close the crawl now (once), recording ``kind`` at ``url``; queued requests stay in
+        the JOBDIR for the next run."""
+        self.report.error(kind, url)
+        if self.stopping:
+            return
+        self.stopping = kind
+        level = logging.ERROR if kind == DISK_FULL else logging.WARNING
+        self.logger.log(level, "%s: %s: %s; the crawl stops", kind, self.config.id, why)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=kind))
+
+    def disk_full(self, exc: BaseException, where: str) -> None:
+        """A full disk: one line, no traceback; the crawl stops."""
+        detail = getattr(exc, "strerror", None) or str(exc)
+        if self.stopping == DISK_FULL:
+            self.report.error(DISK_FULL, where)
+            return
+        self.stop(DISK_FULL, where, f"{detail} while storing {where}")
 
     def closed(self, reason: str) -> None:
+        if reason == "finished" and self._list_offsets:  # lists left for the next run: keep
+            reason = LIST_TRUNCATED                       # the JOBDIR (crawlers/run.py)
         self.report.retries = int(self.crawler.stats.get_value("retry/count", 0))
         self.report.finish(reason, self.crawl_state.best_previous_count(self.config.id))
-        self.crawl_state.record_crawl(self.config.id, self.report.finished_at or "",
-                                self.report.reports_found, self.report.status)
+        try:
+            self.crawl_state.record_crawl(self.config.id, self.report.finished_at or "",
+                                          self.report.reports_found, self.report.status)
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc):
+                raise
+            self.logger.error("disk_full: crawl history of %s not recorded", self.config.id)
         path = self.report.write(self.data_dir)
         self.logger.info("crawl report %s: %s (%s)", self.config.id, self.report.status, path)
         self.crawl_state.close()
