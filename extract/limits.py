@@ -143,7 +143,7 @@ class _Worker:
         limit = f"{self.limits.memory // 1024 ** 2} MiB"
         if code is not None and code < 0 and -code in (signal.SIGABRT, signal.SIGSEGV,
                                                        signal.SIGTRAP, signal.SIGBUS,
-                                                       signal.SIGKILL):
+                                                       signal.SIGILL):
             return "too_large", (f"the extraction worker died of signal {-code} while reading "
                                  f"it, under a memory limit of {limit}")
         return "crashed", f"the extraction worker died (exit {code})"

@@ -53,14 +53,14 @@ def pdf_bomb(target: Path, size: int, hex_first: bool = False) -> Path:
     filter chain (PDFium) meets the bomb."""
     data = deflate_bomb(size)
     with pikepdf.open(DATA / "weihai_2020.pdf") as pdf:
-        stream = pikepdf.Stream(pdf, b"")
-        if hex_first:
-            stream.write(data.hex().encode() + b">", filter=[pikepdf.Name.ASCIIHexDecode,
-                                                            pikepdf.Name.FlateDecode])
-        else:
-            stream.write(data, filter=pikepdf.Name.FlateDecode)
+        # the stream's bytes as given, declared encoded by /Filter (already compressed)
+        stream = pikepdf.Stream(pdf, data.hex().encode() + b">" if hex_first else data)
+        stream.Filter = (pikepdf.Array([pikepdf.Name.ASCIIHexDecode, pikepdf.Name.FlateDecode])
+                         if hex_first else pikepdf.Name.FlateDecode)
         pdf.pages[0].contents_add(stream, prepend=True)
-        pdf.save(target)
+        # qpdf would decode ASCIIHex on save and store plain Flate: keep the filters as written
+        pdf.save(target, stream_decode_level=pikepdf.StreamDecodeLevel.none,
+                 compress_streams=False)
     return target
 
 
