@@ -1,7 +1,8 @@
 """Extraction with time and memory limits, in a pool of long-lived worker processes.
 
 Each worker is a forked child that reads documents one after another under an address-space
-limit (RLIMIT_AS); the parent gives each document a time limit. A worker that runs over its
+limit (RLIMIT_AS: what it had when it started, inherited from the parent, plus
+``Limits.memory``); the parent gives each document a time limit. A worker that runs over its
 time, dies (killed by the memory limit, or a crash in a C library) or has read
 ``documents_per_worker`` documents is replaced by a fresh one, so one bad document costs one
 worker, never the documents after it, and no per-document process start is paid.
@@ -41,7 +42,8 @@ _context = multiprocessing.get_context("fork")
 
 @dataclass(frozen=True)
 class Limits:
-    """What one document may cost: seconds, and bytes of address space of its worker."""
+    """What one document may cost: seconds, and bytes of address space its worker may add to
+    what it started with (a parent that maps gigabytes would otherwise leave it nothing)."""
 
     timeout: float = DOCUMENT_TIMEOUT
     memory: int = MEMORY_LIMIT
@@ -77,7 +79,8 @@ def _quiet_third_parties(debug_log: Path | None) -> None:
 
 def _serve(conn, workdir: str, memory: int, debug_log: Path | None) -> None:
     """A worker: (path, suffix) in, Report out, until None or the pipe closes."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    ceiling = _address_space() + memory
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
     # Libraries that write temporary files (camelot, LibreOffice) write them here.
     os.environ["TMPDIR"] = workdir
     tempfile.tempdir = workdir
@@ -97,6 +100,12 @@ def _serve(conn, workdir: str, memory: int, debug_log: Path | None) -> None:
         except MemoryError:  # outside extract_document's own handler (while building a report)
             report = _failed(Path(path), "too_large", "reading it ran out of memory")
         conn.send(report)
+
+
+def _address_space() -> int:
+    """Bytes of virtual memory this process has mapped now."""
+    pages = int(Path("/proc/self/statm").read_text().split()[0])
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def _failed(path: Path, code: str, detail: str) -> Report:
@@ -145,7 +154,7 @@ class _Worker:
                                                        signal.SIGTRAP, signal.SIGBUS,
                                                        signal.SIGILL):
             return "too_large", (f"the extraction worker died of signal {-code} while reading "
-                                 f"it, under a memory limit of {limit}")
+                                 f"it, under a memory limit of {limit} more than it started with")
         return "crashed", f"the extraction worker died (exit {code})"
 
     def close(self, kill: bool = False) -> None:
@@ -198,6 +207,12 @@ class ExtractionPool:
             raise
         finally:
             self._idle.put(worker)
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers now idle and alive (to watch them: /proc/<pid>/status)."""
+        with self._idle.mutex:
+            return [w.process.pid for w in self._idle.queue
+                    if w is not None and w.process.is_alive()]
 
     def map(self, items: Iterable[tuple[Path, str | None]],
             progress: Callable[[Report], None] | None = None) -> Iterator[Report]:

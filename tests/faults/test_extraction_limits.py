@@ -96,8 +96,8 @@ def forged_docx(target: Path, inflated: int) -> Path:
 
 def worker_peak_rss(pool: ExtractionPool) -> int:
     """The highest resident set of the pool's idle worker so far, in bytes (VmHWM)."""
-    worker = pool._idle.queue[-1]
-    status = Path(f"/proc/{worker.process.pid}/status").read_text()
+    [pid] = pool.worker_pids()
+    status = Path(f"/proc/{pid}/status").read_text()
     line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
     return int(line.split()[1]) * 1024
 
@@ -154,7 +154,7 @@ def test_pdf_decompression_bomb_is_refused_before_any_reader(tmp_path: Path) -> 
     worker that met it stayed far below the bomb's size."""
     bomb = pdf_bomb(tmp_path / "bomb.pdf", GIB)
     assert bomb.stat().st_size < 4 * 1024 * 1024
-    with ExtractionPool(1, Limits(timeout=120, memory=2 * GIB)) as pool:
+    with ExtractionPool(1, Limits(timeout=120, memory=GIB)) as pool:
         report = pool.extract(bomb)
         assert report.error_code == "decompression_bomb", report.error
         assert report.cells == {} and report.checks == []
@@ -168,7 +168,7 @@ def test_worker_killed_by_the_memory_limit_is_replaced(tmp_path: Path) -> None:
     it as 'too_large', a fresh worker takes its place and the next document is read exactly."""
     bomb = pdf_bomb(tmp_path / "hex_bomb.pdf", 2 * GIB, hex_first=True)
     key = load_key("weihai_2020")
-    with ExtractionPool(1, Limits(timeout=120, memory=3 * GIB)) as pool:
+    with ExtractionPool(1, Limits(timeout=120, memory=GIB)) as pool:
         report = pool.extract(bomb)
         assert report.error_code == "too_large", report.error
         assert pool.replaced == 1
@@ -181,27 +181,27 @@ def test_worker_over_its_time_limit_is_replaced_and_the_next_document_extracts()
     key = load_key("weihai_2020")
     with ExtractionPool(1, Limits(timeout=0.05)) as pool:
         late = pool.extract(DATA / "huaian_city_2024.pdf")
-        first_pid = None
+        assert late.error_code == "timeout" and "0.05 s" in late.error
+        assert pool.replaced == 1 and pool.worker_pids() == []  # killed, not kept
         pool.limits = Limits(timeout=120)
         after = pool.extract(DATA / "weihai_2020.pdf")
-        first_pid = pool._idle.queue[-1].process.pid
+        [pid] = pool.worker_pids()
         again = pool.extract(DATA / "weihai_2020.docx")
-        assert pool._idle.queue[-1].process.pid == first_pid  # a worker lives on
-    assert late.error_code == "timeout" and "0.05 s" in late.error
+        assert pool.worker_pids() == [pid]  # the fresh worker lives on: no process per document
     assert after.values() == key["cells"]
-    assert again.error is None and len(again.cells) == len(key["cells"])
-    assert pool.replaced == 1
+    assert again.error is None and again.values() == key["cells"]
 
 
 def test_workers_are_recycled_after_n_documents() -> None:
     with ExtractionPool(1, Limits(documents_per_worker=2)) as pool:
-        pids = []
-        for _ in range(3):
-            report = pool.extract(DATA / "weihai_2020.txt")
-            assert report.error is None
-            pids.append(pool._idle.queue[-1] and pool._idle.queue[-1].process.pid)
-    assert pids[0] is None or pids[0] != pids[2]  # the second document ended the first worker
-    assert pids[2] is not None and pool.replaced == 0
+        reports = [pool.extract(DATA / "weihai_2020.txt")]
+        [first] = pool.worker_pids()
+        reports.append(pool.extract(DATA / "weihai_2020.txt"))
+        assert pool.worker_pids() == []  # its second document ended it
+        reports.append(pool.extract(DATA / "weihai_2020.txt"))
+        [second] = pool.worker_pids()
+        assert second != first and pool.replaced == 0
+    assert all(r.error is None and r.values() == reports[0].values() for r in reports)
 
 
 def test_docx_bomb_with_forged_sizes_is_refused_with_bounded_memory(tmp_path: Path) -> None:
