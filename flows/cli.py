@@ -58,7 +58,8 @@ def extract(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document (JSON Lines).")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds allowed per document.")] = DOCUMENT_TIMEOUT,
     memory_mb: Annotated[int, typer.Option(
-        help="Address space allowed per extraction worker, in MiB.")] = MEMORY_LIMIT // 1024 ** 2,
+        help="Address space (MiB) each extraction worker may add to what it starts with.")
+    ] = MEMORY_LIMIT // 1024 ** 2,
     workers: Annotated[int | None, typer.Option(
         help="Extraction worker processes (default: one per CPU).")] = None,
     debug_log: Annotated[Path | None, typer.Option(

@@ -268,3 +268,19 @@ def test_report_fail_clears_what_was_read() -> None:
     report.fail("timeout", "over 1 s")
     assert (report.error_code, report.error, report.templates) == ("timeout", "timeout: over 1 s",
                                                                     {})
+
+
+def test_file_over_the_size_cap_is_too_large_without_being_read(tmp_path: Path) -> None:
+    """A 101 MiB file (sparse: no disk used) is 'too_large' from its size alone."""
+    big = tmp_path / "big.pdf"
+    with open(big, "wb") as handle:
+        handle.write(b"%PDF-1.7\n")
+        handle.truncate(101 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        report = extract_document(big)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.error_code == "too_large" and report.sha256 == ""
+    assert peak < 10 * 1024 * 1024
