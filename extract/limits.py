@@ -23,6 +23,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from extract.model import Report
 DOCUMENT_TIMEOUT = 180.0  # seconds per document, LibreOffice conversion included
 MEMORY_LIMIT = 4 * 1024 ** 3  # bytes of address space per worker
 DOCUMENTS_PER_WORKER = 200  # then the worker is replaced (what leaks in C libraries goes)
+ORPHAN_CHECK_SECONDS = 1.0  # how often a worker checks that its parent is alive
 MEMORY_ENV = "NIANBAO_EXTRACT_MEMORY_MB"  # overrides MEMORY_LIMIT (the nightly flow's workers)
 
 # fork: a worker starts at once with the parent's modules (no re-import of ``__main__``).
@@ -77,8 +79,26 @@ def _quiet_third_parties(debug_log: Path | None) -> None:
         named.propagate = True
 
 
-def _serve(conn, workdir: str, memory: int, debug_log: Path | None) -> None:
+def _exit_with_parent(parent: int, workdir: Path) -> None:
+    """Watch the parent; once it is gone (a kill -9 closes no pipe: other workers hold copies of
+    its ends), kill this worker's LibreOffice, remove its scratch files and exit."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    _orphaned(workdir)
+
+
+def _orphaned(workdir: Path) -> None:
+    """The parent is gone: nobody else will clean up after this worker."""
+    _kill_converters(workdir)
+    shutil.rmtree(workdir, ignore_errors=True)
+    os._exit(1)
+
+
+def _serve(conn, parent_end, workdir: str, memory: int, debug_log: Path | None) -> None:
     """A worker: (path, suffix) in, Report out, until None or the pipe closes."""
+    parent_end.close()
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(), Path(workdir)),
+                     daemon=True).start()
     ceiling = _address_space() + memory
     resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
     # Libraries that write temporary files (camelot, LibreOffice) write them here.
@@ -90,8 +110,8 @@ def _serve(conn, workdir: str, memory: int, debug_log: Path | None) -> None:
     while True:
         try:
             job = conn.recv()
-        except EOFError:
-            return
+        except EOFError:  # the parent's end closed without a goodbye: it died
+            _orphaned(Path(workdir))
         if job is None:
             return
         path, suffix = job
@@ -124,7 +144,7 @@ class _Worker:
         self.workdir = Path(tempfile.mkdtemp(prefix="nianbao-extract-"))
         self.conn, child = _context.Pipe(duplex=True)
         self.process = _context.Process(target=_serve, daemon=True, args=(
-            child, str(self.workdir), limits.memory, debug_log))
+            child, self.conn, str(self.workdir), limits.memory, debug_log))
         self.process.start()
         child.close()
         self.documents = 0

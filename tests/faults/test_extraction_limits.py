@@ -12,6 +12,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import tracemalloc
 import zipfile
 import zlib
@@ -284,3 +285,45 @@ def test_file_over_the_size_cap_is_too_large_without_being_read(tmp_path: Path) 
         tracemalloc.stop()
     assert report.error_code == "too_large" and report.sha256 == ""
     assert peak < 10 * 1024 * 1024
+
+
+POOL_THEN_WAIT = """
+import sys, time
+from pathlib import Path
+from extract.limits import ExtractionPool
+pool = ExtractionPool(2)
+list(pool.map([(Path(sys.argv[1]), None), (Path(sys.argv[1]), None)]))
+print(*pool.worker_pids(), flush=True)
+time.sleep(300)
+"""
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie (dead, waiting to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_workers_do_not_outlive_a_kill_9_of_their_parent(tmp_path: Path) -> None:
+    """kill -9 of the process that owns the pool: its workers notice within seconds, remove
+    their scratch directories and exit."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    parent = subprocess.Popen([sys.executable, "-c", POOL_THEN_WAIT, str(DATA / "weihai_2020.txt")],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+                              env={**os.environ, "TMPDIR": str(scratch)})
+    try:
+        pids = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(pids) == 2 and len(list(scratch.iterdir())) == 2
+    finally:
+        parent.kill()
+        parent.wait()
+    for _ in range(100):  # bounded: 10 s
+        alive = [pid for pid in pids if running(pid)]
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert alive == []
+    assert list(scratch.iterdir()) == []
