@@ -15,9 +15,9 @@ from extract.checks import run_checks
 from extract.errors import ExtractionError
 from extract.formats.docx import read_docx
 from extract.formats.html import read_html
+from extract.formats.lattice import NAME as LATTICE_NAME
 from extract.formats.lattice import read_pdf_lattice
 from extract.formats.office import read_office
-from extract.formats.lattice import NAME as LATTICE_NAME
 from extract.formats.pdf import NAME as PLUMBER_NAME
 from extract.formats.pdf import read_pdf, refuse_bombs
 from extract.formats.pdfium_grid import NAME as FAST_NAME

@@ -37,6 +37,7 @@ MEMORY_LIMIT = 4 * 1024 ** 3  # bytes of address space per worker
 DOCUMENTS_PER_WORKER = 200  # then the worker is replaced (what leaks in C libraries goes)
 ORPHAN_CHECK_SECONDS = 1.0  # how often a worker checks that its parent is alive
 MEMORY_ENV = "NIANBAO_EXTRACT_MEMORY_MB"  # overrides MEMORY_LIMIT (the nightly flow's workers)
+DEBUG_LOG_ENV = "NIANBAO_DEBUG_LOG"  # a file for library warnings (else they are dropped)
 
 # fork: a worker starts at once with the parent's modules (no re-import of ``__main__``).
 _context = multiprocessing.get_context("fork")
@@ -285,7 +286,9 @@ def shared_pool(workers: int | None = None) -> ExtractionPool:
         if _shared is None or _shared._closed:
             import atexit
 
-            _shared = ExtractionPool(workers or os.cpu_count() or 2, Limits.from_env())
+            debug_log = os.environ.get(DEBUG_LOG_ENV)
+            _shared = ExtractionPool(workers or os.cpu_count() or 2, Limits.from_env(),
+                                     Path(debug_log) if debug_log else None)
             atexit.register(_shared.close)
         return _shared
 

@@ -63,7 +63,7 @@ def extract(
     workers: Annotated[int | None, typer.Option(
         help="Extraction worker processes (default: one per CPU).")] = None,
     debug_log: Annotated[Path | None, typer.Option(
-        help="Append library warnings (pdfminer, camelot) to this file; by default they are "
+        envvar="NIANBAO_DEBUG_LOG", help="Append library warnings (pdfminer, camelot) to this file; by default they are "
              "dropped, never printed.")] = None,
 ) -> None:
     """Extract the report tables of FILES and check them.
