@@ -137,6 +137,9 @@ def _failed(path: Path, code: str, detail: str) -> Report:
     return Report(file=str(path), sha256=digest, format="unknown").fail(code, detail)
 
 
+_OUT_OF_MEMORY_SIGNALS = (signal.SIGABRT, signal.SIGTRAP, signal.SIGILL)
+
+
 class _Worker:
     """The parent's handle on one worker process and its scratch directory."""
 
@@ -167,15 +170,14 @@ class _Worker:
         return report, reusable
 
     def _death(self) -> tuple[str, str]:
-        """Why the worker died: a signal under the memory limit is the memory limit's doing
-        (PDFium aborts when an allocation fails); any other exit is a crash."""
+        """Why the worker died. Under RLIMIT_AS a failed allocation ends C++ code (PDFium) in an
+        abort or a trap, so those signals are the memory limit's doing; anything else (a
+        segmentation fault, an exit) is a crash."""
         code = self.process.exitcode
-        limit = f"{self.limits.memory // 1024 ** 2} MiB"
-        if code is not None and code < 0 and -code in (signal.SIGABRT, signal.SIGSEGV,
-                                                       signal.SIGTRAP, signal.SIGBUS,
-                                                       signal.SIGILL):
-            return "too_large", (f"the extraction worker died of signal {-code} while reading "
-                                 f"it, under a memory limit of {limit} more than it started with")
+        if code is not None and -code in _OUT_OF_MEMORY_SIGNALS:
+            return "too_large", (f"the extraction worker died of {signal.Signals(-code).name} "
+                                 f"while reading it, under a memory limit of "
+                                 f"{self.limits.memory // 1024 ** 2} MiB")
         return "crashed", f"the extraction worker died (exit {code})"
 
     def close(self, kill: bool = False) -> None:
@@ -213,6 +215,9 @@ class ExtractionPool:
         path = Path(path)
         worker = self._idle.get()
         try:
+            if worker is not None and not worker.process.is_alive():  # died idle: not this
+                worker.close(kill=True)                                # document's doing
+                worker = None
             if worker is None:
                 worker = _Worker(self.limits, self.debug_log)
             report, reusable = worker.extract(path, suffix)

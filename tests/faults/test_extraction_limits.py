@@ -327,3 +327,49 @@ def test_workers_do_not_outlive_a_kill_9_of_their_parent(tmp_path: Path) -> None
         time.sleep(0.1)
     assert alive == []
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.slow  # a LibreOffice conversion is under way when the worker is killed
+def test_worker_killed_mid_document_is_crashed_and_replaced(tmp_path: Path, monkeypatch) -> None:
+    """kill -9 of a worker converting a DOC: that document is 'crashed', LibreOffice's group
+    and the scratch files go with it, and the next document is read by a fresh worker."""
+    import tempfile
+    import threading
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    key = load_key("weihai_2020")
+    with ExtractionPool(1, Limits(timeout=120)) as pool:
+        assert pool.extract(DATA / "weihai_2020.txt").error is None
+        [pid] = pool.worker_pids()
+        result: list[Report] = []
+        reading = threading.Thread(target=lambda: result.append(
+            pool.extract(DATA / "weihai_2020.doc")))
+        reading.start()
+        for _ in range(100):  # bounded: until LibreOffice has started (its group id is left)
+            if list(scratch.rglob("soffice.pgid")):
+                break
+            time.sleep(0.1)
+        os.kill(pid, 9)
+        reading.join(60)
+        assert result and result[0].error_code == "crashed", result
+        assert pool.replaced == 1
+        after = pool.extract(DATA / "weihai_2020.pdf")
+        assert after.values() == key["cells"]
+    time.sleep(1)
+    assert list(scratch.iterdir()) == []
+    assert [pid for pid in commands_mentioning(str(scratch)) if running(pid)] == []
+
+
+def commands_mentioning(text: str) -> list[int]:
+    """Processes whose command line contains ``text`` (a LibreOffice left running)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().decode(
+                    "utf-8", "replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
