@@ -29,13 +29,18 @@ MAX_STREAM_INFLATED = 256 * 1024 * 1024  # bytes one stream may inflate to ...
 MAX_STREAM_RATIO = 100  # ... unless it is compressed less than this (a large honest image)
 _STREAM = re.compile(rb"stream\r?\n")
 _DICTIONARY_SPAN = 2048  # bytes before ``stream`` searched for the stream's dictionary
+_DEFLATE_MAX_RATIO = 1032  # no deflate stream inflates more than this from its bytes
 
 
 def refuse_bombs(data: bytes, limit: int = MAX_STREAM_INFLATED) -> None:
     """Refuse a PDF with a Flate stream that inflates beyond ``limit`` bytes at a ratio over
     MAX_STREAM_RATIO, inflating at most ``limit`` bytes of it, 1 MiB at a time. Image streams
-    are skipped: the readers never decode them."""
+    are skipped: the readers never decode them; so are streams too short (up to their
+    ``endstream``, whatever ``/Length`` says) to inflate beyond ``limit`` at all."""
     for match in _STREAM.finditer(data):
+        end = data.find(b"endstream", match.end())
+        if ((end if end >= 0 else len(data)) - match.end()) * _DEFLATE_MAX_RATIO <= limit:
+            continue
         head = data[max(0, match.start() - _DICTIONARY_SPAN):match.start()]
         dictionary = head[head.rfind(b" obj") + 1:]
         if b"/FlateDecode" not in dictionary or b"/Image" in dictionary:
