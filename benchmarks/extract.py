@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/extract.py [--data tests/data] [--repeat 3] [--no-variants]
                                            [--camelot-every 5] [--json out.json]
+                                           [--copies 15] [--command-only]
 
 What it measures (wall-clock seconds: one warm-up call, then the best of ``--repeat`` calls;
 the minimum is the least noisy estimate of a deterministic job's cost):
@@ -19,6 +20,12 @@ the minimum is the least noisy estimate of a deterministic job's cost):
    time and cells read correctly; the medians of the per-file ratios pdfplumber/fast,
    camelot/fast and fast/floor against the goals (>= 10x, >= 40x, <= 5x).
 
+3. The command users run, end to end: ``nianbao extract --json`` as a subprocess on every
+   corpus PDF copied ``--copies`` times (one command), against pdfplumber ``extract_tables`` on
+   the same files in this process; the ratio pdfplumber/command against the goal (>= 10x), and
+   every file's cells against its key (it must be every cell, exactly). One warm-up and
+   ``--repeat`` timed runs of each, as above.
+
 Every result with known values (keys/<stem>.json, or a variant's source key) is scored: a cell
 matches when the report has it with an equal value of the same type (null included). Each
 reader's accuracy is that of its own report alone (``build_report`` on its content, no cascade).
@@ -30,7 +37,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -310,6 +319,53 @@ def print_formats(console: Console, summary: dict[str, dict[str, Any]]) -> None:
     console.print(table)
 
 
+COMMAND_GOAL = 10.0  # pdfplumber seconds / `nianbao extract` seconds, same files, same run
+
+
+def bench_command(data: Path, copies: int, repeat: int) -> dict[str, Any]:
+    """``nianbao extract --json`` on the corpus PDFs x ``copies`` (one subprocess, end to end)
+    and pdfplumber ``extract_tables`` on the same files; seconds, the ratio, exact files."""
+    script = Path(sys.executable).with_name("nianbao")
+    with tempfile.TemporaryDirectory(prefix="nianbao-command-") as scratch:
+        sources = {}
+        for n in range(copies):
+            for pdf in sorted(data.glob("*.pdf")):
+                target = Path(scratch) / f"{n:02d}-{pdf.name}"
+                shutil.copyfile(pdf, target)
+                sources[str(target)] = pdf
+        command = [str(script), "extract", "--json", *sources]
+        run = partial(subprocess.run, command, capture_output=True, text=True, check=False)
+        command_s, done = best_time(run, repeat)
+        plumber_s, _ = best_time(lambda: [pdfplumber_tables(Path(f)) for f in sources], repeat)
+    exact, readers = 0, {}
+    for line in done.stdout.splitlines():
+        obj = json.loads(line)
+        key_file = data / "keys" / f"{sources[obj['file']].stem}.json"
+        expected = json.loads(key_file.read_text(encoding="utf-8"))["cells"] if (
+            key_file.exists()) else None
+        exact += expected is not None and obj["cells"] == expected
+        path = "+".join(obj.get("readers") or [obj["extractor"]])
+        readers[path] = readers.get(path, 0) + 1
+    return {"files": len(sources), "command_s": command_s, "pdfplumber_s": plumber_s,
+            "ratio": plumber_s / command_s, "exact": exact, "readers": readers,
+            "goal": COMMAND_GOAL, "stderr_lines": len(done.stderr.splitlines())}
+
+
+def print_command(console: Console, result: dict[str, Any], repeat: int) -> None:
+    table = Table(title=f"`nianbao extract` end to end vs pdfplumber extract_tables (best of "
+                        f"{repeat}; {result['files']} PDFs in one command)")
+    for name in ("nianbao extract s", "pdfplumber s", "ratio", "goal", "met", "exact files",
+                 "readers", "stderr lines"):
+        table.add_column(name, justify="right")
+    met = "yes" if result["ratio"] >= result["goal"] else "[red]no[/red]"
+    table.add_row(f"{result['command_s']:.2f}", f"{result['pdfplumber_s']:.2f}",
+                  f"{result['ratio']:.1f}x", f">= {result['goal']:g}x", met,
+                  f"{result['exact']}/{result['files']}",
+                  ", ".join(f"{k} {v}" for k, v in result["readers"].items()),
+                  str(result["stderr_lines"]))
+    console.print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("tests/data"))
@@ -319,11 +375,21 @@ def main() -> None:
     parser.add_argument("--camelot-every", type=int, default=5,
                         help="time camelot on every n-th variant (all corpus PDFs)")
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    parser.add_argument("--copies", type=int, default=15,
+                        help="copies of each corpus PDF given to `nianbao extract` at once")
+    parser.add_argument("--command-only", action="store_true",
+                        help="only the end-to-end `nianbao extract` measurement (3.)")
     args = parser.parse_args()
     quiet()
     console = Console()
     if not console.is_terminal:  # a log file: wide enough for the per-file PDF table
         console.width = 250
+    command = bench_command(args.data, args.copies, args.repeat)
+    print_command(console, command, args.repeat)
+    if args.command_only:
+        if args.json:
+            args.json.write_text(json.dumps({"repeat": args.repeat, "command": command}, indent=1))
+        return
     rows = bench_documents(args.data, args.repeat)
     summary = per_format(rows)
     print_documents(console, rows, args.repeat)
@@ -339,7 +405,8 @@ def main() -> None:
                     "pdfium": pypdfium2.version.PDFIUM_INFO.version}
         args.json.write_text(json.dumps({"repeat": args.repeat, "versions": versions,
                                          "documents": rows, "formats": summary, "pdfs": pdfs,
-                                         "pdf_summary": pdf_totals}, indent=1,
+                                         "pdf_summary": pdf_totals, "command": command},
+                                        indent=1,
                                         ensure_ascii=False))
 
 

@@ -1,7 +1,8 @@
 """One document -> one Report: sniff the format, read its tables, interpret, check.
 
 Pure apart from reading the file (and LibreOffice's scratch files in ``workdir`` for DOC/WPS).
-A document that cannot be read gives a Report whose ``error`` says why; it never raises.
+A document that cannot be read gives a Report whose ``error_code`` says why (and ``error`` says
+it for people); it never raises.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from extract.checks import run_checks
 from extract.errors import ExtractionError
 from extract.formats.docx import read_docx
 from extract.formats.html import read_html
+from extract.formats.lattice import NAME as LATTICE_NAME
 from extract.formats.lattice import read_pdf_lattice
 from extract.formats.office import read_office
-from extract.formats.pdf import read_pdf
+from extract.formats.pdf import NAME as PLUMBER_NAME
+from extract.formats.pdf import read_pdf, refuse_bombs
 from extract.formats.pdfium_grid import NAME as FAST_NAME
 from extract.formats.pdfium_grid import read_pdf_fast
 from extract.formats.sniff import sniff
 from extract.formats.text import read_text
 from extract.interpret import interpret
 from extract.metadata import read_metadata
-from extract.model import Content, Report, Status
+from extract.model import Anomaly, Content, Report, Status
 
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 _QUALITY_RULES = ("R1", "R2", "R3", "R4", "R5")
@@ -47,8 +50,12 @@ def build_report(base: Report, content: Content) -> Report:
                     year=meta.year, title=meta.title, templates=reading.templates,
                     cells=reading.cells, extractor=content.extractor,
                     extractor_version=content.extractor_version,
-                    extra_columns=reading.extra_columns, notes=reading.notes)
+                    extra_columns=reading.extra_columns, notes=reading.notes,
+                    readers=[*base.readers, content.extractor])
+    # Every interpreter note is a row it could not place as printed: a structural doubt.
+    report.anomalies = [Anomaly("layout", note) for note in reading.notes]
     if meta.period_year and meta.year and meta.period_year != meta.year:
+        # metadata, not table structure: a note for people, no reason to read the tables again
         report.notes.append(f"title says {meta.year}, the 统计期限 sentence {meta.period_year}")
     if not reading.cells:
         raise ExtractionError("not_a_report", "no table of the report format was found")
@@ -56,10 +63,22 @@ def build_report(base: Report, content: Content) -> Report:
         raise ExtractionError("not_a_report", "the report tables carry no numbers "
                                               "(a blank template or a notice about the format)")
     report.checks = run_checks(report)
+    report.anomalies += _missing(report)
     if content.pages_without_text and _faults(report)[1]:
         raise ExtractionError("no_text_layer", f"pages {content.pages_without_text} have no text "
                                                "layer (scanned); OCR is not supported")
     return report
+
+
+def _missing(report: Report) -> list[Anomaly]:
+    """R5's missing tables and cells as anomalies (negative counts are values, not structure)."""
+    found = []
+    for check in report.checks:
+        if check.rule != "R5" or check.status is not Status.FAIL or check.subject == "report":
+            continue
+        kind = "missing_cells" if check.cells else "missing_table"
+        found.append(Anomaly(kind, f"{check.subject}: {check.message}"))
+    return found
 
 
 def _faults(report: Report) -> tuple[int, int]:
@@ -70,11 +89,11 @@ def _faults(report: Report) -> tuple[int, int]:
     return failed, missing
 
 
-def _verified(report: Report) -> bool:
-    """Every check passes and the interpreter noted nothing: each request and appeal cell is
-    then confirmed by an identity of the form (R1-R4), every cell is present (R5), and no row
-    had more or fewer values than columns. Only such a fast reading is kept without pdfplumber."""
-    return not report.notes and all(c.status is Status.PASS for c in report.checks)
+def _doubted(report: Report) -> bool:
+    """Structural doubt: a row not placed as printed, a missing table or cell (``anomalies``).
+    Failing arithmetic (R1-R4) is no doubt about the reading: reports print wrong sums, and
+    every reader reads the same wrong sums."""
+    return bool(report.anomalies)
 
 
 def _rank(report: Report) -> tuple[int, int, int]:
@@ -100,8 +119,8 @@ def _extends(a: Report, b: Report) -> bool:
 def _read_pdf(base: Report, path: Path) -> Report:
     """The PDF cascade: PDFium grid, then pdfplumber, then camelot lattice, each only when needed.
 
-    Never worse than pdfplumber alone: the fast reading stands alone only when verified (see
-    ``_verified``); otherwise pdfplumber reads the file too, and the fast reading is kept only
+    The fast reading stands alone unless it has structural doubt (see ``_doubted``); then
+    pdfplumber reads the file too, and the fast reading is kept only
     when it reads the same cells, ranks strictly better (``_rank``), or ranks the same and
     extends pdfplumber's reading (``_extends``); else pdfplumber's stands. A result that still
     fails a check gets camelot lattice's second opinion, as before.
@@ -113,16 +132,20 @@ def _read_pdf(base: Report, path: Path) -> Report:
     except ExtractionError as exc:  # e.g. a table without ruling lines: no grid, no cells
         fast, why = None, f"{FAST_NAME} read no report ({exc.code})"
     else:
-        if _verified(fast):
-            fast.notes.append(f"pdf cascade: {FAST_NAME} verified (every check passes)")
+        if not _doubted(fast):
+            fast.notes.append(f"pdf cascade: {FAST_NAME} verified (every check passes)"
+                              if all(c.status is Status.PASS for c in fast.checks) else
+                              f"pdf cascade: {FAST_NAME} kept: no structural doubt (failed "
+                              f"checks are the document's own arithmetic)")
             return fast
-        why = f"{FAST_NAME} faults {_faults(fast)}" + (f", {len(fast.notes)} notes"
-                                                       if fast.notes else "")
+        why = (f"{FAST_NAME} faults {_faults(fast)}, {len(fast.anomalies)} anomalies "
+               f"({', '.join(sorted({a.kind for a in fast.anomalies}))})")
     try:
         plumber = build_report(base, read_pdf(path))
     except ExtractionError as exc:
         if fast is None:
             raise
+        fast.readers.append(PLUMBER_NAME)
         fast.notes.append(f"pdf cascade: {why}; pdfplumber read no report ({exc.code})")
         return fast
     if fast is None:
@@ -135,6 +158,7 @@ def _read_pdf(base: Report, path: Path) -> Report:
         chosen, step = fast, f"pdfplumber read a subset of the cells, kept {FAST_NAME}"
     else:
         chosen, step = plumber, f"pdfplumber ranks {_rank(plumber)}, chose it over {_rank(fast)}"
+    chosen.readers = [FAST_NAME, PLUMBER_NAME]
     chosen.notes.append(f"pdf cascade: {why}; {step}")
     return _second_opinion(base, chosen, path, content.text)
 
@@ -146,8 +170,11 @@ def _second_opinion(base: Report, first: Report, path: Path, text: str) -> Repor
     try:
         second = build_report(base, read_pdf_lattice(path, text))
     except ExtractionError as exc:
+        first.readers.append(LATTICE_NAME)
         first.notes.append(f"second opinion (camelot lattice) unavailable: {exc}")
         return first
+    second.readers = [*first.readers, LATTICE_NAME]
+    first.readers.append(LATTICE_NAME)
     if _faults(second) < _faults(first):
         second.notes.extend(n for n in first.notes if n.startswith("pdf cascade:"))
         second.notes.append(f"camelot lattice chosen over {first.extractor} {_faults(first)} -> "
@@ -171,14 +198,14 @@ def extract_document(path: Path, workdir: Path | None = None,
         report.sha256 = hashlib.sha256(data).hexdigest()
         report.format = sniff(path, data[:8192], suffix)
         if report.format == "pdf":
+            refuse_bombs(data)  # before any PDF library inflates a stream
             return _read_pdf(report, path)
         with tempfile.TemporaryDirectory(prefix="nianbao-", dir=workdir) as scratch:
             content = _read(report.format, path, data, Path(scratch))
         return build_report(report, content)
     except ExtractionError as exc:
-        report.error = str(exc)
-        report.extractor = report.extractor or "none"
-        return report
+        return report.fail(exc.code, exc.detail)
+    except MemoryError:
+        return report.fail("too_large", "reading it ran out of memory (over the memory limit)")
     except OSError as exc:
-        report.error = f"unreadable: {exc}"
-        return report
+        return report.fail("unreadable", str(exc))

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+# Every code a Report.error_code can hold; the warehouse and the flows branch on these.
+ERROR_CODES = (
+    "empty_file", "unknown_format", "corrupt", "encrypted", "no_text_layer", "not_a_report",
+    "too_large", "decompression_bomb", "timeout", "crashed", "unreadable",
+    "libreoffice_missing", "conversion_failed",
+)
+
 
 class ExtractionError(Exception):
     """A document nianbao could not read. ``code`` is stable (tests and the warehouse use it)."""

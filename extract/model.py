@@ -64,6 +64,22 @@ def summarise(results: list[CheckResult]) -> dict[str, str]:
 
 
 @dataclass
+class Anomaly:
+    """A structural doubt about a reading: something in the tables' shape, not their arithmetic.
+
+    ``kind`` is one of ANOMALY_KINDS; ``detail`` says where, for people."""
+
+    kind: str
+    detail: str
+
+
+# layout: the interpreter met a row it could not place as printed (an unmatched label with
+# values, more or fewer values than columns (a row cut by a page break), a cell printed twice);
+# missing_table / missing_cells: the template's tables or cells were not all found.
+ANOMALY_KINDS = ("layout", "missing_table", "missing_cells")
+
+
+@dataclass
 class Report:
     file: str
     sha256: str
@@ -75,11 +91,23 @@ class Report:
     checks: list[CheckResult] = field(default_factory=list)
     extractor: str = ""
     extractor_version: str = ""
-    error: str | None = None
+    error: str | None = None  # for people: "code: detail"
+    # Why the document could not be read, as a stable code (see extract.errors.ERROR_CODES);
+    # programs branch on this field, never on the text of ``error``.
+    error_code: str | None = None
     title: str | None = None
     # Columns a report adds beyond its template, e.g. {"requests": ("org_subtotal",)}.
     extra_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the trail, for people
+    anomalies: list[Anomaly] = field(default_factory=list)  # structural doubts, for decisions
+    readers: list[str] = field(default_factory=list)  # every table reader that ran, in order
+
+    def fail(self, code: str, detail: str) -> Report:
+        """This report marked unreadable with ``code``; no cells or checks are kept."""
+        self.error_code, self.error = code, f"{code}: {detail}"
+        self.cells, self.checks, self.templates = {}, [], {}
+        self.extractor = self.extractor or "none"
+        return self
 
     def values(self) -> dict[str, Number | None]:
         return {key: cell.value for key, cell in self.cells.items()}
@@ -102,7 +130,10 @@ class Report:
             "checks": [c.to_dict() for c in self.checks],
             "summary": summarise(self.checks),
             "notes": list(self.notes),
+            "anomalies": [asdict(a) for a in self.anomalies],
+            "readers": list(self.readers),
             "error": self.error,
+            "error_code": self.error_code,
         }
 
 

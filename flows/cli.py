@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -13,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from extract import Report, extract_with_limit
-from extract.limits import DOCUMENT_TIMEOUT
+from extract import Report
+from extract.limits import DOCUMENT_TIMEOUT, MEMORY_LIMIT, ExtractionPool, Limits
 from extract.model import summarise
 from flows.errors import ErrorHandlingTyper, set_debug
 
@@ -65,20 +66,32 @@ def extract(
     files: Annotated[list[Path], typer.Argument(help="Documents: html, pdf, docx, doc, wps.")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document (JSON Lines).")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds allowed per document.")] = DOCUMENT_TIMEOUT,
+    memory_mb: Annotated[int, typer.Option(
+        help="Address space (MiB) each extraction worker may add to what it starts with.")
+    ] = MEMORY_LIMIT // 1024 ** 2,
+    workers: Annotated[int | None, typer.Option(
+        help="Extraction worker processes (default: one per CPU).")] = None,
+    debug_log: Annotated[Path | None, typer.Option(
+        envvar="NIANBAO_DEBUG_LOG", help="Append library warnings (pdfminer, camelot) to this file; by default they are "
+             "dropped, never printed.")] = None,
 ) -> None:
     """Extract the report tables of FILES and check them.
 
     Exits 0 when every file was read (quality failures are findings, not errors), 2 when any
-    file could not be read; every file still gets its object, with a clear ``error``.
+    file could not be read; every file still gets its object, with a clear ``error`` and its
+    ``error_code``. Files are read by a pool of worker processes, each document under the time
+    and memory limits; the output keeps the order of FILES.
     """
     out = Console()
     unreadable = 0
-    with Progress(console=console, transient=True, disable=len(files) < 2) as progress:
+    limits = Limits(timeout=timeout, memory=memory_mb * 1024 ** 2)
+    count = min(len(files), workers or os.cpu_count() or 1)
+    with Progress(console=console, transient=True, disable=len(files) < 2) as progress, \
+            ExtractionPool(count, limits, debug_log) as pool:
         task = progress.add_task("extracting", total=len(files))
-        for path in files:
-            report = extract_with_limit(path, timeout=timeout)
+        for report in pool.map((path, None) for path in files):
             unreadable += report.error is not None
-            if as_json:  # JSON Lines: one object per document, as each is done
+            if as_json:  # JSON Lines: one object per document, in the order given
                 typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
             else:
                 _print_readable(report, out)

@@ -17,7 +17,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed
 
 from crawlers.config import PortalConfig, load_configs
-from extract import Report, extract_with_limit
+from extract import Report
+from extract.limits import shared_pool
 from flows.crawling import run_crawl
 from flows.pipeline import Candidate, candidates, load_extracted
 from flows.runners import make_task_runner
@@ -55,7 +56,9 @@ def crawl_portal(config: PortalConfig, data_dir: Path, delay: float | None,
 
 @task(name="extract document")
 def extract_one(item: Candidate) -> Report:
-    return extract_with_limit(item.path, suffix=item.suffix)
+    """One document (a task run each: its own record) in this process's pool of recycled
+    extraction workers, under the time and memory limits."""
+    return shared_pool().extract(item.path, item.suffix)
 
 
 @task(name="load warehouse")
@@ -129,9 +132,8 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     logger.info("extracting %d new documents", len(items))
     futures = [extract_one.submit(item) for item in items]
     extracted = [f.result() for f in futures]
-    skipped = [(r.file, r.error.split(":", 1)[0]) for r in extracted
-               if r.error and r.error.startswith(SKIP_ERRORS)]
-    reports = [r for r in extracted if not (r.error and r.error.startswith(SKIP_ERRORS))]
+    skipped = [(r.file, r.error_code) for r in extracted if r.error_code in SKIP_ERRORS]
+    reports = [r for r in extracted if r.error_code not in SKIP_ERRORS]
 
     summary = RunSummary(run_id, crawl_reports, LoadResult(run_id), skipped)
     counts = summary.counts()

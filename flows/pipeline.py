@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, urlsplit
 
 from crawlers.rawstore import RawStore
-from extract import Report, extract_with_limit
+from extract import Report
+from extract.limits import ExtractionPool, Limits
 from warehouse.load import DocumentMeta, LoadResult, load_reports
 from warehouse.store import Warehouse
 
@@ -58,17 +58,11 @@ def candidates(data_dir: Path, *, only_new: bool = True,
 
 def extract_all(items: list[Candidate], workers: int | None = None,
                 progress: Callable[[Report], None] | None = None) -> list[Report]:
-    """Each document in its own time-limited process, ``workers`` at a time."""
-    workers = workers or max(1, (os.cpu_count() or 2))
-
-    def one(item: Candidate) -> Report:
-        report = extract_with_limit(item.path, suffix=item.suffix)
-        if progress:
-            progress(report)
-        return report
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, items))
+    """Every document under the time and memory limits, in a pool of ``workers`` recycled
+    extraction processes; one Report per item, in order."""
+    workers = min(max(1, len(items)), workers or max(1, (os.cpu_count() or 2)))
+    with ExtractionPool(workers, Limits.from_env()) as pool:
+        return list(pool.map(((item.path, item.suffix) for item in items), progress))
 
 
 def manifest_rows(data_dir: Path) -> list[dict]:

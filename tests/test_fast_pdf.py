@@ -132,7 +132,7 @@ def test_table_without_ruling_lines_falls_back_to_pdfplumber(tmp_path: Path, dat
         pdf.save(tmp_path / "lineless.pdf")
     assert read_with(read_pdf_fast, tmp_path / "lineless.pdf") is None
     report = extract_document(tmp_path / "lineless.pdf")
-    assert report.error is not None and report.error.startswith("not_a_report")
+    assert report.error is not None and report.error_code == "not_a_report"
 
 
 @pytest.fixture(scope="module")

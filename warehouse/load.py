@@ -66,7 +66,7 @@ def _date(text: str | None) -> date | None:
 
 def _status(report: Report) -> str:
     if report.error:
-        return "not_a_report" if report.error.startswith("not_a_report") else "unreadable"
+        return "not_a_report" if report.error_code == "not_a_report" else "unreadable"
     return "quality_failures" if any(c.status is Status.FAIL for c in report.checks) else "ok"
 
 

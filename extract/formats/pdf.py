@@ -3,10 +3,16 @@
 A table split across pages needs no special handling here: the interpreter reads all table rows
 as one stream. pypdfium2 opens the file first: it tells encrypted and damaged files apart quickly
 and counts the characters of each page to find pages without a text layer.
+
+Before any library reads a PDF, ``refuse_bombs`` inflates its Flate streams with a bound: a
+stream that would inflate to gigabytes (a decompression bomb) would otherwise take that much
+memory in PDFium or pdfminer, and then pass for a scan without a text layer.
 """
 
 from __future__ import annotations
 
+import re
+import zlib
 from pathlib import Path
 
 import pdfplumber
@@ -17,6 +23,53 @@ from extract.model import Content, RawTable
 
 NAME = "pdfplumber"
 VERSION = "1"
+
+
+MAX_STREAM_INFLATED = 256 * 1024 * 1024  # bytes one stream may inflate to ...
+MAX_STREAM_RATIO = 100  # ... unless it is compressed less than this (a large honest image)
+_STREAM = re.compile(rb"stream\r?\n")
+_DICTIONARY_SPAN = 2048  # bytes before ``stream`` searched for the stream's dictionary
+_DEFLATE_MAX_RATIO = 1032  # no deflate stream inflates more than this from its bytes
+
+
+def refuse_bombs(data: bytes, limit: int = MAX_STREAM_INFLATED) -> None:
+    """Refuse a PDF with a Flate stream that inflates beyond ``limit`` bytes at a ratio over
+    MAX_STREAM_RATIO, inflating at most ``limit`` bytes of it, 1 MiB at a time. Image streams
+    are skipped: the readers never decode them; so are streams too short (up to their
+    ``endstream``, whatever ``/Length`` says) to inflate beyond ``limit`` at all."""
+    for match in _STREAM.finditer(data):
+        end = data.find(b"endstream", match.end())
+        if ((end if end >= 0 else len(data)) - match.end()) * _DEFLATE_MAX_RATIO <= limit:
+            continue
+        head = data[max(0, match.start() - _DICTIONARY_SPAN):match.start()]
+        dictionary = head[head.rfind(b" obj") + 1:]
+        if b"/FlateDecode" not in dictionary or b"/Image" in dictionary:
+            continue
+        inflated, used = _inflated_size(data, match.end(), limit)
+        if inflated > limit and inflated > MAX_STREAM_RATIO * used:
+            raise ExtractionError("decompression_bomb",
+                                  f"a Flate stream at byte {match.end()} inflates beyond {limit} "
+                                  f"bytes from {used} (ratio over {inflated // max(used, 1)})")
+
+
+def _inflated_size(data: bytes, start: int, limit: int) -> tuple[int, int]:
+    """(bytes inflated, compressed bytes used) of the zlib stream at ``start``, stopping once
+    over ``limit``; a stream that is not valid zlib counts what inflated before the error."""
+    inflater = zlib.decompressobj()
+    inflated, position, piece = 0, start, 64 * 1024
+    pending = b""
+    while inflated <= limit and not inflater.eof:
+        if not pending:
+            pending = data[position:position + piece]
+            position += len(pending)
+            if not pending:
+                break
+        try:
+            inflated += len(inflater.decompress(pending, 1024 * 1024))
+        except zlib.error:
+            break
+        pending = inflater.unconsumed_tail
+    return inflated, position - start - len(pending) - len(inflater.unused_data)
 
 
 def open_document(path: Path) -> pypdfium2.PdfDocument:
