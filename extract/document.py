@@ -24,6 +24,7 @@ from extract.formats.text import read_text
 from extract.interpret import interpret
 from extract.metadata import read_metadata
 from extract.model import Content, Report, Status
+from extract.version import extractor_version
 
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 _QUALITY_RULES = ("R1", "R2", "R3", "R4", "R5")
@@ -46,7 +47,7 @@ def build_report(base: Report, content: Content) -> Report:
     report = Report(file=base.file, sha256=base.sha256, format=base.format, agency=meta.agency,
                     year=meta.year, title=meta.title, templates=reading.templates,
                     cells=reading.cells, extractor=content.extractor,
-                    extractor_version=content.extractor_version,
+                    extractor_version=extractor_version(content.extractor_version),
                     extra_columns=reading.extra_columns, notes=reading.notes)
     if meta.period_year and meta.year and meta.period_year != meta.year:
         report.notes.append(f"title says {meta.year}, the 统计期限 sentence {meta.period_year}")

@@ -26,6 +26,9 @@ from extract.schema import (
 )
 from extract.values import is_value_token, parse_value
 
+# Bump when a change to the interpreter can change a reading (see extract/version.py).
+VERSION = "1"
+
 _APPEAL_WIDTH = len(APPEALS.rows) * len(APPEALS.columns)
 _REQUESTS_2021_ONLY = ("other_no_correction", "other_unpaid_fee", "other_misc")
 
