@@ -69,11 +69,13 @@ def _is_label(text: str | None) -> bool:
 
 
 def _is_header(texts: list[str], values: list[str]) -> bool:
-    """A row of column headings with a blank heading cell at its end (not a row of blank values)."""
+    """A row of column headings, or of table markers, with blank cells at its end (not a row of
+    blank values): a grid without spans (a Markdown table) prints a merged heading's covered
+    positions as blank cells."""
     if any(v.strip() for v in values):
         return False
-    return any(exact_match(t, table.columns) for table in SCHEMA.values() for t in texts
-               if _is_label(t))
+    return _marker_table(texts) is not None or any(
+        exact_match(t, table.columns) for table in SCHEMA.values() for t in texts if _is_label(t))
 
 
 def _marker_table(texts: list[str]) -> str | None:
@@ -248,7 +250,14 @@ def _request_columns(header: list[tuple[int, str]]) -> tuple[str, ...]:
 
 
 def _fit(values: list[str], width: int, where: str, notes: list[str]) -> list[str | None]:
-    """The row's values for ``width`` columns: surplus leading blanks (label-area cells) dropped."""
+    """The row's values for ``width`` columns: surplus leading blanks (label-area cells) dropped,
+    and, while printed values would be cut off at the front, surplus trailing blanks (a merged
+    last cell that a grid without spans, a Markdown table, prints as blank positions)."""
+    end = len(values)
+    while end > width and not values[end - 1].strip() and any(
+            v.strip() for v in values[: end - width]):
+        end -= 1
+    values = values[:end]
     if len(values) > width:
         surplus = values[: len(values) - width]
         if any(v.strip() for v in surplus):
