@@ -89,15 +89,19 @@ def _canonical_tree(node: Any) -> Any:
     return node
 
 
-def module_digest(module: str) -> str:
-    """A digest of ``module``'s code: its syntax tree without docstrings and without the VERSION
+def source_digest(source: str) -> str:
+    """A digest of Python code: its syntax tree without docstrings and without the VERSION
     assignment (comments and formatting never reach the tree)."""
+    text = json.dumps(_canonical_tree(ast.parse(source)), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def module_digest(module: str) -> str:
+    """``source_digest`` of a module's file."""
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
         raise ModuleNotFoundError(module)
-    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-    text = json.dumps(_canonical_tree(tree), ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return source_digest(Path(spec.origin).read_text(encoding="utf-8"))
 
 
 def reader_digest(reader: str) -> str:
