@@ -117,7 +117,7 @@ def test_markdown_pipe_tables_are_read(tmp_path: Path, data_dir: Path) -> None:
 
 
 def test_pipe_rows_cells_breaks_escapes_and_table_ends() -> None:
-    text = ("报告\n| 信息内容 | 本年新<br>制作数量 | 备注 |\n|:---|---:|:---:|\n"
+    text = ("报告\n| **信息内容** | 本年新<br>制作数量 | 备注 |\n|:---|---:|:---:|\n"
             "| 规章 | 0 | a \\| b |\n说明文字\n| 行政许可 | 4 |  |\n")
     content = read_text(text.encode())
     assert [t.rows for t in content.tables] == [

@@ -5,10 +5,11 @@ a block of such lines ended by a blank line; a line without the tab directly und
 continues that cell ("本年新" / "制作数量"); a text line after a blank line ends the table.
 
 Pipe form (as PDF-to-text tools and transcriptions write tables): ``| 规章 | 0 | 0 | 3 |``, one
-row a line, the ``|---|:---:|`` delimiter row skipped, ``\\|`` a printed bar and ``<br>`` a line
-break inside a cell; the first line that is not a pipe row ends the table. An empty pipe cell is
-a blank cell (merged cells print as empty ones too; the interpreter aligns a row's values from
-its label, so the extra blanks after a merged label do not shift them).
+row a line (bars at both ends), the ``|---|:---:|`` delimiter row skipped, ``\\|`` a printed bar,
+``<br>`` a line break inside a cell and ``**bold**`` plain; the first line that is not a pipe
+row ends the table. An empty pipe cell is a blank cell: a pipe table has no spans, so a merged
+cell prints as empty ones too, which the interpreter tells from blank values (it aligns a row's
+values from its label, and a row of headings or table markers with blanks is a header).
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ _PIPE_ROW = re.compile(r"^ *\|.*\| *$")  # not "\t|": a tab starts a cell line
 _UNESCAPED_BAR = re.compile(r"(?<!\\)\|")
 _DELIMITER_CELL = re.compile(r"^\s*:?-{3,}:?\s*$")
 _LINE_BREAK = re.compile(r"<br\s*/?>", re.I)
+_EMPHASIS = re.compile(r"^(\*\*|__)(.+)\1$", re.S)  # "**信息内容**": a bold heading
 
 
 def _pipe_cells(line: str) -> list[str]:
     """The cells of one pipe row, without the bars at its ends."""
     parts = _UNESCAPED_BAR.split(line.strip())[1:-1]
-    return [_LINE_BREAK.sub("\n", part.replace("\\|", "|")).strip() for part in parts]
+    cells = [_LINE_BREAK.sub("\n", part.replace("\\|", "|")).strip() for part in parts]
+    return [_EMPHASIS.sub(r"\2", cell).strip() for cell in cells]
 
 
 def _is_delimiter(cells: list[str]) -> bool:
