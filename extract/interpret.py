@@ -31,6 +31,8 @@ VERSION = "1"
 
 _APPEAL_WIDTH = len(APPEALS.rows) * len(APPEALS.columns)
 _REQUESTS_2021_ONLY = ("other_no_correction", "other_unpaid_fee", "other_misc")
+# A word this short after a row's label is a value cell's text, not the row's label.
+_MAX_WORD_IN_VALUE_CELL = 4
 
 
 @dataclass
@@ -179,6 +181,23 @@ def _stream(tables: list[RawTable]) -> Iterator[tuple[RawTable, list[tuple[int, 
         yield held
 
 
+def _label_before_words(texts: list[str], label_positions: list[int], context: str | None
+                        ) -> tuple[int, tuple[Table, str, str] | None]:
+    """When a row's last label matches no template row but only short words ("不详", "暂无")
+    follow a label that does, those words are cells printed where numbers belong: the earlier
+    label is the row's (when a number follows it too). Returns (its position, its match), or the
+    last label's with None."""
+    for n, position in reversed(list(enumerate(label_positions[:-1]))):
+        if len("".join(texts[label_positions[n + 1]].split())) > _MAX_WORD_IN_VALUE_CELL:
+            break
+        if not any(t.strip() and is_value_token(t) for t in texts[position + 1:]):
+            continue
+        match = _match_row(texts[position], context)
+        if match is not None:
+            return position, match
+    return label_positions[-1], None
+
+
 def _collect(tables: list[RawTable]) -> _Evidence:
     evidence = _Evidence()
     context: str | None = None
@@ -193,12 +212,18 @@ def _collect(tables: list[RawTable]) -> _Evidence:
             continue
         last = label_positions[-1]
         values = texts[last + 1:]
+        if not values and not _is_header(texts, values):  # a row ending in "不详"?
+            last = _label_before_words(texts, label_positions, context)[0]
+            values = texts[last + 1:]
         if not values or _is_header(texts, values):
             # a header row: column labels, table markers, template evidence
             context = _marker_table(texts) or context
             _read_header(indexed, context, evidence)
             continue
         match = _match_row(texts[last], context)
+        if match is None:
+            last, match = _label_before_words(texts, label_positions, context)
+            values = texts[last + 1:]
         if match is None:
             if any(v.strip() for v in values):
                 evidence.notes.append(f"unmatched row label {texts[last]!r} with values")

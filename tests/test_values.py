@@ -126,3 +126,20 @@ def test_value_findings_reach_the_quality_table(tmp_path: Path) -> None:
     raw = con.execute("SELECT value, raw FROM cells WHERE \"table\" = 'disclosure' AND "
                       "\"row\" = 'licensing' AND col = 'prev_count'").fetchall()
     assert raw == [(None, "52O")]
+
+
+@pytest.mark.parametrize("swaps", [{"188": "不详"}, {"20373": "暂无"}, {"188": "不详", "20373": "暂无"}])
+def test_a_word_in_a_number_cell_nulls_that_cell_and_keeps_its_row(
+        tmp_path: Path, swaps: dict[str, str]) -> None:
+    """Words printed where numbers belong, inside the row or at its end, are not its label."""
+    key = load_key("weihai_2020")["cells"]
+    report = extract_document(_weihai_text_with(tmp_path, **swaps))
+    keys = {"188": "disclosure/licensing/prev_count", "20373": "disclosure/licensing/decisions"}
+    for printed, word in swaps.items():
+        cell = report.cells[keys[printed]]
+        assert cell.value is None and cell.raw == word
+    assert report.values()["disclosure/licensing/change"] == 113
+    assert set(_findings(report, "unparseable_value")) == {keys[p] for p in swaps}
+    swapped = {keys[p] for p in swaps}
+    assert {k: v for k, v in report.values().items() if k not in swapped} == {
+        k: v for k, v in key.items() if k not in swapped}
