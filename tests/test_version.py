@@ -34,7 +34,7 @@ PINS = {
     "extract.metadata": ("1", "cf18a44d34b6ec60"),
     "extract.checks": ("1", "fe5e49060c93d4df"),
     "extract.formats.html": ("1", "ad338d0df5be1457"),
-    "extract.formats.text": ("2", "9805b333daca9b87"),
+    "extract.formats.text": ("2", "348170f92f430882"),
     "extract.formats.docx": ("1", "e406afda6047a374"),
     "extract.formats.office": ("1", "4cc8369d7d3cb376"),
     "extract.formats.pdf": ("1", "3253d8638b3d1541"),

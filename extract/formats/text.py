@@ -25,8 +25,8 @@ VERSION = "2"
 _PIPE_ROW = re.compile(r"^ *\|.*\| *$")  # not "\t|": a tab starts a cell line
 _UNESCAPED_BAR = re.compile(r"(?<!\\)\|")
 _DELIMITER_CELL = re.compile(r"^\s*:?-{3,}:?\s*$")
-_LINE_BREAK = re.compile(r"<br\s*/?>", re.I)
-_EMPHASIS = re.compile(r"^(\*\*|__)(.+)\1$", re.S)  # "**信息内容**": a bold heading
+_LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_EMPHASIS = re.compile(r"^(\*\*|__)(.+)\1$", re.DOTALL)  # "**信息内容**": a bold heading
 
 
 def _pipe_cells(line: str) -> list[str]:
