@@ -48,6 +48,10 @@ READERS: dict[str, tuple[str, ...]] = {
     "extract.formats.lattice": (),
 }
 
+# Modules of extract/formats that read no table: which reader runs is in the report's
+# ``extractor`` name, which report_id hashes anyway.
+NOT_READING = ("extract.formats.sniff",)
+
 
 def module_version(module: str) -> str:
     """The VERSION constant of ``module`` as it is now (read at call time, never cached)."""

@@ -13,6 +13,7 @@ from extract import extract_document
 from extract import schema as schema_module
 from extract.formats import html
 from extract.version import (
+    NOT_READING,
     READERS,
     SHARED_MODULES,
     extractor_version,
@@ -72,6 +73,15 @@ def test_every_format_reader_is_listed() -> None:
         if hasattr(module, "NAME") and hasattr(module, "VERSION"):
             readers.add(module.__name__)
     assert readers == set(READERS)
+
+
+def test_every_formats_module_is_a_reader_a_helper_or_named_as_reading_nothing() -> None:
+    """A new module in extract/formats is placed: a reader, a helper of one (its code then
+    pinned with the reader's), or one that reads no table."""
+    placed = set(READERS) | {h for helpers in READERS.values() for h in helpers} | set(NOT_READING)
+    found = {f"extract.formats.{info.name}" for info in pkgutil.iter_modules(
+        extract.formats.__path__)}
+    assert found == placed
 
 
 def test_schema_data_is_pinned() -> None:
