@@ -1,7 +1,12 @@
-"""Report-level quality rules R1-R6 (DESIGN.md section 4), as tri-state results.
+"""Report-level quality rules R1-R6, as tri-state results, and findings on printed values.
 
 The sum rules are data (``SUM_RULES``); each instance names the cells it read, what it expected
 and what it observed. A rule whose cells are null or missing is UNCERTAIN, never PASS.
+
+Value findings are FAIL results about one cell each, only where something is wrong (their rule
+names the kind): ``unparseable_value``, a cell that prints something that is not a number (the
+cell is null, its text kept); ``fractional_count``, a count cell printing a fraction (kept as
+printed).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from dataclasses import dataclass
 
 from extract.model import CheckResult, Report, Status
 from extract.schema import (
+    AMOUNT_COLUMNS,
     APPEAL_COLUMNS,
     APPEALS,
     ORGANISATION_COLUMNS,
@@ -20,7 +26,10 @@ from extract.schema import (
     TEMPLATED_TABLES,
     all_keys,
 )
-from extract.values import Number
+from extract.values import Number, is_unparseable
+
+# Bump when a change to the report checks can change a reading (see extract/version.py).
+VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,27 @@ def check_identified(report: Report) -> list[CheckResult]:
     return results
 
 
+UNPARSEABLE_VALUE = "unparseable_value"
+FRACTIONAL_COUNT = "fractional_count"
+
+
+def check_values(report: Report) -> list[CheckResult]:
+    """A finding for each cell that prints no number where one belongs, or a fraction in a
+    count (every column but the amounts in 万元 counts something)."""
+    results = []
+    for key, cell in report.cells.items():
+        if cell.value is None and is_unparseable(cell.raw):
+            results.append(CheckResult(UNPARSEABLE_VALUE, Status.FAIL, key,
+                                       f"{key}: {cell.raw!r} is not a number (kept as null)",
+                                       [key]))
+        elif (cell.value is not None and key.rsplit("/", 1)[1] not in AMOUNT_COLUMNS
+              and cell.value != int(cell.value)):
+            results.append(CheckResult(FRACTIONAL_COUNT, Status.FAIL, key,
+                                       f"{key}: a count printed as {cell.raw.strip()!r}", [key],
+                                       observed=cell.value))
+    return results
+
+
 def run_checks(report: Report) -> list[CheckResult]:
     """Every report-level rule on one report."""
     values = report.values()
@@ -147,4 +177,5 @@ def run_checks(report: Report) -> list[CheckResult]:
         results.extend(check_sum(rule, values, prescribed))
     results.extend(check_complete(report))
     results.extend(check_identified(report))
+    results.extend(check_values(report))
     return results

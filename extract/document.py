@@ -27,6 +27,7 @@ from extract.formats.text import read_text
 from extract.interpret import interpret
 from extract.metadata import read_metadata
 from extract.model import Anomaly, Content, Report, Status
+from extract.version import extractor_version
 
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 _QUALITY_RULES = ("R1", "R2", "R3", "R4", "R5")
@@ -49,7 +50,7 @@ def build_report(base: Report, content: Content) -> Report:
     report = Report(file=base.file, sha256=base.sha256, format=base.format, agency=meta.agency,
                     year=meta.year, title=meta.title, templates=reading.templates,
                     cells=reading.cells, extractor=content.extractor,
-                    extractor_version=content.extractor_version,
+                    extractor_version=extractor_version(content.extractor_version),
                     extra_columns=reading.extra_columns, notes=reading.notes,
                     readers=[*base.readers, content.extractor])
     # Every interpreter note is a row it could not place as printed: a structural doubt.

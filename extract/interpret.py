@@ -26,8 +26,13 @@ from extract.schema import (
 )
 from extract.values import is_value_token, parse_value
 
+# Bump when a change to the interpreter can change a reading (see extract/version.py).
+VERSION = "1"
+
 _APPEAL_WIDTH = len(APPEALS.rows) * len(APPEALS.columns)
 _REQUESTS_2021_ONLY = ("other_no_correction", "other_unpaid_fee", "other_misc")
+# A word this short after a row's label is a value cell's text, not the row's label.
+_MAX_WORD_IN_VALUE_CELL = 4
 
 
 @dataclass
@@ -66,11 +71,13 @@ def _is_label(text: str | None) -> bool:
 
 
 def _is_header(texts: list[str], values: list[str]) -> bool:
-    """A row of column headings with a blank heading cell at its end (not a row of blank values)."""
+    """A row of column headings, or of table markers, with blank cells at its end (not a row of
+    blank values): a grid without spans (a Markdown table) prints a merged heading's covered
+    positions as blank cells."""
     if any(v.strip() for v in values):
         return False
-    return any(exact_match(t, table.columns) for table in SCHEMA.values() for t in texts
-               if _is_label(t))
+    return _marker_table(texts) is not None or any(
+        exact_match(t, table.columns) for table in SCHEMA.values() for t in texts if _is_label(t))
 
 
 def _marker_table(texts: list[str]) -> str | None:
@@ -174,6 +181,23 @@ def _stream(tables: list[RawTable]) -> Iterator[tuple[RawTable, list[tuple[int, 
         yield held
 
 
+def _label_before_words(texts: list[str], label_positions: list[int], context: str | None
+                        ) -> tuple[int, tuple[Table, str, str] | None]:
+    """When a row's last label matches no template row but only short words ("不详", "暂无")
+    follow a label that does, those words are cells printed where numbers belong: the earlier
+    label is the row's (when a number follows it too). Returns (its position, its match), or the
+    last label's with None."""
+    for n, position in reversed(list(enumerate(label_positions[:-1]))):
+        if len("".join(texts[label_positions[n + 1]].split())) > _MAX_WORD_IN_VALUE_CELL:
+            break
+        if not any(t.strip() and is_value_token(t) for t in texts[position + 1:]):
+            continue
+        match = _match_row(texts[position], context)
+        if match is not None:
+            return position, match
+    return label_positions[-1], None
+
+
 def _collect(tables: list[RawTable]) -> _Evidence:
     evidence = _Evidence()
     context: str | None = None
@@ -188,12 +212,18 @@ def _collect(tables: list[RawTable]) -> _Evidence:
             continue
         last = label_positions[-1]
         values = texts[last + 1:]
+        if not values and not _is_header(texts, values):  # a row ending in "不详"?
+            last = _label_before_words(texts, label_positions, context)[0]
+            values = texts[last + 1:]
         if not values or _is_header(texts, values):
             # a header row: column labels, table markers, template evidence
             context = _marker_table(texts) or context
             _read_header(indexed, context, evidence)
             continue
         match = _match_row(texts[last], context)
+        if match is None:
+            last, match = _label_before_words(texts, label_positions, context)
+            values = texts[last + 1:]
         if match is None:
             if any(v.strip() for v in values):
                 evidence.notes.append(f"unmatched row label {texts[last]!r} with values")
@@ -245,7 +275,14 @@ def _request_columns(header: list[tuple[int, str]]) -> tuple[str, ...]:
 
 
 def _fit(values: list[str], width: int, where: str, notes: list[str]) -> list[str | None]:
-    """The row's values for ``width`` columns: surplus leading blanks (label-area cells) dropped."""
+    """The row's values for ``width`` columns: surplus leading blanks (label-area cells) dropped,
+    and, while printed values would be cut off at the front, surplus trailing blanks (a merged
+    last cell that a grid without spans, a Markdown table, prints as blank positions)."""
+    end = len(values)
+    while end > width and not values[end - 1].strip() and any(
+            v.strip() for v in values[: end - width]):
+        end -= 1
+    values = values[:end]
     if len(values) > width:
         surplus = values[: len(values) - width]
         if any(v.strip() for v in surplus):

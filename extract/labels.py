@@ -18,6 +18,9 @@ import zhconv
 
 from extract.schema import Column, Row
 
+# Bump when a change to the label matcher can change a reading (see extract/version.py).
+VERSION = "1"
+
 # A label must be at least this similar to a schema label (after normalising) to match it.
 MATCH_THRESHOLD = 0.8
 

@@ -6,6 +6,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+# Bump when a change to the agency and year reader can change a reading (see extract/version.py).
+VERSION = "1"
+
 _TITLE_WORDS = r"政府信息公开(?:工作)?年度报告"
 # "淮安市人民政府 2024 年政府信息公开工作年度报告" (agency first, possibly on the line above)
 _AGENCY_FIRST = re.compile(

@@ -9,8 +9,10 @@ import pytest
 
 from extract import extract_document
 from extract.errors import ExtractionError
+from extract.formats.docx import read_docx
 from extract.formats.html import decode, read_html
 from extract.formats.sniff import sniff
+from extract.formats.text import read_text
 from tests.conftest import fake_bold_pdf, load_key
 
 REPORT_TABLE = """<table>
@@ -86,3 +88,44 @@ def test_pdf_fake_bold_duplicated_characters_are_removed(tmp_path: Path, data_di
     report = extract_document(tmp_path / "bold.pdf")
     assert report.error is None and report.agency == "威海经济技术开发区"
     assert report.values() == load_key("weihai_2020")["cells"]
+
+
+def _pipe_table(rows: list[list[str | None]]) -> str:
+    """A grid as a Markdown pipe table the way converters write one: every row as wide as the
+    grid, a merged cell's covered positions empty, bars escaped, line breaks as <br>."""
+    width = max(len(r) for r in rows)
+
+    def line(cells: list[str | None]) -> str:
+        texts = [(c or "").replace("|", "\\|").replace("\n", "<br>") for c in cells]
+        return "| " + " | ".join(texts + [""] * (width - len(texts))) + " |"
+
+    return "\n".join([line(rows[0]), "|" + "---|" * width, *(line(r) for r in rows[1:])])
+
+
+def test_markdown_pipe_tables_are_read(tmp_path: Path, data_dir: Path) -> None:
+    """The weihai 2020 report transcribed to Markdown: its DOCX tables as pipe tables under the
+    report's opening paragraphs reads every cell of the answer key."""
+    content = read_docx(data_dir / "weihai_2020.docx")
+    opening = "\n\n".join(content.text.split("\n")[:4])
+    tables = "\n\n正文一段。\n\n".join(_pipe_table(t.rows) for t in content.tables)
+    path = tmp_path / "weihai_2020.md"
+    path.write_text(f"# {opening}\n\n{tables}\n\n五、存在的主要问题及改进情况\n", encoding="utf-8")
+    report = extract_document(path)
+    assert report.error is None and report.format == "text" and report.extractor == "text-tsv"
+    assert report.agency == "威海经济技术开发区" and report.year == 2020
+    assert report.values() == load_key("weihai_2020")["cells"]
+
+
+def test_pipe_rows_cells_breaks_escapes_and_table_ends() -> None:
+    text = ("报告\n| **信息内容** | 本年新<br>制作数量 | 备注 |\n|:---|---:|:---:|\n"
+            "| 规章 | 0 | a \\| b |\n说明文字\n| 行政许可 | 4 |  |\n")
+    content = read_text(text.encode())
+    assert [t.rows for t in content.tables] == [
+        [["信息内容", "本年新\n制作数量", "备注"], ["规章", "0", "a | b"]],
+        [["行政许可", "4", ""]]]
+
+
+def test_tab_cell_lines_still_read_beside_pipe_rows() -> None:
+    text = "\t规章\n\t0\n\n| 行政许可 | 4 |\n\t规范性文件\n\t2\n"
+    assert [t.rows for t in read_text(text.encode()).tables] == [
+        [["规章", "0"]], [["行政许可", "4"]], [["规范性文件", "2"]]]

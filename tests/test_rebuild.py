@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from crawlers.rawstore import ManifestRow, RawStore
+from extract import interpret
 from extract.formats import docx, html
+from extract.version import extractor_version
 from flows.pipeline import candidates, rebuild
 from warehouse.views import connect
 
@@ -54,6 +56,29 @@ def test_rebuild_again_adds_nothing_and_a_new_extractor_version_adds_versions(
                            "WHERE extractor = 'docx-lxml' ORDER BY extractor_version").fetchall()
     assert len(versions) == 2 and [c for _, c in versions].count(True) == 1
     assert html.VERSION == "1"
+
+
+def test_a_change_to_the_interpreter_re_extracts_every_document(stored: Path,
+                                                               monkeypatch) -> None:
+    """The interpreter reads every format: bumping its VERSION gives every document a new
+    reading on the next rebuild (a new report version, now canonical), and only once."""
+    first = rebuild(stored, workers=1)
+    assert first.reports_loaded == 2
+    monkeypatch.setattr(interpret, "VERSION", "2")
+    bumped = rebuild(stored, workers=1)
+    assert bumped.reports_loaded == 2 and bumped.reports_unchanged == 0
+    assert bumped.cells_loaded == 198 * 2
+    again = rebuild(stored, workers=1)
+    assert again.reports_loaded == 0 and again.reports_unchanged == 2
+    con = connect(stored)
+    assert con.execute("SELECT count(*) FROM reports").fetchone()[0] == 4
+    canonical = con.execute("SELECT extractor, extractor_version FROM reports WHERE canonical "
+                            "ORDER BY extractor").fetchall()
+    assert canonical == [("docx-lxml", extractor_version(docx.VERSION)),
+                         ("html-lxml", extractor_version(html.VERSION))]
+    older = con.execute("SELECT DISTINCT extractor_version FROM reports WHERE NOT canonical"
+                        ).fetchall()
+    assert len(older) == 1 and older[0][0] not in {v for _, v in canonical}
 
 
 def test_rebuild_command(stored: Path) -> None:

@@ -53,6 +53,8 @@ def new_run_id() -> str:
 
 
 def report_id(report: Report) -> str:
+    """The report's id: its document, and the extractor name and version that read it (the
+    version moves with every module that reads a document, see extract/version.py)."""
     text = f"{report.sha256}:{report.extractor}:{report.extractor_version}"
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
