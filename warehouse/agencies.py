@@ -1,0 +1,224 @@
+"""Agency identity: which body a report's title names, as a stable ``agency_id``.
+
+Reports title the same body differently from year to year (洪泽区人民政府, 淮安市洪泽区人民政府) and
+the same words name different bodies in different places. A name is read by rules, then by the
+reviewed registry ``agencies.yaml``:
+
+1. normalised: NFKC (full-width forms), simplified script, no spaces, brackets unified;
+2. the region prefix is read against the GB/T 2260 divisions (``agencies_divisions.py``), inside
+   the portal's region where the portal config states one;
+3. what is left is the body's form: 人民政府 (government), 人民政府办公室/办公厅 (its general
+   office), a development zone with or without 管委会/管理委员会 (zone committee), a 局/委/办…
+   (department), a 镇/乡/街道 body (township).
+
+The registry names an agency's id, canonical name, aliases and facts, each entry with who, why and
+a source (like the corrections registry); its aliases win over the rules. A name neither reads is
+a finding with a ``kind`` (unknown_region, ambiguous_region, unknown_form) and no agency_id:
+never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+import zhconv
+
+from warehouse.agencies_divisions import LEVELS, Division, divisions, read_regions
+
+DEFAULT_REGISTRY = Path(__file__).with_name("agencies.yaml")
+KINDS = ("government", "general_office", "department", "zone_committee", "other")
+_ID_TAGS = {"government": "gov", "general_office": "office", "department": "dept",
+            "zone_committee": "zone", "other": "other"}
+
+_GOVERNMENT = re.compile(r"^(人民政府|政府)$")
+_OFFICE = re.compile(r"^(人民政府|政府)办(公室|公厅)$")
+_ZONE = re.compile(r"^(?P<zone>.{0,20}?(开发区|高新区|新区|园区|实验区|示范区|保税区|合作区|试验区))"
+                   r"(管委会|管理委员会)?$")
+_TOWNSHIP = re.compile(r"^(?P<town>.{1,10}?(镇|乡|街道))(?P<body>人民政府|政府|办事处)$")
+_DEPARTMENT = re.compile(r"^.{1,30}(局|厅|委员会|委|办公室|办|中心|署|部|院|会)$")
+_CENTRAL = {"国务院": "government", "国务院办公厅": "general_office"}
+
+
+@dataclass(frozen=True)
+class Agency:
+    agency_id: str
+    name: str  # canonical
+    kind: str
+    level: str | None
+    division_code: str | None
+    province: str | None = None
+    prefecture: str | None = None
+    county: str | None = None
+    parent_id: str | None = None
+    aliases: tuple[str, ...] = ()
+    source: str = "rules"  # rules, or the registry entry's who/why/source
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a name says: an agency, or a finding of ``kind`` with no agency."""
+
+    name: str
+    agency: Agency | None
+    kind: str = "identified"  # or unknown_region, ambiguous_region, unknown_form
+    message: str = ""
+
+
+class AgencyRegistryError(ValueError):
+    pass
+
+
+def normalise(name: str) -> str:
+    """NFKC (full-width letters, digits and brackets), simplified script, no spaces."""
+    text = zhconv.convert(unicodedata.normalize("NFKC", name), "zh-cn")
+    return "".join(text.split()).replace("〔", "(").replace("〕", ")")
+
+
+def _region_facts(division: Division | None) -> dict:
+    if division is None:
+        return {"division_code": None, "province": None, "prefecture": None, "county": None}
+    return {"division_code": division.code, "province": division.province,
+            "prefecture": division.prefecture, "county": division.county}
+
+
+def _government_id(division: Division | None) -> str | None:
+    return f"{division.code}-gov" if division else None
+
+
+def _full_name(division: Division) -> str:
+    """The region as a prefix: 淮安市洪泽区 for 洪泽区, 重庆市大足区 for 大足区 (the province of a
+    prefecture or county is left out, as the bodies themselves write their names)."""
+    if division.level == "county":
+        return (division.prefecture or division.province) + division.name
+    return division.name
+
+
+def agency_from_form(body: str, division: Division | None) -> tuple[Agency | None, str]:
+    """The agency a body's form names inside ``division`` (None: central), or why not."""
+    if division is None:
+        if body in _CENTRAL:
+            kind = _CENTRAL[body]
+            return Agency(f"cn-{_ID_TAGS[kind]}", body, kind, "central", None), ""
+        return None, "unknown_region"
+    level, parent = division.level, _government_id(
+        divisions().by_code.get(division.parent) if division.parent else None)
+    facts = _region_facts(division)
+    prefix = _full_name(division)
+    if _GOVERNMENT.match(body):
+        return Agency(f"{division.code}-gov", f"{prefix}人民政府", "government", level,
+                      parent_id=parent, **facts), ""
+    if _OFFICE.match(body):
+        office = "办公厅" if level == "province" else "办公室"
+        return Agency(f"{division.code}-office", f"{prefix}人民政府{office}", "general_office",
+                      level, parent_id=_government_id(division), **facts), ""
+    if zone := _ZONE.match(body):
+        name = zone["zone"]
+        return Agency(f"{division.code}-zone-{name}", f"{prefix}{name}管理委员会",
+                      "zone_committee", level, parent_id=_government_id(division), **facts), ""
+    if town := _TOWNSHIP.match(body):
+        kind = "other" if town["body"] == "办事处" else "government"
+        suffix = "办事处" if kind == "other" else "人民政府"
+        return Agency(f"{division.code}-town-{town['town']}", f"{prefix}{town['town']}{suffix}",
+                      kind, "township", parent_id=_government_id(division), **facts), ""
+    if _DEPARTMENT.match(body) and not body.startswith(("人民政府", "政府")):
+        return Agency(f"{division.code}-dept-{body}", f"{prefix}{body}", "department", level,
+                      parent_id=_government_id(division), **facts), ""
+    return None, "unknown_form"
+
+
+@dataclass
+class Registry:
+    """The reviewed registry: agencies by id, and the aliases that name them."""
+
+    agencies: dict[str, Agency] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # normalised name -> agency_id
+
+
+_REQUIRED = ("agency_id", "name", "kind", "who", "why", "source")
+
+
+def load_registry(path: Path = DEFAULT_REGISTRY) -> Registry:
+    """Read ``agencies.yaml``; an entry without who/why/source, with an unknown kind or level,
+    a division code GB/T 2260 does not have, or an alias claimed twice is refused."""
+    registry = Registry()
+    if not Path(path).exists():
+        return registry
+    entries = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    for n, entry in enumerate(entries, start=1):
+        where = f"{path}: entry {n}"
+        missing = [k for k in _REQUIRED if not (entry or {}).get(k)]
+        if missing:
+            raise AgencyRegistryError(f"{where}: missing {', '.join(missing)}")
+        if entry["kind"] not in KINDS:
+            raise AgencyRegistryError(f"{where}: kind {entry['kind']!r} is not one of {KINDS}")
+        code = None if entry.get("division_code") is None else str(entry["division_code"])
+        division = divisions().by_code.get(code) if code else None
+        if code and division is None:
+            raise AgencyRegistryError(f"{where}: division_code {code} is not a GB/T 2260 code")
+        level = entry.get("level") or (division.level if division else None)
+        if level is not None and level not in LEVELS:
+            raise AgencyRegistryError(f"{where}: level {level!r} is not one of {LEVELS}")
+        agency_id = str(entry["agency_id"])
+        names = [str(entry["name"]), *(str(a) for a in entry.get("aliases") or ())]
+        registry.agencies[agency_id] = Agency(
+            agency_id, str(entry["name"]), entry["kind"], level, code, **{
+                k: v for k, v in _region_facts(division).items() if k != "division_code"},
+            parent_id=entry.get("parent_id"), aliases=tuple(names[1:]),
+            source=f"{entry['who']}: {entry['why']} ({entry['source']})")
+        for alias in names:
+            key = normalise(alias)
+            if registry.aliases.get(key, agency_id) != agency_id:
+                raise AgencyRegistryError(f"{where}: alias {alias!r} already names "
+                                          f"{registry.aliases[key]}")
+            registry.aliases[key] = agency_id
+    return registry
+
+
+class AgencyResolver:
+    """Names (with the portal's region, where known) -> Resolution, cached per name."""
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self.registry = registry if registry is not None else load_registry()
+        self._cache: dict[tuple[str, str | None], Resolution] = {}
+
+    def region(self, text: str | None) -> Division | None:
+        """The deepest division a region text (a portal config's ``region``) names, if one."""
+        if not text:
+            return None
+        chain, _ = read_regions(normalise(text))
+        return chain[-1][0] if chain and len(chain[-1]) == 1 else None
+
+    def resolve(self, name: str | None, region: str | None = None) -> Resolution:
+        if not name:
+            return Resolution("", None, "unknown_form", "no agency name")
+        key = (name, region)
+        if key not in self._cache:
+            self._cache[key] = self._resolve(name, region)
+        return self._cache[key]
+
+    def _resolve(self, name: str, region: str | None) -> Resolution:
+        text = normalise(name)
+        if text in self.registry.aliases:
+            return Resolution(name, self.registry.agencies[self.registry.aliases[text]])
+        within = self.region(region)
+        chain, position = read_regions(text, within)
+        body = text[position:]
+        if chain and len(chain[-1]) > 1:
+            places = ", ".join(f"{d.code} {d.province}{d.prefecture or ''}{d.name}"
+                               for d in chain[-1][:5])
+            return Resolution(name, None, "ambiguous_region",
+                              f"{name}: the region may be any of {places}; "
+                              "name it in warehouse/agencies.yaml")
+        division = chain[-1][0] if chain else None
+        agency, problem = agency_from_form(body, division)
+        if agency is None:
+            message = (f"{name}: no GB/T 2260 region in the name" if problem == "unknown_region"
+                       else f"{name}: {body!r} is not a known form of a body")
+            return Resolution(name, None, problem,
+                              message + "; add it to warehouse/agencies.yaml")
+        registered = self.registry.agencies.get(agency.agency_id)
+        return Resolution(name, registered or agency)
