@@ -34,6 +34,8 @@ def choose_canonical(reports: pa.Table, agencies: set[str] | None = None) -> pa.
     else:
         chosen = pc.fill_null(pc.is_in(agency, pa.array(sorted(agencies), pa.string())), False)
     positions = pc.indices_nonzero(chosen).to_pylist()
+    if not positions:
+        return reports["canonical"].combine_chunks()
     rows = reports.take(positions).select(
         ["report_id", "year", "status", "checks_failed", "cells_found", "publish_date",
          "loaded_at"]).append_column("agency", agency.take(positions)).to_pylist()
