@@ -220,3 +220,21 @@ def test_cell_key_dictionary_comes_from_the_template_schema() -> None:
     assert {"carried_over", "denied_secret", "litigation_after_review"} <= set(enums()["row"])
     assert fields["table"]["constraints"]["enum"] == ["disclosure", "requests", "appeals"]
     assert "agency_id" in fields
+
+
+def test_a_warehouse_from_before_agency_ids_is_upgraded_by_the_next_load(tmp_path: Path) -> None:
+    """Reports written without the agency_id column keep their rows and gain their ids."""
+    from deltalake import write_deltalake
+
+    warehouse = Warehouse(tmp_path)
+    load_reports(warehouse, [report("洪泽区人民政府", 2023, carried_forward=2)])
+    with warehouse.transaction("old-writer") as tx:  # the reports table as it was before
+        old = warehouse.read("reports").drop_columns(["agency_id"])
+        write_deltalake(warehouse.path("reports"), old, mode="overwrite", schema_mode="overwrite")
+        tx._done("reports")
+    assert "agency_id" not in warehouse.read("reports").column_names
+    load_reports(warehouse, [report("淮安市洪泽区人民政府", 2024, carried_over=2)])
+    assert connect(tmp_path).execute("SELECT year, agency_id, canonical FROM reports ORDER BY year"
+                                     ).fetchall() == [(2023, "320813-gov", True),
+                                                      (2024, "320813-gov", True)]
+    assert {status for _, _, status, _, _ in findings(tmp_path, "W1")} == {"PASS"}
