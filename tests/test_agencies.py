@@ -54,6 +54,10 @@ def test_hongze_2023_and_2024_titles_are_one_agency() -> None:
     ("江苏省淮安市洪泽区人民政府", None, "320813-gov", "government", "county"),
     ("洪泽区高良涧街道办事处", None, "320813-town-高良涧街道", "other", "township"),
     ("朝阳区人民政府", "北京市", "110105-gov", "government", "county"),
+    ("朝阳区人民政府", "吉林省长春市", "220104-gov", "government", "county"),
+    ("淮安市人民政府", "江苏省淮安市洪泽区", "320800-gov", "government", "prefecture"),
+    ("淮安市人民政府", "北京市", "320800-gov", "government", "prefecture"),
+    ("淮安市洪泽区教育局", "江苏省淮安市洪泽区", "320813-dept-教育局", "department", "county"),
     ("重庆市大足区人民政府", None, "500111-gov", "government", "county"),
     ("国务院办公厅", None, "cn-office", "general_office", "central"),
 ])

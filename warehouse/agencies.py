@@ -206,6 +206,8 @@ class AgencyResolver:
             return Resolution(name, self.registry.agencies[self.registry.aliases[text]])
         within = self.region(region)
         chain, position = read_regions(text, within)
+        if not chain and within:  # the portal's region only settles ambiguity: a name that
+            chain, position = read_regions(text)  # says its region off that branch says it
         body = text[position:]
         if chain and len(chain[-1]) > 1:
             places = ", ".join(f"{d.code} {d.province}{d.prefecture or ''}{d.name}"

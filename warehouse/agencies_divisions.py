@@ -99,15 +99,21 @@ def divisions() -> DivisionIndex:
 
 def read_regions(text: str, within: Division | None = None) -> tuple[list[list[Division]], int]:
     """The chain of region names ``text`` starts with (淮安市洪泽区… -> [[淮安市], [洪泽区]]) and
-    where the rest begins. Each link lists the divisions its name may be that fit inside the link
-    before it (and inside ``within``); more than one left means the name is ambiguous."""
+    where the rest begins. Each link lists the divisions its name may be that lie inside the link
+    before it, and on the branch of ``within`` (inside it, or around it: a county's portal may
+    publish its prefecture's report); more than one left means the name is ambiguous."""
     index = divisions()
     chain: list[list[Division]] = []
     position = 0
+
+    def fits(d: Division) -> bool:
+        if chain:
+            return any(outer.contains(d) for outer in chain[-1])
+        return within is None or within.contains(d) or d.contains(within)
+
     while position < len(text):
         for name, found in index.matches_at(text, position):
-            outer = chain[-1] if chain else ([within] if within else [])
-            fitting = [d for d in found if not outer or any(o.contains(d) for o in outer)]
+            fitting = [d for d in found if fits(d)]
             if fitting:
                 chain.append(fitting)
                 position += len(name)
