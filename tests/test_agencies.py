@@ -53,6 +53,7 @@ def test_hongze_2023_and_2024_titles_are_one_agency() -> None:
     ("淮安市 洪泽區人民政府", None, "320813-gov", "government", "county"),  # space, 區
     ("江苏省淮安市洪泽区人民政府", None, "320813-gov", "government", "county"),
     ("洪泽区高良涧街道办事处", None, "320813-town-高良涧街道", "other", "township"),
+    ("河包镇", "重庆市荣昌区", "500153-town-河包镇", "government", "township"),  # a real portal
     ("朝阳区人民政府", "北京市", "110105-gov", "government", "county"),
     ("朝阳区人民政府", "吉林省长春市", "220104-gov", "government", "county"),
     ("淮安市人民政府", "江苏省淮安市洪泽区", "320800-gov", "government", "prefecture"),
@@ -88,6 +89,8 @@ def test_registry_aliases_apply() -> None:
     ("朝阳区人民政府", None, "ambiguous_region"),     # 北京市朝阳区 or 长春市朝阳区
     ("淮安市某某某", None, "unknown_form"),           # a region, then no form of a body
     ("平潭综合实验区", None, "unknown_region"),
+    ("河包镇", None, "unknown_region"),             # a township, but in which county?
+    ("河包镇", "重庆市", "unknown_region"),         # the portal's region is no county
 ])
 def test_unknown_forms_are_findings_not_guesses(name, region, kind) -> None:
     result = resolve(name, region, RULES_ONLY)

@@ -38,7 +38,7 @@ _GOVERNMENT = re.compile(r"^(人民政府|政府)$")
 _OFFICE = re.compile(r"^(人民政府|政府)办(公室|公厅)$")
 _ZONE = re.compile(r"^(?P<zone>.{0,20}?(开发区|高新区|新区|园区|实验区|示范区|保税区|合作区|试验区))"
                    r"(管委会|管理委员会)?$")
-_TOWNSHIP = re.compile(r"^(?P<town>.{1,10}?(镇|乡|街道))(?P<body>人民政府|政府|办事处)$")
+_TOWNSHIP = re.compile(r"^(?P<town>.{1,10}?(镇|乡|街道))(?P<body>人民政府|政府|办事处)?$")
 _DEPARTMENT = re.compile(r"^.{1,30}(局|厅|委员会|委|办公室|办|中心|署|部|院|会)$")
 _CENTRAL = {"国务院": "government", "国务院办公厅": "general_office"}
 
@@ -120,8 +120,10 @@ def agency_from_form(body: str, division: Division | None) -> tuple[Agency | Non
         return Agency(f"{division.code}-zone-{name}", f"{prefix}{name}管理委员会",
                       "zone_committee", level, parent_id=_government_id(division), **facts), ""
     if town := _TOWNSHIP.match(body):
-        kind = "other" if town["body"] == "办事处" else "government"
-        suffix = "办事处" if kind == "other" else "人民政府"
+        subdistrict = town["body"] == "办事处" or (town["body"] is None
+                                                  and town["town"].endswith("街道"))
+        kind = "other" if subdistrict else "government"
+        suffix = "办事处" if subdistrict else "人民政府"
         return Agency(f"{division.code}-town-{town['town']}", f"{prefix}{town['town']}{suffix}",
                       kind, "township", parent_id=_government_id(division), **facts), ""
     if _DEPARTMENT.match(body) and not body.startswith(("人民政府", "政府")):
@@ -216,6 +218,9 @@ class AgencyResolver:
                               f"{name}: the region may be any of {places}; "
                               "name it in warehouse/agencies.yaml")
         division = chain[-1][0] if chain else None
+        if division is None and within is not None and within.level == "county" and \
+                _TOWNSHIP.match(body):
+            division = within  # a township names no county: the county portal's region does
         agency, problem = agency_from_form(body, division)
         if agency is None:
             message = (f"{name}: no GB/T 2260 region in the name" if problem == "unknown_region"
