@@ -30,7 +30,7 @@ def resolve(name: str, region: str | None = None, registry: Registry | None = No
 
 def test_hongze_2023_and_2024_titles_are_one_agency() -> None:
     """The real reports: 洪泽区人民政府 (2023) and 淮安市洪泽区人民政府 (2024)."""
-    titles = [load_key("hongze_district_2023")["agency"], load_key("hongze_district_2024")["agency"]]
+    titles = [load_key(f"hongze_district_{year}")["agency"] for year in (2023, 2024)]
     assert titles == ["洪泽区人民政府", "淮安市洪泽区人民政府"]
     for registry in (RULES_ONLY, None):  # the rules alone, and with the shipped registry
         found = [resolve(t, registry=registry).agency for t in titles]
@@ -155,8 +155,8 @@ def test_registry_change_joins_reports_already_loaded(tmp_path: Path) -> None:
     load_reports(Warehouse(tmp_path), [report("淮安市洪泽区人民政府", 2016, carried_over=3)])
     con = connect(tmp_path)
     assert con.execute("SELECT DISTINCT agency_id FROM reports").fetchall() == [("320813-gov",)]
-    assert findings(tmp_path, "W1")[0][:3] == ("320813-gov/2016", "requests/carried_over/commercial",
-                                               "PASS")
+    assert findings(tmp_path, "W1")[0][:3] == (
+        "320813-gov/2016", "requests/carried_over/commercial", "PASS")
     assert con.execute("SELECT subject, status FROM quality WHERE rule = 'A1' ORDER BY scope"
                        ).fetchall() == [("identified", "PASS")] * 2
 

@@ -17,8 +17,9 @@ from warehouse.store import Warehouse
 
 WIDE_TABLES = {"requests_wide": "requests", "disclosure_wide": "disclosure",
                "appeals_wide": "appeals"}
-REPORT_COLUMNS = ("report_id", "agency", "agency_key", "agency_id", "region", "year", "template_disclosure",
-                  "template_requests", "format", "publish_date", "portal_id", "source_url")
+REPORT_COLUMNS = ("report_id", "agency", "agency_key", "agency_id", "region", "year",
+                  "template_disclosure", "template_requests", "format", "publish_date",
+                  "portal_id", "source_url")
 
 
 def wide_keys(table: str) -> list[tuple[str, str]]:
