@@ -24,8 +24,9 @@ from warehouse.views import connect
 RULES_ONLY = Registry()
 
 
-def resolve(name: str, region: str | None = None, registry: Registry | None = None):
-    return AgencyResolver(registry).resolve(name, region)
+def resolve(name: str, region: str | None = None, registry: Registry | None = None,
+            year: int | None = None):
+    return AgencyResolver(registry).resolve(name, region, year)
 
 
 def test_hongze_2023_and_2024_titles_are_one_agency() -> None:
@@ -128,6 +129,46 @@ def test_registry_refuses_entries_without_source_or_with_bad_codes(tmp_path: Pat
         load_registry(write_registry(tmp_path, twice))
 
 
+def test_a_split_name_means_one_body_before_and_another_after(tmp_path: Path) -> None:
+    """巢湖市人民政府: the prefecture until 2010, the county-level city from 2011 (registry)."""
+    assert [resolve("巢湖市人民政府", year=y).agency.agency_id for y in (2010, 2011)] == [
+        "341400-gov", "340181-gov"]
+    load_reports(Warehouse(tmp_path), [report("巢湖市人民政府", 2010, carried_forward=2),
+                                       report("巢湖市人民政府", 2011, carried_over=2)])
+    assert findings(tmp_path, "W1") == []  # two bodies: no continuity between them
+    assert connect(tmp_path).execute(
+        "SELECT a.agency_id, a.level, a.prefecture FROM reports r JOIN agencies a "
+        "USING (agency_id) ORDER BY r.year").fetchall() == [
+        ("341400-gov", "prefecture", "巢湖市"), ("340181-gov", "county", "合肥市")]
+
+
+YEAR_BOUND = """
+- agency_id: 320813-gov
+  name: 淮安市洪泽区人民政府
+  kind: government
+  aliases: [{{name: 某某县人民政府, until: 2010}}]
+  who: data team
+  why: test
+  source: test
+- agency_id: 320800-gov
+  name: 淮安市人民政府
+  kind: government
+  aliases: [{{name: 某某县人民政府, from: {second}}}]
+  who: data team
+  why: test
+  source: test
+"""
+
+
+def test_year_bound_aliases_may_share_a_name_in_different_years(tmp_path: Path) -> None:
+    registry = load_registry(write_registry(tmp_path, YEAR_BOUND.format(second=2011)))
+    assert [registry.lookup("某某县人民政府", y).agency_id for y in (2010, 2011)] == [
+        "320813-gov", "320800-gov"]
+    assert registry.lookup("某某县人民政府", None) is None  # a year-bound name needs the year
+    with pytest.raises(AgencyRegistryError, match="already names 320813-gov in those years"):
+        load_registry(write_registry(tmp_path, YEAR_BOUND.format(second=2010)))
+
+
 def test_the_shipped_registry_loads() -> None:
     assert "320813-gov" in load_registry().agencies
 
@@ -207,7 +248,7 @@ def test_agencies_table_through_nianbao_query(tmp_path: Path) -> None:
         ("320813-gov",), (None,)]
     assert con.execute("SELECT scope, subject, status FROM quality WHERE rule = 'A1' "
                        "AND status <> 'PASS'").fetchall() == [
-        ("agency:甲县人民政府", "unknown_region", "UNCERTAIN")]
+        ("agency:甲县人民政府/2024", "unknown_region", "UNCERTAIN")]
 
 
 def test_cell_key_dictionary_comes_from_the_template_schema() -> None:

@@ -12,7 +12,9 @@ reviewed registry ``agencies.yaml``:
    (department), a 镇/乡/街道 body (township).
 
 The registry names an agency's id, canonical name, aliases and facts, each entry with who, why and
-a source (like the corrections registry); its aliases win over the rules. A name neither reads is
+a source (like the corrections registry); its aliases win over the rules. An alias may hold for
+some report years only (``from``/``until``): a name that meant one body before a split and
+another after it. A name neither reads is
 a finding with a ``kind`` (unknown_region, ambiguous_region, unknown_form) and no agency_id:
 never a guess.
 """
@@ -132,20 +134,60 @@ def agency_from_form(body: str, division: Division | None) -> tuple[Agency | Non
     return None, "unknown_form"
 
 
+@dataclass(frozen=True)
+class Alias:
+    agency_id: str
+    first_year: int | None = None  # report years the name means this agency (None: open)
+    last_year: int | None = None
+
+    def holds(self, year: int | None) -> bool:
+        if self.first_year is None and self.last_year is None:
+            return True
+        return year is not None and (self.first_year or year) <= year <= (self.last_year or year)
+
+    def overlaps(self, other: Alias) -> bool:
+        low = max(self.first_year or 0, other.first_year or 0)
+        return low <= min(self.last_year or 9999, other.last_year or 9999)
+
+
 @dataclass
 class Registry:
     """The reviewed registry: agencies by id, and the aliases that name them."""
 
     agencies: dict[str, Agency] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)  # normalised name -> agency_id
+    aliases: dict[str, list[Alias]] = field(default_factory=dict)  # by normalised name
+
+    def lookup(self, name: str, year: int | None) -> Agency | None:
+        """The agency a name means in a report ``year`` (a year-bound alias: only in it)."""
+        for alias in self.aliases.get(normalise(name), ()):
+            if alias.holds(year):
+                return self.agencies[alias.agency_id]
+        return None
+
+
+def _aliases(entry: dict, agency_id: str) -> list[tuple[str, Alias]]:
+    """(name, alias) for the entry's name and aliases; the name holds in every year unless an
+    alias gives it years (a split: the same name means another body in other years)."""
+    found = []
+    for alias in entry.get("aliases") or ():
+        if isinstance(alias, dict):
+            found.append((str(alias["name"]), Alias(agency_id, alias.get("from"),
+                                                    alias.get("until"))))
+        else:
+            found.append((str(alias), Alias(agency_id)))
+    if all(normalise(name) != normalise(str(entry["name"])) for name, _ in found):
+        found.insert(0, (str(entry["name"]), Alias(agency_id)))
+    return found
 
 
 _REQUIRED = ("agency_id", "name", "kind", "who", "why", "source")
+_CODE = re.compile(r"^\d{6}$")
 
 
 def load_registry(path: Path = DEFAULT_REGISTRY) -> Registry:
     """Read ``agencies.yaml``; an entry without who/why/source, with an unknown kind or level,
-    a division code GB/T 2260 does not have, or an alias claimed twice is refused."""
+    a division code GB/T 2260 does not have (now, or as a division ``abolished`` in a given
+    year), or an alias two agencies claim for the same years is refused."""
     registry = Registry()
     if not Path(path).exists():
         return registry
@@ -159,33 +201,37 @@ def load_registry(path: Path = DEFAULT_REGISTRY) -> Registry:
             raise AgencyRegistryError(f"{where}: kind {entry['kind']!r} is not one of {KINDS}")
         code = None if entry.get("division_code") is None else str(entry["division_code"])
         division = divisions().by_code.get(code) if code else None
-        if code and division is None:
-            raise AgencyRegistryError(f"{where}: division_code {code} is not a GB/T 2260 code")
+        if code and division is None and not (entry.get("abolished") and _CODE.match(code)):
+            raise AgencyRegistryError(f"{where}: division_code {code} is not a GB/T 2260 code "
+                                      "(a former division needs `abolished: YEAR`)")
         level = entry.get("level") or (division.level if division else None)
         if level is not None and level not in LEVELS:
             raise AgencyRegistryError(f"{where}: level {level!r} is not one of {LEVELS}")
         agency_id = str(entry["agency_id"])
-        names = [str(entry["name"]), *(str(a) for a in entry.get("aliases") or ())]
+        names = _aliases(entry, agency_id)
+        facts = {k: v for k, v in _region_facts(division).items() if k != "division_code"}
+        facts.update({k: entry[k] for k in ("province", "prefecture", "county") if entry.get(k)})
         registry.agencies[agency_id] = Agency(
-            agency_id, str(entry["name"]), entry["kind"], level, code, **{
-                k: v for k, v in _region_facts(division).items() if k != "division_code"},
-            parent_id=entry.get("parent_id"), aliases=tuple(names[1:]),
+            agency_id, str(entry["name"]), entry["kind"], level, code, **facts,
+            parent_id=entry.get("parent_id"),
+            aliases=tuple(n for n, _ in names if n != str(entry["name"])),
             source=f"{entry['who']}: {entry['why']} ({entry['source']})")
-        for alias in names:
-            key = normalise(alias)
-            if registry.aliases.get(key, agency_id) != agency_id:
-                raise AgencyRegistryError(f"{where}: alias {alias!r} already names "
-                                          f"{registry.aliases[key]}")
-            registry.aliases[key] = agency_id
+        for name, alias in names:
+            claimed = registry.aliases.setdefault(normalise(name), [])
+            for other in claimed:
+                if other.agency_id != agency_id and other.overlaps(alias):
+                    raise AgencyRegistryError(f"{where}: alias {name!r} already names "
+                                              f"{other.agency_id} in those years")
+            claimed.append(alias)
     return registry
 
 
 class AgencyResolver:
-    """Names (with the portal's region, where known) -> Resolution, cached per name."""
+    """Names (with the portal's region and the report year, where known) -> Resolution."""
 
     def __init__(self, registry: Registry | None = None) -> None:
         self.registry = registry if registry is not None else load_registry()
-        self._cache: dict[tuple[str, str | None], Resolution] = {}
+        self._cache: dict[tuple[str, str | None, int | None], Resolution] = {}
 
     def region(self, text: str | None) -> Division | None:
         """The deepest division a region text (a portal config's ``region``) names, if one."""
@@ -194,18 +240,19 @@ class AgencyResolver:
         chain, _ = read_regions(normalise(text))
         return chain[-1][0] if chain and len(chain[-1]) == 1 else None
 
-    def resolve(self, name: str | None, region: str | None = None) -> Resolution:
+    def resolve(self, name: str | None, region: str | None = None,
+                year: int | None = None) -> Resolution:
         if not name:
             return Resolution("", None, "unknown_form", "no agency name")
-        key = (name, region)
+        key = (name, region, year)
         if key not in self._cache:
-            self._cache[key] = self._resolve(name, region)
+            self._cache[key] = self._resolve(name, region, year)
         return self._cache[key]
 
-    def _resolve(self, name: str, region: str | None) -> Resolution:
+    def _resolve(self, name: str, region: str | None, year: int | None) -> Resolution:
         text = normalise(name)
-        if text in self.registry.aliases:
-            return Resolution(name, self.registry.agencies[self.registry.aliases[text]])
+        if registered := self.registry.lookup(text, year):
+            return Resolution(name, registered)
         within = self.region(region)
         chain, position = read_regions(text, within)
         if not chain and within:  # the portal's region only settles ambiguity: a name that

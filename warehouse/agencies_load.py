@@ -34,10 +34,10 @@ def identify(reports: pa.Table, resolver: AgencyResolver) -> tuple[pa.Table, set
     """``reports`` with ``agency_id`` resolved again for every row, and the identities whose
     members changed (a registry entry merged or split them): their canonical flags and
     cross-report rules need choosing and running again."""
-    rows = reports.select(["agency", "region", "agency_id", "agency_key"]).to_pylist()
+    rows = reports.select(["agency", "region", "year", "agency_id", "agency_key"]).to_pylist()
     ids, changed = [], set()
     for row in rows:
-        found = resolver.resolve(row["agency"], row["region"]).agency
+        found = resolver.resolve(row["agency"], row["region"], row["year"]).agency
         new_id = found.agency_id if found else None
         if new_id != row["agency_id"]:
             changed |= {identity(row), identity({**row, "agency_id": new_id})}
@@ -50,15 +50,15 @@ def agency_rows(reports: pa.Table, resolver: AgencyResolver) -> pa.Table:
     """The ``agencies`` table: each identified body once, with every name it was given, and
     every registry entry (reviewed, whether or not a report names it yet)."""
     found: dict[str, Agency] = dict(resolver.registry.agencies)
-    names: dict[str, set[str]] = {a: {*agency.aliases, agency.name} for a, agency in found.items()}
-    pairs = reports.select(["agency", "region"]).group_by(["agency", "region"]).aggregate([])
-    for row in pairs.to_pylist():
-        agency = resolver.resolve(row["agency"], row["region"]).agency
+    given: dict[str, set[str]] = {a: {*agency.aliases, agency.name} for a, agency in found.items()}
+    names = _distinct(reports, ["agency", "region", "year"])
+    for row in names:
+        agency = resolver.resolve(row["agency"], row["region"], row["year"]).agency
         if agency is None:
             continue
         found.setdefault(agency.agency_id, agency)
-        names.setdefault(agency.agency_id, {agency.name}).add(row["agency"])
-    rows = [{"agency_id": a.agency_id, "name": a.name, "aliases": sorted(names[a.agency_id]),
+        given.setdefault(agency.agency_id, {agency.name}).add(row["agency"])
+    rows = [{"agency_id": a.agency_id, "name": a.name, "aliases": sorted(given[a.agency_id]),
              "province": a.province, "prefecture": a.prefecture, "county": a.county,
              "division_code": a.division_code, "level": a.level, "kind": a.kind,
              "parent_id": a.parent_id, "source": a.source}
@@ -66,18 +66,22 @@ def agency_rows(reports: pa.Table, resolver: AgencyResolver) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=TABLES["agencies"].schema)
 
 
+def _distinct(table: pa.Table, columns: list[str]) -> list[dict]:
+    rows = table.select(columns).group_by(columns).aggregate([]).to_pylist()
+    return sorted(rows, key=lambda r: tuple((v is None, v) for v in r.values()))
+
+
 def identity_findings(reports: pa.Table, resolver: AgencyResolver, run_id: str) -> list[dict]:
-    """A1 per distinct (name, portal region): PASS with the agency_id, or UNCERTAIN with the
-    kind of problem (unknown_region, ambiguous_region, unknown_form) as the subject."""
+    """A1 per distinct (name, portal region, year): PASS with the agency_id, or UNCERTAIN with
+    the kind of problem (unknown_region, ambiguous_region, unknown_form) as the subject."""
     readable = reports.filter(pc.fill_null(pc.is_in(reports["status"], pa.array(
         ["ok", "quality_failures"])), False))
-    pairs = readable.select(["agency", "region"]).group_by(["agency", "region"]).aggregate([])
     findings = []
-    known = [r for r in pairs.to_pylist() if r["agency"]]  # no name at all: R6 says so
-    for row in sorted(known, key=lambda r: (r["agency"], r["region"] or "")):
-        name, region = row["agency"], row["region"]
-        result = resolver.resolve(name, region)
-        scope = f"agency:{name}" + (f"@{region}" if region else "")
+    known = [r for r in _distinct(readable, ["agency", "region", "year"]) if r["agency"]]
+    for row in known:  # (no name at all: R6 says so)
+        name, region, year = row["agency"], row["region"], row["year"]
+        result = resolver.resolve(name, region, year)
+        scope = f"agency:{name}" + (f"@{region}" if region else "") + f"/{year}"
         findings.append({
             "run_id": run_id, "report_id": None, "scope": scope, "rule": "A1",
             "subject": result.kind, "status": "PASS" if result.agency else "UNCERTAIN",

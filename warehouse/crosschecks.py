@@ -122,10 +122,9 @@ def missing(con, run_id: str, expected: dict[str, list[str]],
         region = con.execute("SELECT any_value(region) FROM reports WHERE portal_id = ?",
                              [portal_id]).fetchone()[0]
         for agency in agencies:
-            known = resolver.resolve(agency, region).agency
-            wanted = known.agency_id if known else key_of(agency)
             for year in years:
-                found = (wanted, year) in present
+                known = resolver.resolve(agency, region, year).agency
+                found = (known.agency_id if known else key_of(agency), year) in present
                 findings.append(_finding(
                     run_id, "W3", f"{portal_id}/{year}", agency, "PASS" if found else "FAIL",
                     f"{agency} {year}: " + ("report present" if found else

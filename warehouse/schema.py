@@ -104,7 +104,7 @@ QUALITY = TableDef("quality", "Quality findings: report rules R1-R6, cross-repor
     Column("run_id", S, "run that produced the finding", False),
     Column("report_id", S, "report the finding is about (null for cross-report scopes)"),
     Column("scope", S, "report, or agency-year / portal for cross-report rules, or "
-                       "agency:<name> for A1", False),
+                       "agency:<name>[@<portal region>]/<year> for A1", False),
     Column("rule", S, "R1..R6, W1 continuity, W2 timeliness, W3 missing, W4 conflict, "
                       "A1 agency identity", False),
     Column("subject", S, "what the rule looked at (a column, a row, a table, agency/year; "
