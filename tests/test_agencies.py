@@ -257,11 +257,12 @@ def test_cell_key_dictionary_comes_from_the_template_schema() -> None:
     assert (secret.row_labels, secret.col_label, secret.templates, secret.unit) == (
         {"2019": "1.属于国家秘密", "2021": "1.属于国家秘密"}, "自然人", ("2019", "2021"), "count")
     assert keys["disclosure/procurement/amount"].unit == "万元"
+    assert "本年收费金额(万元)" in keys["disclosure/fees/amount"].col_label
     assert keys["disclosure/normative/in_force"].templates == ("2021",)
     assert keys["requests/other_misc/total"].templates == ("2021",)
     assert keys["requests/new/org_subtotal"].optional
-    assert "| disclosure/normative/made | 规范性文件 | 本年新制作数量 | 2019 | count |" in (
-        data_dictionary_markdown())
+    assert ("| disclosure/normative/made | 规范性文件 | 本年新制作数量; 本年制作数量 | 2019 | count |"
+            in data_dictionary_markdown())
     cells = next(r for r in datapackage()["resources"] if r["name"] == "cells")
     fields = {f["name"]: f for f in cells["schema"]["fields"]}
     assert fields["row"]["constraints"]["enum"] == enums()["row"]

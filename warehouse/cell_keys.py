@@ -18,7 +18,7 @@ class CellKey:
     row: str
     col: str
     row_labels: dict[str, str]  # template -> row label as the template prints it
-    col_label: str
+    col_label: str  # the template's label, then variants reports print ("; ")
     templates: tuple[str, ...]
     unit: str
     optional: bool = False  # not prescribed by the template, printed by some reports
@@ -39,7 +39,7 @@ def cell_keys() -> list[CellKey]:
     found: dict[str, dict] = {}
     for name in TABLES:
         table = SCHEMA[name]
-        col_labels = {c.key: c.label for c in table.columns}
+        col_labels = {c.key: "; ".join(c.labels) for c in table.columns}
         for template in TEMPLATES:
             for row in table.rows_for(template):
                 optional = tuple(c for c in OPTIONAL_COLUMNS.get(name, ()) if c not in row.columns)
