@@ -48,7 +48,7 @@ def _connect(tx) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
     register_tables(con, tx)
-    # ``agency``: what the rules group by (see the module docstring).
+    # ``agency_of``: what the rules group by (see the module docstring).
     con.execute("CREATE VIEW reports AS SELECT *, coalesce(agency_id, agency_key) AS agency_of "
                 "FROM _reports")
     con.execute("CREATE VIEW cells AS SELECT * FROM _cells")
@@ -73,10 +73,10 @@ def continuity(con, run_id: str) -> list[dict]:
         ORDER BY p.agency_of, p.year, cols.col
     """, [list(REQUEST_COLUMNS)]).fetchall()
     findings = []
-    for rid, agency_key, year, col, over, forward, _, _ in rows:
+    for rid, agency_of, year, col, over, forward, _, _ in rows:
         if col is None:
             continue
-        scope, subject = f"{agency_key}/{year}", f"requests/carried_over/{col}"
+        scope, subject = f"{agency_of}/{year}", f"requests/carried_over/{col}"
         cells = [f"{year}:requests/carried_over/{col}", f"{year - 1}:requests/carried_forward/{col}"]
         if over is None or forward is None:
             status, message = "UNCERTAIN", "carried_over or last year's carried_forward is blank"
@@ -92,12 +92,12 @@ def continuity(con, run_id: str) -> list[dict]:
 
 def timeliness(con, run_id: str) -> list[dict]:
     findings = []
-    for rid, agency, agency_key, year, published in con.execute(
+    for rid, agency, agency_of, year, published in con.execute(
             "SELECT report_id, agency, agency_of, year, publish_date FROM reports WHERE canonical "
             "AND agency_of IN (SELECT agency FROM touched) ORDER BY agency_of, year"
     ).fetchall():
         due = deadline(agency, year)
-        scope = f"{agency_key}/{year}"
+        scope = f"{agency_of}/{year}"
         if published is None:
             findings.append(_finding(run_id, "W2", scope, "publish_date", "UNCERTAIN",
                                      f"publication date unknown (due {due})", report_id=rid))
@@ -148,14 +148,14 @@ def conflicts(con, run_id: str) -> list[dict]:
             "WHERE report_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall():
         cells.setdefault(rid, {})[key] = value
     findings = []
-    for other, canon, agency_key, year in pairs:
+    for other, canon, agency_of, year in pairs:
         mine, theirs = cells.get(other, {}), cells.get(canon, {})
         shared = sorted(set(mine) & set(theirs))
         differ = [k for k in shared if mine[k] != theirs[k]]
         message = (f"{len(differ)} of {len(shared)} shared cells differ from the canonical report"
                    if differ else f"all {len(shared)} shared cells agree with the canonical report")
         findings.append(_finding(
-            run_id, "W4", f"{agency_key}/{year}", "duplicate", "FAIL" if differ else "PASS",
+            run_id, "W4", f"{agency_of}/{year}", "duplicate", "FAIL" if differ else "PASS",
             message, report_id=other, expected=theirs[differ[0]] if differ else None,
             observed=mine[differ[0]] if differ else None, cells=differ[:50]))
     return findings

@@ -211,10 +211,8 @@ def _reports_with_canonical(warehouse: Warehouse, new_rows: list[dict],
     combined = pa.concat_tables([conform(warehouse.read("reports"), "reports"),
                                  _table("reports", new_rows)])
     combined, touched = identify(combined, resolver)
-    new_ids = set(combined.slice(combined.num_rows - len(new_rows)).column(
-        "report_id").to_pylist()) if new_rows else set()
-    touched |= {identity(row) for row in combined.select(
-        ["report_id", "agency_id", "agency_key"]).to_pylist() if row["report_id"] in new_ids}
+    fresh = combined.slice(combined.num_rows - len(new_rows)) if new_rows else combined.slice(0, 0)
+    touched |= {identity(row) for row in fresh.select(["agency_id", "agency_key"]).to_pylist()}
     touched.discard(None)
     flags = choose_canonical(combined, touched)
     combined = combined.set_column(combined.schema.get_field_index("canonical"), "canonical",
