@@ -167,6 +167,9 @@ def test_year_bound_aliases_may_share_a_name_in_different_years(tmp_path: Path) 
     assert registry.lookup("某某县人民政府", None) is None  # a year-bound name needs the year
     with pytest.raises(AgencyRegistryError, match="already names 320813-gov in those years"):
         load_registry(write_registry(tmp_path, YEAR_BOUND.format(second=2010)))
+    with pytest.raises(AgencyRegistryError, match="is not {name, from and/or until}"):
+        load_registry(write_registry(tmp_path, YEAR_BOUND.format(second=2011).replace(
+            "from:", "since:")))
 
 
 def test_the_shipped_registry_loads() -> None:

@@ -171,6 +171,10 @@ def _aliases(entry: dict, agency_id: str) -> list[tuple[str, Alias]]:
     found = []
     for alias in entry.get("aliases") or ():
         if isinstance(alias, dict):
+            if not alias.get("name") or not ({"from", "until"} & set(alias)) or set(alias) - {
+                    "name", "from", "until"}:
+                raise AgencyRegistryError(f"{agency_id}: alias {alias!r} is not "
+                                          "{name, from and/or until}")
             found.append((str(alias["name"]), Alias(agency_id, alias.get("from"),
                                                     alias.get("until"))))
         else:
