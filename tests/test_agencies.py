@@ -225,6 +225,7 @@ def test_w3_finds_an_expected_body_under_another_title(tmp_path: Path) -> None:
     assert found == {("淮安市洪泽区人民政府", "PASS"), ("淮安市洪泽区教育局", "FAIL")}
 
 
+@pytest.mark.slow  # a `nianbao` subprocess
 def test_agencies_table_through_nianbao_query(tmp_path: Path) -> None:
     load_reports(Warehouse(tmp_path), [report("洪泽区人民政府", 2023),
                                        report("淮安市洪泽区人民政府", 2024),
