@@ -169,7 +169,11 @@ def test_export_round_trips(tmp_path: Path, corpus_reports) -> None:
     assert duckdb.sql(f"SELECT count(*) FROM '{out}/reports.parquet'").fetchall() == [(4,)]
     package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
     assert {r["name"] for r in package["resources"]} == {"documents", "reports", "cells",
-                                                         "quality", "runs"}
+                                                         "quality", "runs", "agencies"}
+    exported = {a for (a,) in duckdb.sql(f"SELECT agency_id FROM '{out}/agencies.parquet'"
+                                         ).fetchall()}
+    assert exported == {a for (a,) in con.execute("SELECT agency_id FROM agencies").fetchall()}
+    assert {"310000-office", "320800-gov", "320813-gov", "371000-zone-经济技术开发区"} <= exported
 
 
 def test_committed_data_dictionary_is_current() -> None:

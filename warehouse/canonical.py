@@ -3,7 +3,8 @@ PDF attachment, a repost, a correction, a newer extractor version).
 
 The rule, in order: a report whose checks all hold beats one with failures; then more cells with
 a number; then the newer publication date; then the later load. Unreadable reports and reports
-without an identified agency or year are never canonical.
+without an identified agency or year are never canonical. An agency is its ``agency_id`` where the
+name was recognised (two titles of one body are one agency), else its normalised name.
 """
 
 from __future__ import annotations
@@ -23,22 +24,25 @@ def _rank(row: dict) -> tuple:
             row["loaded_at"] or _EPOCH, row["report_id"])
 
 
-def choose_canonical(reports: pa.Table, agency_keys: set[str] | None = None) -> pa.Array:
-    """The ``canonical`` column of ``reports`` with the rule applied again to the agencies in
-    ``agency_keys`` (all agencies if None); other rows keep their flag."""
-    if agency_keys is None:
+def choose_canonical(reports: pa.Table, agencies: set[str] | None = None) -> pa.Array:
+    """The ``canonical`` column of ``reports`` with the rule applied again to the agencies
+    (agency_id, else agency_key) in ``agencies`` (all agencies if None); other rows keep their
+    flag."""
+    agency = pc.coalesce(reports["agency_id"], reports["agency_key"])
+    if agencies is None:
         chosen = pa.array([True] * reports.num_rows)
     else:
-        chosen = pc.is_in(reports["agency_key"], pa.array(sorted(agency_keys), pa.string()))
-        chosen = pc.fill_null(chosen, False)
+        chosen = pc.fill_null(pc.is_in(agency, pa.array(sorted(agencies), pa.string())), False)
     positions = pc.indices_nonzero(chosen).to_pylist()
+    if not positions:
+        return reports["canonical"].combine_chunks()
     rows = reports.take(positions).select(
-        ["report_id", "agency_key", "year", "status", "checks_failed", "cells_found",
-         "publish_date", "loaded_at"]).to_pylist()
+        ["report_id", "year", "status", "checks_failed", "cells_found", "publish_date",
+         "loaded_at"]).append_column("agency", agency.take(positions)).to_pylist()
     members: dict[tuple[str, int], list[int]] = {}
     for n, row in enumerate(rows):
-        if row["status"] in READABLE and row["agency_key"] and row["year"]:
-            members.setdefault((row["agency_key"], row["year"]), []).append(n)
+        if row["status"] in READABLE and row["agency"] and row["year"]:
+            members.setdefault((row["agency"], row["year"]), []).append(n)
     winners = {positions[max(group, key=lambda n: _rank(rows[n]))] for group in members.values()}
     flags = reports["canonical"].to_pylist()
     for position in positions:

@@ -1,13 +1,16 @@
 """Cross-report rules over the warehouse (DESIGN.md section 4), in the same tri-state form as R1-R6.
 
 A load checks the agencies it touched (every year of each), not the whole warehouse again: the
-``quality`` view keeps, per rule and scope, the findings of the latest run that checked it.
+``quality`` view keeps, per rule and scope, the findings of the latest run that checked it. An
+agency is its ``agency_id`` (``agencies.py``: one body under two titles is one agency), or its
+normalised name where the name was not recognised; scopes name it the same way.
 
 W1 continuity   this year's carried_over = last year's carried_forward (same agency, per column)
 W2 timeliness   published by the legal deadline: 31 January for departments, 31 March for
                 governments (条例 art. 49), of the year after the report year
 W3 missing      an agency a portal is expected to report for has no report for a year the portal
-                published reports for
+                published reports for (the expected name identified like a report's, inside
+                the portal's region)
 W4 conflict     two readable reports of one agency-year print different numbers
 """
 
@@ -19,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from extract.schema import REQUEST_COLUMNS
+from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
 from warehouse.views import register_tables
 
@@ -44,19 +48,21 @@ def _connect(tx) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
     register_tables(con, tx)
-    con.execute("CREATE VIEW reports AS SELECT * FROM _reports")
+    # ``agency_of``: what the rules group by (see the module docstring).
+    con.execute("CREATE VIEW reports AS SELECT *, coalesce(agency_id, agency_key) AS agency_of "
+                "FROM _reports")
     con.execute("CREATE VIEW cells AS SELECT * FROM _cells")
     return con
 
 
 def continuity(con, run_id: str) -> list[dict]:
     rows = con.execute("""
-        WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical
-                       AND agency_key IN (SELECT agency_key FROM touched)),
-        pairs AS (SELECT cur.report_id AS cur_id, prev.report_id AS prev_id, cur.agency_key,
+        WITH canon AS (SELECT report_id, agency_of, year FROM reports WHERE canonical
+                       AND agency_of IN (SELECT agency FROM touched)),
+        pairs AS (SELECT cur.report_id AS cur_id, prev.report_id AS prev_id, cur.agency_of,
                          cur.year FROM canon cur JOIN canon prev
-                  ON cur.agency_key = prev.agency_key AND prev.year = cur.year - 1)
-        SELECT p.cur_id, p.agency_key, p.year, c.col, c.value AS carried_over, f.value AS forward,
+                  ON cur.agency_of = prev.agency_of AND prev.year = cur.year - 1)
+        SELECT p.cur_id, p.agency_of, p.year, c.col, c.value AS carried_over, f.value AS forward,
                c.report_id IS NOT NULL AS has_cur, f.report_id IS NOT NULL AS has_prev
         FROM pairs p
         CROSS JOIN (SELECT unnest(?::VARCHAR[]) AS col) cols
@@ -64,13 +70,13 @@ def continuity(con, run_id: str) -> list[dict]:
              AND c."row" = 'carried_over' AND c.col = cols.col
         LEFT JOIN cells f ON f.report_id = p.prev_id AND f."table" = 'requests'
              AND f."row" = 'carried_forward' AND f.col = cols.col
-        ORDER BY p.agency_key, p.year, cols.col
+        ORDER BY p.agency_of, p.year, cols.col
     """, [list(REQUEST_COLUMNS)]).fetchall()
     findings = []
-    for rid, agency_key, year, col, over, forward, _, _ in rows:
+    for rid, agency_of, year, col, over, forward, _, _ in rows:
         if col is None:
             continue
-        scope, subject = f"{agency_key}/{year}", f"requests/carried_over/{col}"
+        scope, subject = f"{agency_of}/{year}", f"requests/carried_over/{col}"
         cells = [f"{year}:requests/carried_over/{col}", f"{year - 1}:requests/carried_forward/{col}"]
         if over is None or forward is None:
             status, message = "UNCERTAIN", "carried_over or last year's carried_forward is blank"
@@ -86,12 +92,12 @@ def continuity(con, run_id: str) -> list[dict]:
 
 def timeliness(con, run_id: str) -> list[dict]:
     findings = []
-    for rid, agency, agency_key, year, published in con.execute(
-            "SELECT report_id, agency, agency_key, year, publish_date FROM reports WHERE canonical "
-            "AND agency_key IN (SELECT agency_key FROM touched) ORDER BY agency_key, year"
+    for rid, agency, agency_of, year, published in con.execute(
+            "SELECT report_id, agency, agency_of, year, publish_date FROM reports WHERE canonical "
+            "AND agency_of IN (SELECT agency FROM touched) ORDER BY agency_of, year"
     ).fetchall():
         due = deadline(agency, year)
-        scope = f"{agency_key}/{year}"
+        scope = f"{agency_of}/{year}"
         if published is None:
             findings.append(_finding(run_id, "W2", scope, "publish_date", "UNCERTAIN",
                                      f"publication date unknown (due {due})", report_id=rid))
@@ -104,17 +110,21 @@ def timeliness(con, run_id: str) -> list[dict]:
     return findings
 
 
-def missing(con, run_id: str, expected: dict[str, list[str]]) -> list[dict]:
+def missing(con, run_id: str, expected: dict[str, list[str]],
+            resolver: AgencyResolver) -> list[dict]:
     findings = []
+    present = {(k, y) for k, y in con.execute(
+        "SELECT agency_of, year FROM reports WHERE canonical").fetchall()}
     for portal_id, agencies in sorted(expected.items()):
         years = [y for (y,) in con.execute(
             "SELECT DISTINCT year FROM reports WHERE portal_id = ? AND year IS NOT NULL "
             "ORDER BY year", [portal_id]).fetchall()]
-        present = {(k, y) for k, y in con.execute(
-            "SELECT agency_key, year FROM reports WHERE canonical").fetchall()}
+        region = con.execute("SELECT any_value(region) FROM reports WHERE portal_id = ?",
+                             [portal_id]).fetchone()[0]
         for agency in agencies:
             for year in years:
-                found = (key_of(agency), year) in present
+                known = resolver.resolve(agency, region, year).agency
+                found = (known.agency_id if known else key_of(agency), year) in present
                 findings.append(_finding(
                     run_id, "W3", f"{portal_id}/{year}", agency, "PASS" if found else "FAIL",
                     f"{agency} {year}: " + ("report present" if found else
@@ -124,11 +134,11 @@ def missing(con, run_id: str, expected: dict[str, list[str]]) -> list[dict]:
 
 def conflicts(con, run_id: str) -> list[dict]:
     pairs = con.execute("""
-        SELECT o.report_id, c.report_id, o.agency_key, o.year
-        FROM reports o JOIN reports c USING (agency_key, year)
+        SELECT o.report_id, c.report_id, o.agency_of, o.year
+        FROM reports o JOIN reports c USING (agency_of, year)
         WHERE c.canonical AND NOT o.canonical AND o.status IN ('ok', 'quality_failures')
-          AND o.agency_key IN (SELECT agency_key FROM touched)
-        ORDER BY o.agency_key, o.year, o.report_id""").fetchall()
+          AND o.agency_of IN (SELECT agency FROM touched)
+        ORDER BY o.agency_of, o.year, o.report_id""").fetchall()
     if not pairs:
         return []
     ids = sorted({rid for pair in pairs for rid in pair[:2]})
@@ -138,28 +148,29 @@ def conflicts(con, run_id: str) -> list[dict]:
             "WHERE report_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall():
         cells.setdefault(rid, {})[key] = value
     findings = []
-    for other, canon, agency_key, year in pairs:
+    for other, canon, agency_of, year in pairs:
         mine, theirs = cells.get(other, {}), cells.get(canon, {})
         shared = sorted(set(mine) & set(theirs))
         differ = [k for k in shared if mine[k] != theirs[k]]
         message = (f"{len(differ)} of {len(shared)} shared cells differ from the canonical report"
                    if differ else f"all {len(shared)} shared cells agree with the canonical report")
         findings.append(_finding(
-            run_id, "W4", f"{agency_key}/{year}", "duplicate", "FAIL" if differ else "PASS",
+            run_id, "W4", f"{agency_of}/{year}", "duplicate", "FAIL" if differ else "PASS",
             message, report_id=other, expected=theirs[differ[0]] if differ else None,
             observed=mine[differ[0]] if differ else None, cells=differ[:50]))
     return findings
 
 
-def cross_report_findings(tx, run_id: str, agency_keys: set[str],
-                          expected_agencies: dict[str, list[str]] | None = None) -> list[dict]:
-    """The cross-report rules for ``agency_keys`` (every year of each), and W3 for every portal
-    expectation, over the warehouse as this load leaves it."""
+def cross_report_findings(tx, run_id: str, agencies: set[str],
+                          expected_agencies: dict[str, list[str]] | None = None,
+                          resolver: AgencyResolver | None = None) -> list[dict]:
+    """The cross-report rules for ``agencies`` (agency_id, else agency_key; every year of
+    each), and W3 for every portal expectation, over the warehouse as this load leaves it."""
     con = _connect(tx)
     try:
-        con.register("touched", pa.table({"agency_key": pa.array(sorted(agency_keys),
-                                                                 pa.string())}))
+        con.register("touched", pa.table({"agency": pa.array(sorted(agencies), pa.string())}))
         return (continuity(con, run_id) + timeliness(con, run_id)
-                + missing(con, run_id, expected_agencies or {}) + conflicts(con, run_id))
+                + missing(con, run_id, expected_agencies or {}, resolver or AgencyResolver())
+                + conflicts(con, run_id))
     finally:
         con.close()

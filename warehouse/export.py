@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from warehouse.cell_keys import enums, markdown_section
 from warehouse.schema import TABLES
 from warehouse.views import connect
 
@@ -19,6 +20,14 @@ _FRICTIONLESS_TYPES = {
 
 def _field_type(dtype: pa.DataType) -> str:
     return "array" if pa.types.is_list(dtype) else _FRICTIONLESS_TYPES.get(dtype, "any")
+
+
+def _constraints(table: str, column) -> dict:
+    """Required, and for the cell key columns the values they take (``cell_keys.py``)."""
+    found = {"required": not column.nullable}
+    if table == "cells" and column.name in ("table", "row", "col"):
+        found["enum"] = enums()[column.name]
+    return found
 
 
 def datapackage(paths: dict[str, str] | None = None) -> dict:
@@ -33,8 +42,8 @@ def datapackage(paths: dict[str, str] | None = None) -> dict:
             "schema": {
                 "fields": [{"name": c.name, "type": _field_type(c.type),
                             "description": c.description,
-                            "constraints": {"required": not c.nullable}}
-                           for c in table.columns],
+                            "constraints": _constraints(table.name, c)}
+                           for c in (*table.columns, *table.view_columns)],
                 "primaryKey": list(table.key),
             },
             **({"partitionedBy": list(table.partition_by)} if table.partition_by else {}),
@@ -56,8 +65,10 @@ def data_dictionary_markdown() -> str:
                   "", "| column | type | description |", "|---|---|---|"]
         lines += [f"| {c.name} | {_field_type(c.type)}{'' if c.nullable else ', required'} | "
                   f"{c.description} |" for c in table.columns]
+        lines += [f"| {c.name} | {_field_type(c.type)}, view | {c.description} |"
+                  for c in table.view_columns]
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + markdown_section())
 
 
 def export(data_dir: Path, out: Path) -> dict[str, int]:
@@ -72,6 +83,7 @@ def export(data_dir: Path, out: Path) -> dict[str, int]:
         "quality": "SELECT * FROM quality",
         "documents": "SELECT * FROM documents",
         "runs": "SELECT * FROM runs",
+        "agencies": "SELECT * FROM agencies",
     }
     counts = {}
     for name, sql in queries.items():

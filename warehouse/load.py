@@ -17,6 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from extract.model import Report, Status
+from warehouse.agencies import AgencyResolver, Registry
+from warehouse.agencies_load import agency_rows, conform, identify, identity, identity_findings
 from warehouse.canonical import choose_canonical
 from warehouse.corrections import Correction, agency_key, index, load_corrections
 from warehouse.crosschecks import cross_report_findings
@@ -75,7 +77,8 @@ def _status(report: Report) -> str:
 def report_row(report: Report, meta: DocumentMeta, run_id: str, now: datetime) -> dict:
     return {
         "report_id": report_id(report), "document_sha256": report.sha256,
-        "agency": report.agency, "agency_key": agency_key(report.agency), "region": meta.region,
+        "agency": report.agency, "agency_key": agency_key(report.agency), "agency_id": None,
+        "region": meta.region,
         "year": report.year, "template_disclosure": report.templates.get("disclosure"),
         "template_requests": report.templates.get("requests"), "format": report.format,
         "source_url": meta.source_url, "page_url": meta.page_url,
@@ -119,19 +122,21 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
                  corrections_path: Path | None = None,
                  expected_agencies: dict[str, list[str]] | None = None,
                  documents: list[dict] | None = None,
-                 run: dict | None = None) -> LoadResult:
+                 run: dict | None = None,
+                 agency_registry: Registry | None = None) -> LoadResult:
     """Load ``reports`` (idempotent) and run the cross-report checks, as one published snapshot.
 
     ``documents`` are crawl manifest rows (dicts) for the ``documents`` table; rows already
     loaded (same sha256, url and fetch time) are skipped. ``run`` adds the caller's facts to
     this run's row in ``runs`` (kind, started_at, portals, portals_failed, portals_blocked,
-    documents_new, message).
+    documents_new, message). ``agency_registry`` replaces ``warehouse/agencies.yaml``.
     """
     metas = metas or {}
     run_id = run_id or new_run_id()
     if corrections is None:
         corrections = load_corrections(corrections_path) if corrections_path else load_corrections()
     by_agency_year = index(corrections)
+    resolver = AgencyResolver(agency_registry)
     result = LoadResult(run_id)
     now = datetime.now(timezone.utc)
     with warehouse.transaction(run_id) as tx:
@@ -154,10 +159,12 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         tx.append("documents", _new_documents(warehouse, documents or []))
         tx.append("cells", _table("cells", cells))
         tx.append("quality", _table("quality", quality))
-        if new_reports:
-            tx.replace("reports", _reports_with_canonical(warehouse, new_reports))
-        touched = {row["agency_key"] for row in new_reports if row["agency_key"]}
-        cross = cross_report_findings(tx, run_id, touched, expected_agencies)
+        reports_table, touched = _reports_with_canonical(warehouse, new_reports, resolver)
+        if touched or new_reports:
+            tx.replace("reports", reports_table)
+        tx.replace("agencies", agency_rows(reports_table, resolver))
+        cross = (cross_report_findings(tx, run_id, touched, expected_agencies, resolver)
+                 + identity_findings(reports_table, resolver, run_id))
         tx.append("quality", _table("quality", cross))
         for row in quality + cross:
             if row["status"] in ("FAIL", "UNCERTAIN"):
@@ -198,10 +205,18 @@ def _new_documents(warehouse: Warehouse, rows: list[dict]) -> pa.Table:
     return _table("documents", fresh)
 
 
-def _reports_with_canonical(warehouse: Warehouse, new_rows: list[dict]) -> pa.Table:
-    """Every report, the new ones included, with the canonical flags of the new reports'
-    agencies chosen again."""
-    combined = pa.concat_tables([warehouse.read("reports"), _table("reports", new_rows)])
-    touched = {row["agency_key"] for row in new_rows if row["agency_key"]}
+def _reports_with_canonical(warehouse: Warehouse, new_rows: list[dict],
+                            resolver: AgencyResolver) -> tuple[pa.Table, set[str]]:
+    """Every report, the new ones included, with agency ids resolved again and the canonical
+    flags of the touched identities (the new reports', and those a registry change merged or
+    split) chosen again; and those identities."""
+    combined = pa.concat_tables([conform(warehouse.read("reports"), "reports"),
+                                 _table("reports", new_rows)])
+    combined, touched = identify(combined, resolver)
+    fresh = combined.slice(combined.num_rows - len(new_rows)) if new_rows else combined.slice(0, 0)
+    touched |= {identity(row) for row in fresh.select(["agency_id", "agency_key"]).to_pylist()}
+    touched.discard(None)
     flags = choose_canonical(combined, touched)
-    return combined.set_column(combined.schema.get_field_index("canonical"), "canonical", flags)
+    combined = combined.set_column(combined.schema.get_field_index("canonical"), "canonical",
+                                   flags)
+    return combined, touched

@@ -23,6 +23,8 @@ class TableDef:
     columns: tuple[Column, ...]
     key: tuple[str, ...]  # what makes a row unique (loads are idempotent on it)
     partition_by: tuple[str, ...] = ()
+    # Columns the views add from a joined table (not stored: they follow later loads).
+    view_columns: tuple[Column, ...] = ()
 
     @property
     def schema(self) -> pa.Schema:
@@ -59,6 +61,8 @@ REPORTS = TableDef("reports", "One row per extracted document and extractor vers
     Column("document_sha256", S, "sha256 of the source document", False),
     Column("agency", S, "agency as the report's title names it"),
     Column("agency_key", S, "agency name normalised for matching (NFKC, no spaces, simplified)"),
+    Column("agency_id", S, "the body the name identifies (table agencies); null where the name "
+                           "is not recognised (a quality finding A1, never a guess)"),
     Column("region", S, "region, where the portal config states it"),
     Column("year", N, "report year (the year reported on, not the publication year)"),
     Column("template_disclosure", S, "template of table 二: 2019 or 2021 (decided from its labels)"),
@@ -92,20 +96,28 @@ CELLS = TableDef("cells", "One row per extracted cell (long form). Blank cells a
     Column("location", S, "table index and the row label as printed"),
     Column("corrected", B, "a manual correction replaced the printed value", False),
     Column("original_value", F, "the printed value, where corrected"),
-), key=("report_id", "table", "row", "col"), partition_by=("year",))
+), key=("report_id", "table", "row", "col"), partition_by=("year",),
+   view_columns=(Column("agency_id", S, "the report's agency_id (from reports)"),))
 
-QUALITY = TableDef("quality", "Quality findings: report rules R1-R6 and cross-report rules W1-W4.", (
+QUALITY = TableDef("quality", "Quality findings: report rules R1-R6, cross-report rules W1-W4 and "
+                   "A1 agency identity.", (
     Column("run_id", S, "run that produced the finding", False),
     Column("report_id", S, "report the finding is about (null for cross-report scopes)"),
-    Column("scope", S, "report, or agency-year / portal for cross-report rules", False),
-    Column("rule", S, "R1..R6, W1 continuity, W2 timeliness, W3 missing, W4 conflict", False),
-    Column("subject", S, "what the rule looked at (a column, a row, a table, agency/year)"),
+    Column("scope", S, "report, or agency-year / portal for cross-report rules, or "
+                       "agency:<name>[@<portal region>]/<year> for A1", False),
+    Column("rule", S, "R1..R6, W1 continuity, W2 timeliness, W3 missing, W4 conflict, "
+                      "A1 agency identity", False),
+    Column("subject", S, "what the rule looked at (a column, a row, a table, agency/year; "
+                         "for A1 the outcome: identified, unknown_region, ambiguous_region, "
+                         "unknown_form)"),
     Column("status", S, "PASS, FAIL or UNCERTAIN", False),
     Column("message", S, "what was found"),
     Column("expected", F, "expected value"),
     Column("observed", F, "observed value"),
     Column("cells", pa.list_(S), "cells involved (table/row/col)"),
-), key=("run_id", "report_id", "scope", "rule", "subject"))
+), key=("run_id", "report_id", "scope", "rule", "subject"),
+   view_columns=(Column("agency_id", S, "the report's agency_id, for findings about a "
+                                        "report (from reports)"),))
 
 RUNS = TableDef("runs", "One row per pipeline run (load, rebuild or nightly).", (
     Column("run_id", S, "run id", False),
@@ -126,4 +138,22 @@ RUNS = TableDef("runs", "One row per pipeline run (load, rebuild or nightly).", 
     Column("message", S, "summary"),
 ), key=("run_id",))
 
-TABLES: dict[str, TableDef] = {t.name: t for t in (DOCUMENTS, REPORTS, CELLS, QUALITY, RUNS)}
+AGENCIES = TableDef("agencies", "One row per body that reports name, identified by rules and the "
+                    "reviewed registry warehouse/agencies.yaml; rebuilt by every load.", (
+    Column("agency_id", S, "stable id: division code, kind and body (320813-gov, 320813-office, "
+                           "371000-zone-经济技术开发区, 320800-dept-交通运输局, cn-gov)", False),
+    Column("name", S, "canonical name (淮安市洪泽区人民政府)", False),
+    Column("aliases", pa.list_(S), "every name the reports and the registry give the body"),
+    Column("province", S, "province-level region (江苏省)"),
+    Column("prefecture", S, "prefecture-level region (淮安市); null for a 直辖市 district"),
+    Column("county", S, "county-level region (洪泽区)"),
+    Column("division_code", S, "GB/T 2260 code of its region, six digits (a township body: "
+                               "its county's)"),
+    Column("level", S, "central, province, prefecture, county or township"),
+    Column("kind", S, "government, general_office, department, zone_committee or other", False),
+    Column("parent_id", S, "agency_id of the body above it, where known"),
+    Column("source", S, "rules, or the registry entry's who: why (source)"),
+), key=("agency_id",))
+
+TABLES: dict[str, TableDef] = {t.name: t for t in (DOCUMENTS, REPORTS, CELLS, QUALITY, RUNS,
+                                                   AGENCIES)}

@@ -272,10 +272,11 @@ class Transaction:
     def replace(self, table: str, data: pa.Table) -> None:
         """The table's whole content, as one new version (small tables: ``reports``). A MERGE
         would rewrite only the touched files, but delta-rs writes them with string_view columns
-        that pyarrow datasets then fail to filter."""
+        that pyarrow datasets then fail to filter. The table takes the current definition's
+        schema (a column added since it was written, e.g. reports.agency_id)."""
         write_deltalake(self.warehouse.path(table), self._conform(table, data), mode="overwrite",
                         partition_by=list(TABLES[table].partition_by) or None,
-                        writer_properties=WRITER)
+                        writer_properties=WRITER, schema_mode="overwrite")
         self._done(table)
 
 

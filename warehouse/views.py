@@ -19,14 +19,16 @@ from warehouse.store import Warehouse
 
 WIDE_TABLES = {"requests_wide": "requests", "disclosure_wide": "disclosure",
                "appeals_wide": "appeals"}
-REPORT_COLUMNS = ("report_id", "agency", "agency_key", "region", "year", "template_disclosure",
-                  "template_requests", "format", "publish_date", "portal_id", "source_url")
+REPORT_COLUMNS = ("report_id", "agency", "agency_key", "agency_id", "region", "year",
+                  "template_disclosure", "template_requests", "format", "publish_date",
+                  "portal_id", "source_url")
 
 
 # view -> the warehouse tables it reads
 VIEW_TABLES: dict[str, set[str]] = {
     **{name: {name} for name in TABLES}, **{f"_{name}": {name} for name in TABLES},
-    "quality_history": {"quality"}, "quality": {"quality", "reports"},
+    "cells": {"cells", "reports"}, "quality_history": {"quality", "reports"},
+    "quality": {"quality", "reports"},
     **{view: {"reports", "cells"} for view in WIDE_TABLES},
 }
 
@@ -155,19 +157,23 @@ def connect(data_dir: Path, damaged: dict[str, DamagedTable] | None = None
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
     register_tables(con, Warehouse(data_dir), damaged)
-    for name in ("documents", "reports", "cells", "runs"):
+    for name in ("documents", "reports", "runs", "agencies"):
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _{name}")
-    con.execute("CREATE OR REPLACE VIEW quality_history AS SELECT * FROM _quality")
+    # Cells and findings carry their report's agency_id (resolved again by every load).
+    con.execute("CREATE OR REPLACE VIEW cells AS SELECT c.*, r.agency_id FROM _cells c "
+                "LEFT JOIN _reports r USING (report_id)")
+    con.execute("CREATE OR REPLACE VIEW quality_history AS SELECT q.*, r.agency_id "
+                "FROM _quality q LEFT JOIN _reports r USING (report_id)")
     # Current findings: report rules of loaded reports; for cross-report rules, per rule and
     # scope, the findings of the latest run that checked that scope.
     con.execute("""
         CREATE OR REPLACE VIEW quality AS
-        SELECT q.* FROM _quality q
+        SELECT * FROM quality_history q
         WHERE q.scope = 'report' AND q.report_id IN (SELECT report_id FROM _reports)
         UNION ALL
         SELECT * EXCLUDE (latest) FROM (
             SELECT q.*, max(q.run_id) OVER (PARTITION BY q.rule, q.scope) AS latest
-            FROM _quality q WHERE q.scope <> 'report')
+            FROM quality_history q WHERE q.scope <> 'report')
         WHERE run_id = latest""")
     for view, table in WIDE_TABLES.items():
         con.execute(_wide_sql(view, table))
