@@ -1,0 +1,394 @@
+"""Tables printed without ruling lines -> the RawTable grids the interpreter reads (pure geometry
+guided by the template's labels).
+
+A report printed from a portal page whose HTML table has ``border="0"`` (or a document whose
+table borders were switched off) gives characters and no lines. Its layout is still a grid:
+
+* **rows** come from text baselines: a line that prints values is a row's anchor; the label
+  lines around it (a long label wraps, its value sits beside the middle of the label) belong to
+  the nearest anchor; a label block with no values of its own is a row of blanks;
+* **columns** come from the header: the template's column labels (``extract/schema.py``) are
+  found among the characters, also when a narrow cell wraps them over several lines; each value
+  goes to the column it aligns with (left edge, centre or right edge). A page that continues a
+  table without repeating its header keeps the previous page's columns;
+* the **row label** is the part of the label area that best matches a template row label (the
+  matcher of ``labels.py``): a merged parent label printed to its left is left out.
+
+Blank value positions are "" so that the interpreter maps each value to its own column; a blank
+stays null. Only characters outside every ruled table are read here (the caller's job), so ruled
+tables keep their exact reading. Coordinates are PDF user space: x to the right, y up.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import pairwise
+
+from extract.formats.ruling import Glyph, Segment, cell_text, group_tables
+from extract.labels import MATCH_THRESHOLD, best_match, exact_entry, normalise_label
+from extract.schema import SCHEMA
+from extract.values import is_value_token
+
+# Characters whose baselines differ by less than this share of the font size are one line.
+SAME_LINE = 0.3
+# Within a value, characters are closer than this share of the font size (digits touch).
+VALUE_GAP = 0.35
+# Within a header label, characters are closer than this share of the font size; a neighbour
+# closer than ISOLATED on the same line makes a found label part of a longer word.
+LABEL_GAP = 0.9
+ISOLATED = 0.2
+# Lines of one wrapped label are at most this many font sizes apart (baseline to baseline).
+WRAP_PITCH = 1.9
+# A header's first lines (table markers such as 行政复议) may sit this far above its labels.
+HEADER_REACH = 4.0
+HEADER_LINES_ABOVE = 3
+
+
+@dataclass
+class Line:
+    """Characters on one baseline, left to right."""
+
+    baseline: float
+    glyphs: list[Glyph]
+
+    @property
+    def size(self) -> float:
+        return sorted(g.size for g in self.glyphs)[len(self.glyphs) // 2]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column label found in a header: its text and horizontal extent."""
+
+    label: str
+    left: float
+    right: float
+
+    @property
+    def centre(self) -> float:
+        return (self.left + self.right) / 2
+
+    def misalignment(self, left: float, right: float) -> float:
+        """How far a value's box is from lining up with this column (by either edge or centre)."""
+        return min(abs(left - self.left), abs(right - self.right),
+                   abs((left + right) / 2 - self.centre))
+
+
+@dataclass
+class Region:
+    """Lines under one header (or continuing the previous page's table) and its columns."""
+
+    columns: list[Column]
+    header: list[str] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+
+
+def _column_labels() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Every normalised column label of the template, every prefix of one, and every part of
+    one (what a wrapped label's later lines print)."""
+    labels = {normalise_label(label) for table in SCHEMA.values() for column in table.columns
+              for label in column.labels}
+    prefixes = {label[:n] for label in labels for n in range(1, len(label) + 1)}
+    parts = {label[a:b] for label in labels for a in range(len(label))
+             for b in range(a + 1, len(label) + 1)}
+    return frozenset(labels), frozenset(prefixes), frozenset(parts)
+
+
+_LABELS, _PREFIXES, _PARTS = _column_labels()
+
+
+def lines_of(glyphs: list[Glyph], baselines: list[float]) -> list[Line]:
+    """The glyphs grouped by baseline, top line first."""
+    order = sorted(range(len(glyphs)), key=lambda n: -baselines[n])
+    lines: list[Line] = []
+    for n in order:
+        g = glyphs[n]
+        if lines and lines[-1].baseline - baselines[n] <= SAME_LINE * g.size:
+            lines[-1].glyphs.append(g)
+        else:
+            lines.append(Line(baselines[n], [g]))
+    for line in lines:
+        line.glyphs.sort(key=lambda g: g.left)
+    return lines
+
+
+def _runs(glyphs: list[Glyph], gap: float) -> list[list[Glyph]]:
+    """Glyphs (left to right) split where the ink gap exceeds ``gap`` font sizes."""
+    runs: list[list[Glyph]] = []
+    for g in glyphs:
+        if runs and g.left - runs[-1][-1].right <= gap * max(g.size, runs[-1][-1].size):
+            runs[-1].append(g)
+        else:
+            runs.append([g])
+    return runs
+
+
+def _text(glyphs: list[Glyph]) -> str:
+    return "".join(g.text for g in glyphs)
+
+
+def _isolated(line: Line, start: int, end: int) -> bool:
+    """Whether glyphs start..end of the line are not glued to a neighbour on either side."""
+    size = line.size
+    before = line.glyphs[start - 1] if start > 0 else None
+    after = line.glyphs[end + 1] if end + 1 < len(line.glyphs) else None
+    return ((before is None or line.glyphs[start].left - before.right > ISOLATED * size)
+            and (after is None or after.left - line.glyphs[end].right > ISOLATED * size))
+
+
+def _pieces(line: Line) -> list[tuple[int, int, str]]:
+    """The line's isolated runs of glyphs that print a column label or a part of one."""
+    out = []
+    glyphs = line.glyphs
+    for start in range(len(glyphs)):
+        text = ""
+        for end in range(start, len(glyphs)):
+            if end > start and glyphs[end].left - glyphs[end - 1].right > LABEL_GAP * line.size:
+                break
+            text += glyphs[end].text
+            norm = normalise_label(text)
+            if norm not in _PARTS:
+                break
+            if _isolated(line, start, end):
+                out.append((start, end, norm))
+    return out
+
+
+def find_columns(lines: list[Line]) -> list[tuple[int, int, Column]]:
+    """Column labels printed on these lines, each as (first line, last line, Column); a label
+    may wrap onto the lines below within its column. The longest reading of a start wins."""
+    found: list[tuple[int, int, Column]] = []
+    pieces = [_pieces(line) for line in lines]
+    for n, line in enumerate(lines):
+        for start, end, norm in pieces[n]:
+            if norm not in _PREFIXES:
+                continue
+            best = _extend(lines, pieces, n, norm, line.glyphs[start].left, line.glyphs[end].right)
+            if best is not None:
+                found.append(best)
+    # keep the longest label at any place: "其他" is also the start of "其他结果"
+    found.sort(key=lambda f: -len(f[2].label))
+    kept: list[tuple[int, int, Column]] = []
+    for item in found:
+        if not any(_overlap(item, other) for other in kept):
+            kept.append(item)
+    return sorted(kept, key=lambda f: (f[0], f[2].left))
+
+
+def _extend(lines: list[Line], pieces: list, n: int, norm: str, left: float, right: float
+            ) -> tuple[int, int, Column] | None:
+    """The label that ``norm`` (on line ``n``) starts, continued down its column if wrapped."""
+    best = (n, n, Column(norm, left, right)) if norm in _LABELS else None
+    for k in range(n + 1, len(lines)):  # the next lines of the label's column
+        if lines[n].baseline - lines[k].baseline > WRAP_PITCH * lines[n].size:
+            break
+        for start, end, more in pieces[k]:
+            lo, hi = lines[k].glyphs[start].left, lines[k].glyphs[end].right
+            joined = norm + more
+            if hi >= left and lo <= right and joined in _PREFIXES:
+                deeper = _extend(lines, pieces, k, joined, min(left, lo), max(right, hi))
+                if deeper is not None and (best is None
+                                           or len(deeper[2].label) > len(best[2].label)):
+                    best = (n, deeper[1], deeper[2])
+    return best
+
+
+def _overlap(a: tuple[int, int, Column], b: tuple[int, int, Column]) -> bool:
+    lines = a[0] <= b[1] and b[0] <= a[1]
+    return lines and a[2].left < b[2].right and b[2].left < a[2].right
+
+
+def _headers(lines: list[Line], found: list[tuple[int, int, Column]]
+             ) -> list[tuple[int, int, list[Column]]]:
+    """Header blocks: found labels on neighbouring lines, two at least; (first, last, columns)."""
+    blocks: list[tuple[int, int, list[Column]]] = []
+    for first, last, column in sorted(found, key=lambda f: f[0]):
+        if blocks and first <= blocks[-1][1] + 1 and (
+                lines[blocks[-1][1]].baseline - lines[first].baseline
+                <= WRAP_PITCH * 2 * lines[first].size or first <= blocks[-1][1]):
+            top, bottom, columns = blocks[-1]
+            blocks[-1] = (top, max(bottom, last), [*columns, column])
+        else:
+            blocks.append((first, last, [column]))
+    return [(a, b, sorted(cols, key=lambda c: c.left)) for a, b, cols in blocks if len(cols) >= 2]
+
+
+def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region]:
+    """The page's table regions: each header with the lines under it; lines above the first
+    header continue the previous page's table when ``carried`` columns are given."""
+    blocks = _headers(lines, find_columns(lines))
+    regions: list[Region] = []
+    start = 0
+    if carried:
+        regions.append(Region(carried))
+    for top, bottom, columns in blocks:
+        first = top
+        while (first > start and top - first < HEADER_LINES_ABOVE
+               and lines[first - 1].baseline - lines[first].baseline
+               <= HEADER_REACH * lines[first].size
+               and not any(is_value_token(_text(r)) for r in _runs(lines[first - 1].glyphs,
+                                                                 VALUE_GAP))):
+            first -= 1
+        if regions:
+            regions[-1].lines = lines[start:first]
+        header = [text for n in range(first, bottom + 1)  # markers such as 行政复议, 信息内容
+                  for run in _runs(lines[n].glyphs, LABEL_GAP)
+                  if normalise_label(text := _text(run)) not in _LABELS]
+        regions.append(Region(columns, header=header))
+        start = bottom + 1
+    if regions:
+        regions[-1].lines = lines[start:]
+    return regions
+
+
+@lru_cache(maxsize=4096)
+def _label_score(text: str) -> float:
+    """How well ``text`` reads as a template row label (1.0 exact, 0 none)."""
+    if not normalise_label(text):
+        return 0.0
+    if any(exact_entry(text, table.rows) for table in SCHEMA.values()):
+        return 1.0
+    matches = [best_match(text, table.rows) for table in SCHEMA.values()]
+    return max((m.score for m in matches if m is not None), default=0.0)
+
+
+def _cuts(glyphs: list[Glyph]) -> list[float]:
+    """Left edges where the glyphs' horizontal extent has a gap: where a sub-column may start."""
+    spans = sorted((g.left, g.right) for g in glyphs)
+    size = sorted(g.size for g in glyphs)[len(glyphs) // 2]
+    cuts = [spans[0][0]]
+    reach = spans[0][1]
+    for left, right in spans[1:]:
+        if left > reach + 0.15 * size:
+            cuts.append(left)
+        reach = max(reach, right)
+    return cuts
+
+
+def _blocks(glyphs: list[Glyph]) -> list[list[Glyph]]:
+    """Glyphs split into label blocks where the baseline gap is wider than a wrapped line's."""
+    by_line: list[list[Glyph]] = []
+    for g in sorted(glyphs, key=lambda g: -g.bottom):
+        if by_line and by_line[-1][0].bottom - g.bottom <= SAME_LINE * g.size:
+            by_line[-1].append(g)
+        else:
+            by_line.append([g])
+    blocks = [by_line[0]]
+    for upper, lower in pairwise(by_line):
+        if upper[0].bottom - lower[0].bottom > WRAP_PITCH * lower[0].size:
+            blocks.append([])
+        blocks[-1].extend(lower)
+    return blocks
+
+
+def _row_labels(glyphs: list[Glyph], anchor: float) -> tuple[str, list[tuple[float, str]]]:
+    """The band's row label (the best matching sub-column part) and the label blocks of rows
+    without values in it, as (height, label)."""
+    if not glyphs:
+        return "", []
+    best = (-1.0, 0.0, glyphs)
+    for cut in _cuts(glyphs):
+        part = [g for g in glyphs if g.left >= cut - 0.01]
+        score = _label_score(cell_text(part))
+        if score > best[0]:
+            best = (score, cut, part)
+    part = best[2]
+    blocks = _blocks(part)
+    if len(blocks) == 1:
+        return cell_text(part), []
+    mid = [(sum(g.y for g in b) / len(b), b) for b in blocks]
+    main = min(mid, key=lambda m: abs(m[0] - anchor))
+    blanks = [(y, cell_text(b)) for y, b in mid if b is not main[1]
+              and _label_score(cell_text(b)) >= MATCH_THRESHOLD]
+    return cell_text(main[1]), blanks
+
+
+def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
+    """The region's RawTable rows (header first) and whether it ran to the end of its lines
+    (a table that may continue on the next page)."""
+    columns = region.columns
+    size = sorted(g.size for line in region.lines for g in line.glyphs)[
+        sum(len(line.glyphs) for line in region.lines) // 2] if region.lines else 10.0
+    edge = min(c.left for c in columns) - 0.3 * size
+    anchors: list[tuple[float, dict[int, list[str]]]] = []
+    labels: list[tuple[float, list[Glyph]]] = []
+    ended = True
+    for line in region.lines:
+        label = [g for g in line.glyphs if g.x < edge]
+        values: dict[int, list[str]] = {}
+        intruded = False
+        for run in _runs([g for g in line.glyphs if g.x >= edge], VALUE_GAP):
+            text = _text(run)
+            if not is_value_token(text):
+                intruded = intruded or len(run) > 1
+                continue
+            n = min(range(len(columns)),
+                    key=lambda k: columns[k].misalignment(run[0].left, run[-1].right))
+            values.setdefault(n, []).append(text)
+        if intruded and not values:  # prose under the table: the table has ended
+            ended = False
+            break
+        if values:
+            if anchors and anchors[-1][0] - line.baseline <= SAME_LINE * size:
+                for n, texts in values.items():
+                    anchors[-1][1].setdefault(n, []).extend(texts)
+            else:
+                anchors.append((line.baseline, values))
+        if label:
+            labels.append((line.baseline, label))
+    rows: list[list[str | None]] = [[*region.header, *(c.label for c in columns)]]
+    if not anchors:
+        return rows, ended
+    heights = [-a[0] for a in anchors]
+    bands: list[list[Glyph]] = [[] for _ in anchors]
+    for baseline, glyphs in labels:
+        k = bisect_left(heights, -baseline)
+        near = min((n for n in (k - 1, k) if 0 <= n < len(anchors)),
+                   key=lambda n: abs(anchors[n][0] - baseline))
+        bands[near].extend(glyphs)
+    for (baseline, values), band in zip(anchors, bands):
+        label, blanks = _row_labels(band, baseline)
+        out = [(baseline, [label, *("".join(values.get(n, [])) for n in range(len(columns)))])]
+        out += [(y, [text, *([""] * len(columns))]) for y, text in blanks]
+        rows.extend(row for _, row in sorted(out, key=lambda r: -r[0]))
+    return rows, ended
+
+
+Box = tuple[float, float, float, float]  # left, bottom, right, top
+
+
+def ruled_boxes(horizontals: list[Segment], verticals: list[Segment]) -> list[Box]:
+    """The extent of each ruled table on the page (its characters are the grid reader's)."""
+    boxes = []
+    for hs, vs in group_tables(horizontals, verticals):
+        xs = [v.pos for v in vs] + [h.start for h in hs] + [h.end for h in hs]
+        ys = [h.pos for h in hs] + [v.start for v in vs] + [v.end for v in vs]
+        boxes.append((min(xs), min(ys), max(xs), max(ys)))
+    return boxes
+
+
+class UnruledReader:
+    """Reads a document's pages in order; a table that runs to the foot of a page lends its
+    columns to the top of the next page (a continuation without a repeated header)."""
+
+    def __init__(self) -> None:
+        self.carried: list[Column] | None = None
+
+    def page(self, glyphs: list[Glyph], baselines: list[float], ruled: list[Box]
+             ) -> list[list[list[str | None]]]:
+        """The grids of the page's tables without ruling lines, top to bottom."""
+        free = [n for n, g in enumerate(glyphs)
+                if not any(b[0] <= g.x <= b[2] and b[1] <= g.y <= b[3] for b in ruled)]
+        carried, self.carried = self.carried, None
+        if not free:
+            return []
+        lines = lines_of([glyphs[n] for n in free], [baselines[n] for n in free])
+        grids = []
+        for region in page_regions(lines, carried):
+            rows, ended = region_rows(region)
+            if len(rows) > 1:
+                grids.append(rows)
+            self.carried = region.columns if ended else None
+        return grids
