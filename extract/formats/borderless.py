@@ -283,26 +283,40 @@ def _blocks(glyphs: list[Glyph]) -> list[list[Glyph]]:
     return blocks
 
 
+def _nearest(blocks: list[list[Glyph]], anchor: float) -> list[Glyph]:
+    return min(blocks, key=lambda b: abs(sum(g.y for g in b) / len(b) - anchor))
+
+
+def _best_part(glyphs: list[Glyph], anchor: float | None) -> tuple[float, list[list[Glyph]],
+                                                                   list[Glyph]]:
+    """The sub-column (glyphs right of a cut) whose block at ``anchor`` (or whole text) reads
+    best as a template row label: (score, its blocks, that block). On a tie the narrower
+    part wins: a parent label further left adds nothing."""
+    best: tuple[float, list[list[Glyph]], list[Glyph]] = (-1.0, [glyphs], glyphs)
+    for cut in _cuts(glyphs):
+        part = [g for g in glyphs if g.left >= cut - 0.01]
+        blocks = _blocks(part) if anchor is not None else [part]
+        main = _nearest(blocks, anchor) if anchor is not None else part
+        score = _label_score(cell_text(main))
+        if score >= best[0]:
+            best = (score, blocks, main)
+    return best
+
+
 def _row_labels(glyphs: list[Glyph], anchor: float) -> tuple[str, list[tuple[float, str]]]:
     """The band's row label (the best matching sub-column part) and the label blocks of rows
     without values in it, as (height, label)."""
     if not glyphs:
         return "", []
-    best = (-1.0, 0.0, glyphs)
-    for cut in _cuts(glyphs):
-        part = [g for g in glyphs if g.left >= cut - 0.01]
-        score = _label_score(cell_text(part))
-        if score > best[0]:
-            best = (score, cut, part)
-    part = best[2]
-    blocks = _blocks(part)
-    if len(blocks) == 1:
-        return cell_text(part), []
-    mid = [(sum(g.y for g in b) / len(b), b) for b in blocks]
-    main = min(mid, key=lambda m: abs(m[0] - anchor))
-    blanks = [(y, cell_text(b)) for y, b in mid if b is not main[1]
-              and _label_score(cell_text(b)) >= MATCH_THRESHOLD]
-    return cell_text(main[1]), blanks
+    _, blocks, main = _best_part(glyphs, anchor)
+    blanks = []
+    for block in blocks:
+        if block is main:
+            continue
+        score, _, label = _best_part(block, None)
+        if score >= MATCH_THRESHOLD:
+            blanks.append((sum(g.y for g in block) / len(block), cell_text(label)))
+    return cell_text(main), blanks
 
 
 def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
