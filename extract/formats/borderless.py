@@ -39,10 +39,11 @@ VALUE_GAP = 0.35
 # closer than ISOLATED on the same line makes a found label part of a longer word.
 LABEL_GAP = 0.9
 ISOLATED = 0.2
-# Lines of one wrapped label are at most this many font sizes apart (baseline to baseline).
-WRAP_PITCH = 1.9
+# Lines of one wrapped label are at most this many ink sizes apart (baseline to baseline; a
+# CJK character's ink is smaller than its font size).
+WRAP_PITCH = 2.5
 # A header's first lines (table markers such as 行政复议) may sit this far above its labels.
-HEADER_REACH = 4.0
+HEADER_REACH = 6.0
 HEADER_LINES_ABOVE = 3
 
 
@@ -268,16 +269,18 @@ def _cuts(glyphs: list[Glyph]) -> list[float]:
 
 
 def _blocks(glyphs: list[Glyph]) -> list[list[Glyph]]:
-    """Glyphs split into label blocks where the baseline gap is wider than a wrapped line's."""
+    """Glyphs split into label blocks where the gap between lines is wider than a wrapped
+    label's (measured in the glyphs' typical size: a quote mark's own size is no measure)."""
+    size = sorted(g.size for g in glyphs)[len(glyphs) // 2]
     by_line: list[list[Glyph]] = []
     for g in sorted(glyphs, key=lambda g: -g.bottom):
-        if by_line and by_line[-1][0].bottom - g.bottom <= SAME_LINE * g.size:
+        if by_line and by_line[-1][0].bottom - g.bottom <= SAME_LINE * size:
             by_line[-1].append(g)
         else:
             by_line.append([g])
     blocks = [by_line[0]]
     for upper, lower in pairwise(by_line):
-        if upper[0].bottom - lower[0].bottom > WRAP_PITCH * lower[0].size:
+        if upper[0].bottom - lower[0].bottom > WRAP_PITCH * size:
             blocks.append([])
         blocks[-1].extend(lower)
     return blocks
