@@ -44,7 +44,7 @@ ISOLATED = 0.2
 WRAP_PITCH = 2.5
 # A header's first lines (table markers such as 行政复议) may sit this far above its labels.
 HEADER_REACH = 6.0
-HEADER_LINES_ABOVE = 3
+HEADER_LINES_ABOVE = 6
 
 
 @dataclass
@@ -139,8 +139,9 @@ def _isolated(line: Line, start: int, end: int) -> bool:
             and (after is None or after.left - line.glyphs[end].right > ISOLATED * size))
 
 
-def _pieces(line: Line) -> list[tuple[int, int, str]]:
-    """The line's isolated runs of glyphs that print a column label or a part of one."""
+def _pieces(line: Line) -> list[tuple[int, int, str, bool]]:
+    """The line's runs of glyphs that print a column label or a part of one, and whether each
+    is isolated (a part of a wrapped label in a narrow column may touch its neighbours)."""
     out = []
     glyphs = line.glyphs
     for start in range(len(glyphs)):
@@ -152,8 +153,7 @@ def _pieces(line: Line) -> list[tuple[int, int, str]]:
             norm = normalise_label(text)
             if norm not in _PARTS:
                 break
-            if _isolated(line, start, end):
-                out.append((start, end, norm))
+            out.append((start, end, norm, _isolated(line, start, end)))
     return out
 
 
@@ -163,10 +163,11 @@ def find_columns(lines: list[Line]) -> list[tuple[int, int, Column]]:
     found: list[tuple[int, int, Column]] = []
     pieces = [_pieces(line) for line in lines]
     for n, line in enumerate(lines):
-        for start, end, norm in pieces[n]:
+        for start, end, norm, isolated in pieces[n]:
             if norm not in _PREFIXES:
                 continue
-            best = _extend(lines, pieces, n, norm, line.glyphs[start].left, line.glyphs[end].right)
+            best = _extend(lines, pieces, n, norm, line.glyphs[start].left,
+                           line.glyphs[end].right, isolated)
             if best is not None:
                 found.append(best)
     # keep the longest label at any place: "其他" is also the start of "其他结果"
@@ -178,18 +179,20 @@ def find_columns(lines: list[Line]) -> list[tuple[int, int, Column]]:
     return sorted(kept, key=lambda f: (f[0], f[2].left))
 
 
-def _extend(lines: list[Line], pieces: list, n: int, norm: str, left: float, right: float
-            ) -> tuple[int, int, Column] | None:
-    """The label that ``norm`` (on line ``n``) starts, continued down its column if wrapped."""
-    best = (n, n, Column(norm, left, right)) if norm in _LABELS else None
+def _extend(lines: list[Line], pieces: list, n: int, norm: str, left: float, right: float,
+            isolated: bool) -> tuple[int, int, Column] | None:
+    """The label that ``norm`` (on line ``n``) starts, continued down its column if wrapped.
+    A label on one line must stand apart ("其他" inside "法人或其他组织" is no column label)."""
+    best = (n, n, Column(norm, left, right)) if norm in _LABELS and isolated else None
     for k in range(n + 1, len(lines)):  # the next lines of the label's column
         if lines[n].baseline - lines[k].baseline > WRAP_PITCH * lines[n].size:
             break
-        for start, end, more in pieces[k]:
+        for start, end, more, _ in pieces[k]:
             lo, hi = lines[k].glyphs[start].left, lines[k].glyphs[end].right
             joined = norm + more
-            if hi >= left and lo <= right and joined in _PREFIXES:
-                deeper = _extend(lines, pieces, k, joined, min(left, lo), max(right, hi))
+            shared = min(hi, right) - max(lo, left)
+            if shared > 0.5 * min(hi - lo, right - left) and joined in _PREFIXES:
+                deeper = _extend(lines, pieces, k, joined, min(left, lo), max(right, hi), True)
                 if deeper is not None and (best is None
                                            or len(deeper[2].label) > len(best[2].label)):
                     best = (n, deeper[1], deeper[2])
@@ -405,7 +408,7 @@ class UnruledReader:
         grids = []
         for region in page_regions(lines, carried):
             rows, ended = region_rows(region)
-            if len(rows) > 1:
+            if len(rows) > 1 or ended:  # a header at the foot of a page: its rows come next
                 grids.append(rows)
             self.carried = region.columns if ended else None
         return grids
