@@ -293,20 +293,29 @@ def _nearest(blocks: list[list[Glyph]], anchor: float) -> list[Glyph]:
     return min(blocks, key=lambda b: abs(sum(g.y for g in b) / len(b) - anchor))
 
 
+def _beside(block: list[Glyph], anchor: float) -> bool:
+    """Whether the block's lines reach the height of the values' baseline (within a line)."""
+    size = sorted(g.size for g in block)[len(block) // 2]
+    return (min(g.bottom for g in block) - size <= anchor
+            <= max(g.top for g in block) + size)
+
+
 def _best_part(glyphs: list[Glyph], anchor: float | None) -> tuple[float, list[list[Glyph]],
                                                                    list[Glyph]]:
-    """The sub-column (glyphs right of a cut) whose block at ``anchor`` (or whole text) reads
-    best as a template row label: (score, its blocks, that block). On a tie the narrower
-    part wins: a parent label further left adds nothing."""
-    best: tuple[float, list[list[Glyph]], list[Glyph]] = (-1.0, [glyphs], glyphs)
+    """The sub-column (glyphs right of a cut) whose block beside ``anchor`` (or whole text)
+    reads best as a template row label: (score, its blocks, that block). A block beside the
+    values outranks one above or below them; on a tie the narrower part wins (a parent label
+    further left adds nothing)."""
+    best: tuple[tuple[bool, float], list[list[Glyph]], list[Glyph]] = (
+        (False, -1.0), [glyphs], glyphs)
     for cut in _cuts(glyphs):
         part = [g for g in glyphs if g.left >= cut - 0.01]
         blocks = _blocks(part) if anchor is not None else [part]
         main = _nearest(blocks, anchor) if anchor is not None else part
-        score = _label_score(cell_text(main))
-        if score >= best[0]:
-            best = (score, blocks, main)
-    return best
+        rank = (anchor is None or _beside(main, anchor), _label_score(cell_text(main)))
+        if rank >= best[0]:
+            best = (rank, blocks, main)
+    return best[0][1], best[1], best[2]
 
 
 def _row_labels(glyphs: list[Glyph], anchor: float) -> tuple[str, list[tuple[float, str]]]:
