@@ -84,6 +84,7 @@ class Region:
     columns: list[Column]
     header: list[str] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
+    continued: bool = False  # the previous page's table, without a header of its own
 
 
 def _column_labels() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
@@ -103,10 +104,12 @@ _LABELS, _PREFIXES, _PARTS = _column_labels()
 def lines_of(glyphs: list[Glyph], baselines: list[float]) -> list[Line]:
     """The glyphs grouped by baseline, top line first."""
     order = sorted(range(len(glyphs)), key=lambda n: -baselines[n])
+    # measured by the page's typical glyph: a dot's own size is no measure
+    size = sorted(g.size for g in glyphs)[len(glyphs) // 2]
     lines: list[Line] = []
     for n in order:
         g = glyphs[n]
-        if lines and lines[-1].baseline - baselines[n] <= SAME_LINE * g.size:
+        if lines and lines[-1].baseline - baselines[n] <= SAME_LINE * max(size, g.size):
             lines[-1].glyphs.append(g)
         else:
             lines.append(Line(baselines[n], [g]))
@@ -219,6 +222,12 @@ def _headers(lines: list[Line], found: list[tuple[int, int, Column]]
     return [(a, b, sorted(cols, key=lambda c: c.left)) for a, b, cols in blocks if len(cols) >= 2]
 
 
+def _reads_as_row(line: Line) -> bool:
+    """Whether a line prints values or a row label (it is then no header line)."""
+    return (any(is_value_token(_text(r)) for r in _runs(line.glyphs, VALUE_GAP))
+            or _label_score(_text(line.glyphs)) >= MATCH_THRESHOLD)
+
+
 def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region]:
     """The page's table regions: each header with the lines under it; lines above the first
     header continue the previous page's table when ``carried`` columns are given."""
@@ -226,14 +235,13 @@ def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region
     regions: list[Region] = []
     start = 0
     if carried:
-        regions.append(Region(carried))
+        regions.append(Region(carried, continued=True))
     for top, bottom, columns in blocks:
         first = top
         while (first > start and top - first < HEADER_LINES_ABOVE
                and lines[first - 1].baseline - lines[first].baseline
                <= HEADER_REACH * lines[first].size
-               and not any(is_value_token(_text(r)) for r in _runs(lines[first - 1].glyphs,
-                                                                 VALUE_GAP))):
+               and not _reads_as_row(lines[first - 1])):
             first -= 1
         if regions:
             regions[-1].lines = lines[start:first]
@@ -367,8 +375,16 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
                 anchors.append((line.baseline, values))
         if label:
             labels.append((line.baseline, label))
-    rows: list[list[str | None]] = [[*region.header, *(c.label for c in columns)]]
-    if not anchors:
+    # a continuation's rows follow the previous page's directly (a row cut by the page break
+    # is joined by the interpreter)
+    rows: list[list[str | None]] = [] if region.continued else [
+        [*region.header, *(c.label for c in columns)]]
+    if not anchors:  # label lines only: the end of a row cut by a page break, or blank rows
+        glyphs = [g for _, line_glyphs in labels for g in line_glyphs]
+        for block in _blocks(glyphs) if glyphs else []:
+            score, _, label = _best_part(block, None)
+            if score >= MATCH_THRESHOLD:
+                rows.append([cell_text(label), *([""] * len(columns))])
         return rows, ended
     heights = [-a[0] for a in anchors]
     bands: list[list[Glyph]] = [[] for _ in anchors]
@@ -417,7 +433,8 @@ class UnruledReader:
         grids = []
         for region in page_regions(lines, carried):
             rows, ended = region_rows(region)
-            if len(rows) > 1 or ended:  # a header at the foot of a page: its rows come next
+            data = len(rows) > (0 if region.continued else 1)
+            if data or (rows and ended):  # a header at a page's foot: its rows come next
                 grids.append(rows)
             self.carried = region.columns if ended else None
         return grids
