@@ -85,6 +85,7 @@ class Region:
     header: list[str] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
     continued: bool = False  # the previous page's table, without a header of its own
+    header_lines: list[Line] = field(default_factory=list)
 
 
 def _column_labels() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
@@ -222,10 +223,27 @@ def _headers(lines: list[Line], found: list[tuple[int, int, Column]]
     return [(a, b, sorted(cols, key=lambda c: c.left)) for a, b, cols in blocks if len(cols) >= 2]
 
 
-def _reads_as_row(line: Line) -> bool:
-    """Whether a line prints values or a row label (it is then no header line)."""
-    return (any(is_value_token(_text(r)) for r in _runs(line.glyphs, VALUE_GAP))
-            or _label_score(_text(line.glyphs)) >= MATCH_THRESHOLD)
+def _tables_of(columns: list[Column]) -> set[str]:
+    """The tables whose column labels these are."""
+    return {table.name for table in SCHEMA.values() for column in columns
+            if any(normalise_label(label) == column.label for c in table.columns
+                   for label in c.labels)}
+
+
+def _row_table(text: str) -> str | None:
+    """The table whose row label ``text`` reads as, if any."""
+    found = [(m.score, table.name) for table in SCHEMA.values()
+             if (m := best_match(text, table.rows)) is not None]
+    return max(found)[1] if found else None
+
+
+def _reads_as_row(line: Line, tables: set[str]) -> bool:
+    """Whether a line prints values or a row label of a table other than ``tables`` (the
+    header's): it is then no header line. (The appeals header prints its own row labels.)"""
+    if any(is_value_token(_text(r)) for r in _runs(line.glyphs, VALUE_GAP)):
+        return True
+    table = _row_table(_text(line.glyphs))
+    return table is not None and table not in tables
 
 
 def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region]:
@@ -241,14 +259,14 @@ def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region
         while (first > start and top - first < HEADER_LINES_ABOVE
                and lines[first - 1].baseline - lines[first].baseline
                <= HEADER_REACH * lines[first].size
-               and not _reads_as_row(lines[first - 1])):
+               and not _reads_as_row(lines[first - 1], _tables_of(columns))):
             first -= 1
         if regions:
             regions[-1].lines = lines[start:first]
         header = [text for n in range(first, bottom + 1)  # markers such as 行政复议, 信息内容
                   for run in _runs(lines[n].glyphs, LABEL_GAP)
                   if normalise_label(text := _text(run)) not in _LABELS]
-        regions.append(Region(columns, header=header))
+        regions.append(Region(columns, header=header, header_lines=lines[first:bottom + 1]))
         start = bottom + 1
     if regions:
         regions[-1].lines = lines[start:]
@@ -416,10 +434,12 @@ def ruled_boxes(horizontals: list[Segment], verticals: list[Segment]) -> list[Bo
 
 class UnruledReader:
     """Reads a document's pages in order; a table that runs to the foot of a page lends its
-    columns to the top of the next page (a continuation without a repeated header)."""
+    columns to the top of the next page (a continuation without a repeated header), and a
+    header that a page break cuts (its rows on the next page) is read with the next page."""
 
     def __init__(self) -> None:
         self.carried: list[Column] | None = None
+        self.pending: list[Line] = []
 
     def page(self, glyphs: list[Glyph], baselines: list[float], ruled: list[Box]
              ) -> list[list[list[str | None]]]:
@@ -427,14 +447,32 @@ class UnruledReader:
         free = [n for n, g in enumerate(glyphs)
                 if not any(b[0] <= g.x <= b[2] and b[1] <= g.y <= b[3] for b in ruled)]
         carried, self.carried = self.carried, None
+        pending, self.pending = self.pending, []
         if not free:
             return []
         lines = lines_of([glyphs[n] for n in free], [baselines[n] for n in free])
+        if pending:
+            lines = _above(pending, lines[0]) + lines
+            carried = None  # the header is read again, whole
         grids = []
-        for region in page_regions(lines, carried):
+        regions = page_regions(lines, carried)
+        for n, region in enumerate(regions):
             rows, ended = region_rows(region)
             data = len(rows) > (0 if region.continued else 1)
-            if data or (rows and ended):  # a header at a page's foot: its rows come next
+            if not data and ended and n == len(regions) - 1 and not region.continued:
+                self.pending = region.header_lines + region.lines  # a header at the page foot
+                continue
+            if data:
                 grids.append(rows)
             self.carried = region.columns if ended else None
         return grids
+
+
+def _above(lines: list[Line], first: Line) -> list[Line]:
+    """``lines`` (from the foot of the previous page) moved to just above ``first``, one line
+    pitch apart, as if the page break were not there."""
+    pitch = 1.5 * first.size
+    shift = first.baseline + pitch - lines[-1].baseline
+    return [Line(line.baseline + shift,
+                 [g._replace(y=g.y + shift, bottom=g.bottom + shift, top=g.top + shift)
+                  for g in line.glyphs]) for line in lines]
