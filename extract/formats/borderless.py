@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 
-from extract.formats.ruling import Glyph, Segment, cell_text, group_tables
+from extract.formats.ruling import Glyph, Segment, group_tables
 from extract.labels import MATCH_THRESHOLD, best_match, exact_entry, normalise_label
 from extract.schema import SCHEMA
 from extract.values import is_value_token
@@ -297,67 +297,70 @@ def _cuts(glyphs: list[Glyph]) -> list[float]:
     return cuts
 
 
-def _blocks(glyphs: list[Glyph]) -> list[list[Glyph]]:
-    """Glyphs split into label blocks where the gap between lines is wider than a wrapped
-    label's (measured in the glyphs' typical size: a quote mark's own size is no measure)."""
-    size = sorted(g.size for g in glyphs)[len(glyphs) // 2]
-    by_line: list[list[Glyph]] = []
-    for g in sorted(glyphs, key=lambda g: -g.bottom):
-        if by_line and by_line[-1][0].bottom - g.bottom <= SAME_LINE * size:
-            by_line[-1].append(g)
-        else:
-            by_line.append([g])
-    blocks = [by_line[0]]
-    for upper, lower in pairwise(by_line):
-        if upper[0].bottom - lower[0].bottom > WRAP_PITCH * size:
+def _blocks(lines: list[Line]) -> list[list[Line]]:
+    """Label lines (top first) split into blocks where the baselines are further apart than a
+    wrapped label's lines."""
+    size = sorted(g.size for line in lines for g in line.glyphs)[
+        sum(len(line.glyphs) for line in lines) // 2]
+    blocks = [[lines[0]]]
+    for upper, lower in pairwise(lines):
+        if upper.baseline - lower.baseline > WRAP_PITCH * size:
             blocks.append([])
-        blocks[-1].extend(lower)
+        blocks[-1].append(lower)
     return blocks
 
 
-def _nearest(blocks: list[list[Glyph]], anchor: float) -> list[Glyph]:
-    return min(blocks, key=lambda b: abs(sum(g.y for g in b) / len(b) - anchor))
+def _block_text(block: list[Line]) -> str:
+    return "\n".join(_text(line.glyphs) for line in block)
 
 
-def _beside(block: list[Glyph], anchor: float) -> bool:
+def _middle(block: list[Line]) -> float:
+    return (block[0].baseline + block[-1].baseline) / 2
+
+
+def _beside(block: list[Line], anchor: float) -> bool:
     """Whether the block's lines reach the height of the values' baseline (within a line)."""
-    size = sorted(g.size for g in block)[len(block) // 2]
-    return (min(g.bottom for g in block) - size <= anchor
-            <= max(g.top for g in block) + size)
+    size = max(line.size for line in block)
+    return block[-1].baseline - size <= anchor <= block[0].baseline + size
 
 
-def _best_part(glyphs: list[Glyph], anchor: float | None) -> tuple[float, list[list[Glyph]],
-                                                                   list[Glyph]]:
+def _best_part(lines: list[Line], anchor: float | None
+               ) -> tuple[float, list[list[Line]], list[Line]]:
     """The sub-column (glyphs right of a cut) whose block beside ``anchor`` (or whole text)
     reads best as a template row label: (score, its blocks, that block). A block beside the
     values outranks one above or below them; on a tie the narrower part wins (a parent label
     further left adds nothing)."""
-    best: tuple[tuple[bool, float], list[list[Glyph]], list[Glyph]] = (
-        (False, -1.0), [glyphs], glyphs)
-    for cut in _cuts(glyphs):
-        part = [g for g in glyphs if g.left >= cut - 0.01]
+    best: tuple[tuple[bool, float], list[list[Line]], list[Line]] = ((False, -1.0), [lines],
+                                                                     lines)
+    for cut in _cuts([g for line in lines for g in line.glyphs]):
+        part = [Line(line.baseline, kept) for line in lines
+                if (kept := [g for g in line.glyphs if g.left >= cut - 0.01])]
         blocks = _blocks(part) if anchor is not None else [part]
-        main = _nearest(blocks, anchor) if anchor is not None else part
-        rank = (anchor is None or _beside(main, anchor), _label_score(cell_text(main)))
+        main = min(blocks, key=lambda b: abs(_middle(b) - anchor)) if anchor is not None \
+            else part
+        rank = (anchor is None or _beside(main, anchor), _label_score(_block_text(main)))
         if rank >= best[0]:
             best = (rank, blocks, main)
     return best[0][1], best[1], best[2]
 
 
-def _row_labels(glyphs: list[Glyph], anchor: float) -> tuple[str, list[tuple[float, str]]]:
+def _row_labels(lines: list[Line], anchor: float) -> tuple[str, list[tuple[float, str]]]:
     """The band's row label (the best matching sub-column part) and the label blocks of rows
     without values in it, as (height, label)."""
-    if not glyphs:
+    if not lines:
         return "", []
-    _, blocks, main = _best_part(glyphs, anchor)
-    blanks = []
+    _, blocks, main = _best_part(lines, anchor)
+    return _block_text(main), _blank_rows(block for block in blocks if block is not main)
+
+
+def _blank_rows(blocks) -> list[tuple[float, str]]:
+    """Label blocks that read as a template row: rows printed without values."""
+    rows = []
     for block in blocks:
-        if block is main:
-            continue
         score, _, label = _best_part(block, None)
         if score >= MATCH_THRESHOLD:
-            blanks.append((sum(g.y for g in block) / len(block), cell_text(label)))
-    return cell_text(main), blanks
+            rows.append((_middle(block), _block_text(label)))
+    return rows
 
 
 def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
@@ -368,7 +371,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         sum(len(line.glyphs) for line in region.lines) // 2] if region.lines else 10.0
     edge = min(c.left for c in columns) - 0.3 * size
     anchors: list[tuple[float, dict[int, list[str]]]] = []
-    labels: list[tuple[float, list[Glyph]]] = []
+    labels: list[Line] = []
     ended = True
     for line in region.lines:
         label = [g for g in line.glyphs if g.x < edge]
@@ -392,25 +395,23 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
             else:
                 anchors.append((line.baseline, values))
         if label:
-            labels.append((line.baseline, label))
+            labels.append(Line(line.baseline, label))
     # a continuation's rows follow the previous page's directly (a row cut by the page break
     # is joined by the interpreter)
     rows: list[list[str | None]] = [] if region.continued else [
         [*region.header, *(c.label for c in columns)]]
     if not anchors:  # label lines only: the end of a row cut by a page break, or blank rows
-        glyphs = [g for _, line_glyphs in labels for g in line_glyphs]
-        for block in _blocks(glyphs) if glyphs else []:
-            score, _, label = _best_part(block, None)
-            if score >= MATCH_THRESHOLD:
-                rows.append([cell_text(label), *([""] * len(columns))])
+        for _, text in _blank_rows(_blocks(labels) if labels else []):
+            rows.append([text, *([""] * len(columns))])
         return rows, ended
     heights = [-a[0] for a in anchors]
-    bands: list[list[Glyph]] = [[] for _ in anchors]
-    for baseline, glyphs in labels:
+    bands: list[list[Line]] = [[] for _ in anchors]
+    for line in labels:
+        baseline = line.baseline
         k = bisect_left(heights, -baseline)
         near = min((n for n in (k - 1, k) if 0 <= n < len(anchors)),
                    key=lambda n: abs(anchors[n][0] - baseline))
-        bands[near].extend(glyphs)
+        bands[near].append(line)
     for (baseline, values), band in zip(anchors, bands):
         label, blanks = _row_labels(band, baseline)
         out = [(baseline, [label, *("".join(values.get(n, [])) for n in range(len(columns)))])]
