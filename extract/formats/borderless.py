@@ -363,6 +363,37 @@ def _blank_rows(blocks) -> list[tuple[float, str]]:
     return rows
 
 
+def _bands(labels: list[Line], anchors: list[float]) -> list[list[Line]]:
+    """The label lines of each anchor (values' baseline, top first). Each goes to the nearest
+    anchor, except that the lines between two anchors are split where both labels read best:
+    a long label's first line may be as near the row above as its own values."""
+    heights = [-a for a in anchors]
+    bands: list[list[Line]] = [[] for _ in anchors]
+    for line in labels:
+        k = bisect_left(heights, -line.baseline)
+        near = min((n for n in (k - 1, k) if 0 <= n < len(anchors)),
+                   key=lambda n: abs(anchors[n] - line.baseline))
+        bands[near].append(line)
+    for n in range(len(anchors) - 1):
+        upper, lower = anchors[n], anchors[n + 1]
+        between = [line for line in bands[n] + bands[n + 1] if lower < line.baseline < upper]
+        if not between:
+            continue
+        above = [line for line in bands[n] if line.baseline >= upper]
+        below = [line for line in bands[n + 1] if line.baseline <= lower]
+        current = sum(1 for line in between if line in bands[n])
+
+        def score(k: int) -> float:
+            a, b = above + between[:k], between[k:] + below
+            return ((_best_part(a, upper)[0] if a else 0.0)
+                    + (_best_part(b, lower)[0] if b else 0.0))
+
+        best = max(range(len(between) + 1), key=lambda k: (score(k), k == current))
+        bands[n] = above + between[:best]
+        bands[n + 1] = between[best:] + below
+    return bands
+
+
 def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
     """The region's RawTable rows (header first) and whether it ran to the end of its lines
     (a table that may continue on the next page)."""
@@ -404,14 +435,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         for _, text in _blank_rows(_blocks(labels) if labels else []):
             rows.append([text, *([""] * len(columns))])
         return rows, ended
-    heights = [-a[0] for a in anchors]
-    bands: list[list[Line]] = [[] for _ in anchors]
-    for line in labels:
-        baseline = line.baseline
-        k = bisect_left(heights, -baseline)
-        near = min((n for n in (k - 1, k) if 0 <= n < len(anchors)),
-                   key=lambda n: abs(anchors[n][0] - baseline))
-        bands[near].append(line)
+    bands = _bands(labels, [a[0] for a in anchors])
     for (baseline, values), band in zip(anchors, bands):
         label, blanks = _row_labels(band, baseline)
         out = [(baseline, [label, *("".join(values.get(n, [])) for n in range(len(columns)))])]
