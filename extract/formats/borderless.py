@@ -363,6 +363,30 @@ def _blank_rows(blocks) -> list[tuple[float, str]]:
     return rows
 
 
+def _value_runs(glyphs: list[Glyph]) -> list[list[Glyph]]:
+    """The line's printed values: runs of touching characters, a unit printed apart from its
+    number (a CJK 元 in a fallback font) joined to it."""
+    runs: list[list[Glyph]] = []
+    for run in _runs(glyphs, VALUE_GAP):
+        text = _text(run)
+        if (runs and not is_value_token(text) and is_value_token(_text(runs[-1]) + text)
+                and run[0].left - runs[-1][-1].right <= LABEL_GAP * run[0].size):
+            runs[-1].extend(run)
+        else:
+            runs.append(run)
+    return runs
+
+
+def _quality(lines: list[Line], anchor: float) -> float:
+    """How well a band's lines read as one row label beside ``anchor`` and whole rows without
+    values: the row label's score, less one for each other block that reads as no label."""
+    if not lines:
+        return 0.0
+    score, blocks, main = _best_part(lines, anchor)
+    others = (_best_part(block, None)[0] for block in blocks if block is not main)
+    return score - sum(1.0 for s in others if s < MATCH_THRESHOLD)
+
+
 def _bands(labels: list[Line], anchors: list[float]) -> list[list[Line]]:
     """The label lines of each anchor (values' baseline, top first). Each goes to the nearest
     anchor, except that the lines between two anchors are split where both labels read best:
@@ -383,10 +407,8 @@ def _bands(labels: list[Line], anchors: list[float]) -> list[list[Line]]:
         below = [line for line in bands[n + 1] if line.baseline <= lower]
         current = sum(1 for line in between if line in bands[n])
 
-        def score(k: int) -> float:
-            a, b = above + between[:k], between[k:] + below
-            return ((_best_part(a, upper)[0] if a else 0.0)
-                    + (_best_part(b, lower)[0] if b else 0.0))
+        def score(k: int, lines=above + between, at=len(above), pair=(upper, lower)) -> float:
+            return _quality(lines[:at + k], pair[0]) + _quality(lines[at + k:] + below, pair[1])
 
         best = max(range(len(between) + 1), key=lambda k: (score(k), k == current))
         bands[n] = above + between[:best]
@@ -408,7 +430,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         label = [g for g in line.glyphs if g.x < edge]
         values: dict[int, list[str]] = {}
         intruded = False
-        for run in _runs([g for g in line.glyphs if g.x >= edge], VALUE_GAP):
+        for run in _value_runs([g for g in line.glyphs if g.x >= edge]):
             text = _text(run)
             if not is_value_token(text):
                 intruded = intruded or len(run) > 1
@@ -436,6 +458,12 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
             rows.append([text, *([""] * len(columns))])
         return rows, ended
     bands = _bands(labels, [a[0] for a in anchors])
+    if region.continued and bands[0]:  # the end of a label cut by the page break comes first
+        lead = _blocks(bands[0])
+        if (len(lead) > 1 and not _beside(lead[0], anchors[0][0])
+                and _best_part(lead[0], None)[0] < MATCH_THRESHOLD):
+            rows.append([_block_text(lead[0]), *([""] * len(columns))])
+            bands[0] = [line for block in lead[1:] for line in block]
     for (baseline, values), band in zip(anchors, bands):
         label, blanks = _row_labels(band, baseline)
         out = [(baseline, [label, *("".join(values.get(n, [])) for n in range(len(columns)))])]
