@@ -174,6 +174,9 @@ def find_columns(lines: list[Line]) -> list[tuple[int, int, Column]]:
                            line.glyphs[end].right, isolated)
             if best is not None:
                 found.append(best)
+    for n, line in enumerate(lines):  # labels printed edge to edge (no cell padding)
+        for run in _runs(line.glyphs, ISOLATED):
+            found.extend((n, n, column) for column in _segmented(run))
     # keep the longest label at any place: "其他" is also the start of "其他结果"
     found.sort(key=lambda f: -len(f[2].label))
     kept: list[tuple[int, int, Column]] = []
@@ -181,6 +184,25 @@ def find_columns(lines: list[Line]) -> list[tuple[int, int, Column]]:
         if not any(_overlap(item, other) for other in kept):
             kept.append(item)
     return sorted(kept, key=lambda f: (f[0], f[2].left))
+
+
+def _segmented(run: list[Glyph]) -> list[Column]:
+    """A run of touching characters that is wholly a sequence of two or more column labels
+    ("结果维持结果纠正…" when the cells have no padding), as those labels; else nothing."""
+    if len(run) < 4 or normalise_label(_text(run)) in _LABELS:
+        return []
+    # ways[j]: a split of run[:j] into labels (the fewest labels), or None
+    ways: list[list[tuple[int, int]] | None] = [[]] + [None] * len(run)
+    for j in range(1, len(run) + 1):
+        for i in range(j):
+            if ways[i] is not None and normalise_label(_text(run[i:j])) in _LABELS and (
+                    ways[j] is None or len(ways[i]) + 1 < len(ways[j])):
+                ways[j] = [*ways[i], (i, j)]
+    split = ways[-1]
+    if not split or len(split) < 2:
+        return []
+    return [Column(normalise_label(_text(run[i:j])), run[i].left, run[j - 1].right)
+            for i, j in split]
 
 
 def _extend(lines: list[Line], pieces: list, n: int, norm: str, left: float, right: float,
