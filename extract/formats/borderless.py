@@ -515,6 +515,7 @@ class UnruledReader:
     def __init__(self) -> None:
         self.carried: list[Column] | None = None
         self.pending: list[Line] = []
+        self.tail: list[Line] = []  # the previous page's last lines, outside any table
 
     def page(self, glyphs: list[Glyph], baselines: list[float], ruled: list[Box]
              ) -> list[list[list[str | None]]]:
@@ -523,14 +524,19 @@ class UnruledReader:
                 if not any(b[0] <= g.x <= b[2] and b[1] <= g.y <= b[3] for b in ruled)]
         carried, self.carried = self.carried, None
         pending, self.pending = self.pending, []
+        tail, self.tail = self.tail, []
         if not free:
             return []
         lines = lines_of([glyphs[n] for n in free], [baselines[n] for n in free])
         if pending:
             lines = _above(pending, lines[0]) + lines
             carried = None  # the header is read again, whole
-        grids = []
         regions = page_regions(lines, carried)
+        if tail and regions and regions[0].header_lines[:1] == lines[:1]:
+            # a header at the top of the page: its first lines (行政复议) may end the last page
+            lines = _above(tail, lines[0]) + lines
+            regions = page_regions(lines, carried)
+        grids = []
         for n, region in enumerate(regions):
             rows, ended = region_rows(region)
             data = len(rows) > (0 if region.continued else 1)
@@ -540,6 +546,8 @@ class UnruledReader:
             if data:
                 grids.append(rows)
             self.carried = region.columns if ended else None
+        if not (self.carried or self.pending):
+            self.tail = lines[-HEADER_LINES_ABOVE:]
         return grids
 
 
