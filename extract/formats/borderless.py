@@ -386,13 +386,14 @@ def _blank_rows(blocks) -> list[tuple[float, str]]:
 
 
 def _value_runs(glyphs: list[Glyph]) -> list[list[Glyph]]:
-    """The line's printed values: runs of touching characters, a unit printed apart from its
-    number (a CJK 元 in a fallback font) joined to it."""
+    """The line's printed values: runs of touching characters; a piece that is no value by
+    itself (a unit or a decimal point printed apart in a fallback or monospaced font) joined to
+    its neighbour."""
     runs: list[list[Glyph]] = []
     for run in _runs(glyphs, VALUE_GAP):
-        text = _text(run)
-        if (runs and not is_value_token(text) and is_value_token(_text(runs[-1]) + text)
-                and run[0].left - runs[-1][-1].right <= LABEL_GAP * run[0].size):
+        if (runs and not (is_value_token(_text(run)) and is_value_token(_text(runs[-1])))
+                and run[0].left - runs[-1][-1].right
+                <= LABEL_GAP * max(g.size for g in runs[-1] + run)):
             runs[-1].extend(run)
         else:
             runs.append(run)
