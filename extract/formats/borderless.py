@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import pairwise
 
 from extract.formats.ruling import Glyph, Segment, group_tables
@@ -54,8 +54,9 @@ class Line:
     baseline: float
     glyphs: list[Glyph]
 
-    @property
+    @cached_property
     def size(self) -> float:
+        """The typical glyph size (the median): read once the line is complete."""
         return sorted(g.size for g in self.glyphs)[len(self.glyphs) // 2]
 
 
@@ -119,11 +120,12 @@ def lines_of(glyphs: list[Glyph], baselines: list[float]) -> list[Line]:
     return lines
 
 
-def _runs(glyphs: list[Glyph], gap: float) -> list[list[Glyph]]:
-    """Glyphs (left to right) split where the ink gap exceeds ``gap`` font sizes."""
+def _runs(glyphs: list[Glyph], gap: float, size: float) -> list[list[Glyph]]:
+    """Glyphs (left to right) split where the ink gap exceeds ``gap`` times ``size``."""
     runs: list[list[Glyph]] = []
+    limit = gap * size
     for g in glyphs:
-        if runs and g.left - runs[-1][-1].right <= gap * max(g.size, runs[-1][-1].size):
+        if runs and g.left - runs[-1][-1].right <= limit:
             runs[-1].append(g)
         else:
             runs.append([g])
@@ -175,7 +177,7 @@ def find_columns(lines: list[Line]) -> list[tuple[int, int, Column]]:
             if best is not None:
                 found.append(best)
     for n, line in enumerate(lines):  # labels printed edge to edge (no cell padding)
-        for run in _runs(line.glyphs, ISOLATED):
+        for run in _runs(line.glyphs, ISOLATED, line.size):
             found.extend((n, n, column) for column in _segmented(run))
     # keep the longest label at any place: "其他" is also the start of "其他结果"
     found.sort(key=lambda f: -len(f[2].label))
@@ -193,10 +195,16 @@ def _segmented(run: list[Glyph]) -> list[Column]:
         return []
     # ways[j]: a split of run[:j] into labels (the fewest labels), or None
     ways: list[list[tuple[int, int]] | None] = [[]] + [None] * len(run)
-    for j in range(1, len(run) + 1):
-        for i in range(j):
-            if ways[i] is not None and normalise_label(_text(run[i:j])) in _LABELS and (
-                    ways[j] is None or len(ways[i]) + 1 < len(ways[j])):
+    for i in range(len(run)):
+        if ways[i] is None:
+            continue
+        text = ""
+        for j in range(i + 1, len(run) + 1):
+            text += run[j - 1].text
+            norm = normalise_label(text)
+            if norm not in _PREFIXES:
+                break
+            if norm in _LABELS and (ways[j] is None or len(ways[i]) + 1 < len(ways[j])):
                 ways[j] = [*ways[i], (i, j)]
     split = ways[-1]
     if not split or len(split) < 2:
@@ -262,7 +270,7 @@ def _row_table(text: str) -> str | None:
 def _reads_as_row(line: Line, tables: set[str]) -> bool:
     """Whether a line prints values or a row label of a table other than ``tables`` (the
     header's): it is then no header line. (The appeals header prints its own row labels.)"""
-    if any(is_value_token(_text(r)) for r in _runs(line.glyphs, VALUE_GAP)):
+    if any(is_value_token(_text(r)) for r in _runs(line.glyphs, VALUE_GAP, line.size)):
         return True
     table = _row_table(_text(line.glyphs))
     return table is not None and table not in tables
@@ -286,7 +294,7 @@ def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region
         if regions:
             regions[-1].lines = lines[start:first]
         header = [text for n in range(first, bottom + 1)  # markers such as 行政复议, 信息内容
-                  for run in _runs(lines[n].glyphs, LABEL_GAP)
+                  for run in _runs(lines[n].glyphs, LABEL_GAP, lines[n].size)
                   if normalise_label(text := _text(run)) not in _LABELS]
         regions.append(Region(columns, header=header, header_lines=lines[first:bottom + 1]))
         start = bottom + 1
@@ -385,15 +393,15 @@ def _blank_rows(blocks) -> list[tuple[float, str]]:
     return rows
 
 
-def _value_runs(glyphs: list[Glyph]) -> list[list[Glyph]]:
+def _value_runs(glyphs: list[Glyph], size: float) -> list[list[Glyph]]:
     """The line's printed values: runs of touching characters; a piece that is no value by
     itself (a unit or a decimal point printed apart in a fallback or monospaced font) joined to
     its neighbour."""
     runs: list[list[Glyph]] = []
-    for run in _runs(glyphs, VALUE_GAP):
+    for run in _runs(glyphs, VALUE_GAP, size):
         if (runs and not (is_value_token(_text(run)) and is_value_token(_text(runs[-1])))
                 and run[0].left - runs[-1][-1].right
-                <= LABEL_GAP * max(g.size for g in runs[-1] + run)):
+                <= LABEL_GAP * size):
             runs[-1].extend(run)
         else:
             runs.append(run)
@@ -453,7 +461,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         label = [g for g in line.glyphs if g.x < edge]
         values: dict[int, list[str]] = {}
         intruded = False
-        for run in _value_runs([g for g in line.glyphs if g.x >= edge]):
+        for run in _value_runs([g for g in line.glyphs if g.x >= edge], line.size):
             text = _text(run)
             if not is_value_token(text):
                 intruded = intruded or len(run) > 1
