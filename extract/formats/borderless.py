@@ -103,18 +103,26 @@ def _column_labels() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 _LABELS, _PREFIXES, _PARTS = _column_labels()
 
 
+@lru_cache(maxsize=8192)
+def _in_labels(char: str) -> bool:
+    """Whether a printed character is one of a column label's (normalised: full-width and
+    traditional forms count); most characters of a page's prose are not."""
+    norm = normalise_label(char)
+    return bool(norm) and norm in _PARTS
+
+
 def lines_of(glyphs: list[Glyph], baselines: list[float]) -> list[Line]:
     """The glyphs grouped by baseline, top line first."""
     order = sorted(range(len(glyphs)), key=lambda n: -baselines[n])
     # measured by the page's typical glyph: a dot's own size is no measure
-    size = sorted(g.size for g in glyphs)[len(glyphs) // 2]
+    sizes = [max(g.right - g.left, g.top - g.bottom) for g in glyphs]
+    size = sorted(sizes)[len(glyphs) // 2]
     lines: list[Line] = []
     for n in order:
-        g = glyphs[n]
-        if lines and lines[-1].baseline - baselines[n] <= SAME_LINE * max(size, g.size):
-            lines[-1].glyphs.append(g)
+        if lines and lines[-1].baseline - baselines[n] <= SAME_LINE * max(size, sizes[n]):
+            lines[-1].glyphs.append(glyphs[n])
         else:
-            lines.append(Line(baselines[n], [g]))
+            lines.append(Line(baselines[n], [glyphs[n]]))
     for line in lines:
         line.glyphs.sort(key=lambda g: g.left)
     return lines
@@ -150,10 +158,13 @@ def _pieces(line: Line) -> list[tuple[int, int, str, bool]]:
     is isolated (a part of a wrapped label in a narrow column may touch its neighbours)."""
     out = []
     glyphs = line.glyphs
+    limit = LABEL_GAP * line.size
     for start in range(len(glyphs)):
+        if not _in_labels(glyphs[start].text):
+            continue
         text = ""
         for end in range(start, len(glyphs)):
-            if end > start and glyphs[end].left - glyphs[end - 1].right > LABEL_GAP * line.size:
+            if end > start and glyphs[end].left - glyphs[end - 1].right > limit:
                 break
             text += glyphs[end].text
             norm = normalise_label(text)
@@ -530,7 +541,8 @@ class UnruledReader:
              ) -> list[list[list[str | None]]]:
         """The grids of the page's tables without ruling lines, top to bottom."""
         free = [n for n, g in enumerate(glyphs)
-                if not any(b[0] <= g.x <= b[2] and b[1] <= g.y <= b[3] for b in ruled)]
+                if not any(b[0] <= g.x <= b[2] and b[1] <= g.y <= b[3] for b in ruled)
+                ] if ruled else list(range(len(glyphs)))
         carried, self.carried = self.carried, None
         pending, self.pending = self.pending, []
         tail, self.tail = self.tail, []
