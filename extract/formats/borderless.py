@@ -535,7 +535,7 @@ class UnruledReader:
     def __init__(self) -> None:
         self.carried: list[Column] | None = None
         self.pending: list[Line] = []
-        self.tail: list[Line] = []  # the previous page's last lines, outside any table
+        self.tail: list[Line] = []  # the previous page's last lines
 
     def page(self, glyphs: list[Glyph], baselines: list[float], ruled: list[Box]
              ) -> list[list[list[str | None]]]:
@@ -553,7 +553,8 @@ class UnruledReader:
             lines = _above(pending, lines[0]) + lines
             carried = None  # the header is read again, whole
         regions = page_regions(lines, carried)
-        if tail and regions and regions[0].header_lines[:1] == lines[:1]:
+        headed = [r for r in regions if not r.continued]
+        if tail and headed and headed[0].header_lines[:1] == lines[:1]:
             # a header at the top of the page: its first lines (行政复议) may end the last page
             lines = _above(tail, lines[0]) + lines
             regions = page_regions(lines, carried)
@@ -567,7 +568,7 @@ class UnruledReader:
             if data:
                 grids.append(rows)
             self.carried = region.columns if ended else None
-        if not (self.carried or self.pending):
+        if not self.pending:
             self.tail = lines[-HEADER_LINES_ABOVE:]
         return grids
 
