@@ -287,6 +287,13 @@ def _reads_as_row(line: Line, tables: set[str]) -> bool:
     return table is not None and table not in tables
 
 
+def _hangs_under_values(lines: list[Line], n: int) -> bool:
+    """Whether line ``n`` sits just under a line of values: the rest of that row's label."""
+    return n > 0 and (lines[n - 1].baseline - lines[n].baseline
+                      <= WRAP_PITCH * lines[n].size) and any(
+        is_value_token(_text(r)) for r in _runs(lines[n - 1].glyphs, VALUE_GAP, lines[n - 1].size))
+
+
 def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region]:
     """The page's table regions: each header with the lines under it; lines above the first
     header continue the previous page's table when ``carried`` columns are given."""
@@ -300,7 +307,8 @@ def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region
         while (first > start and top - first < HEADER_LINES_ABOVE
                and lines[first - 1].baseline - lines[first].baseline
                <= HEADER_REACH * lines[first].size
-               and not _reads_as_row(lines[first - 1], _tables_of(columns))):
+               and not _reads_as_row(lines[first - 1], _tables_of(columns))
+               and not _hangs_under_values(lines, first - 1)):
             first -= 1
         if regions:
             regions[-1].lines = lines[start:first]
