@@ -288,10 +288,19 @@ def _reads_as_row(line: Line, tables: set[str]) -> bool:
 
 
 def _hangs_under_values(lines: list[Line], n: int) -> bool:
-    """Whether line ``n`` sits just under a line of values: the rest of that row's label."""
-    return n > 0 and (lines[n - 1].baseline - lines[n].baseline
-                      <= WRAP_PITCH * lines[n].size) and any(
-        is_value_token(_text(r)) for r in _runs(lines[n - 1].glyphs, VALUE_GAP, lines[n - 1].size))
+    """Whether line ``n`` sits just under a line of values and completes its label (其他对外管理
+    / 服务事项): the rest of that row, not a header's first line."""
+    if n == 0 or lines[n - 1].baseline - lines[n].baseline > WRAP_PITCH * lines[n].size:
+        return False
+    above = lines[n - 1]
+    values = [r for r in _runs(above.glyphs, VALUE_GAP, above.size) if is_value_token(_text(r))]
+    if not values:
+        return False
+    edge = values[0][0].left
+    rows = [line for line in lines[max(0, n - 2):n]  # the value line and a label line above it
+            if line.baseline - above.baseline <= WRAP_PITCH * line.size]
+    label = "".join(_text([g for g in line.glyphs if g.right <= edge]) for line in rows)
+    return _label_score(label + _text(lines[n].glyphs)) > _label_score(label)
 
 
 def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region]:
