@@ -528,6 +528,12 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         out = [(baseline, [label, *("".join(values.get(n, [])) for n in range(len(columns)))])]
         out += [(y, [text, *([""] * len(columns))]) for y, text in blanks]
         rows.extend(row for _, row in sorted(out, key=lambda r: -r[0]))
+    if ended and bands[-1]:  # a label at the page foot that the page break cuts: its start
+        _, blocks, main = _best_part(bands[-1], anchors[-1][0])
+        last = blocks[-1]
+        if (last is not main and last[0].baseline < anchors[-1][0]
+                and _best_part(last, None)[0] < MATCH_THRESHOLD):
+            rows.append([_block_text(last), *([""] * len(columns))])
     return rows, ended
 
 
