@@ -8,7 +8,8 @@ table borders were switched off) gives characters and no lines. Its layout is st
   lines around it (a long label wraps, its value sits beside the middle of the label) belong to
   the nearest anchor; a label block with no values of its own is a row of blanks;
 * **columns** come from the header: the template's column labels (``extract/schema.py``) are
-  found among the characters, also when a narrow cell wraps them over several lines; each value
+  found among the characters (``borderless_columns.py``), also when a narrow cell wraps them
+  over several lines; each value
   goes to the column it aligns with (left edge, centre or right edge). A page that continues a
   table without repeating its header keeps the previous page's columns;
 * the **row label** is the part of the label area that best matches a template row label (the
@@ -23,59 +24,31 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from itertools import pairwise
 
+from extract.formats.borderless_columns import (
+    LABEL_GAP,
+    SAME_LINE,
+    VALUE_GAP,
+    WRAP_PITCH,
+    Column,
+    Line,
+    find_columns,
+    header_blocks,
+    is_column_label,
+    lines_of,
+    runs,
+    text_of,
+)
 from extract.formats.ruling import Glyph, Segment, group_tables
 from extract.labels import MATCH_THRESHOLD, best_match, exact_entry, normalise_label
 from extract.schema import SCHEMA
 from extract.values import is_value_token
 
-# Characters whose baselines differ by less than this share of the font size are one line.
-SAME_LINE = 0.3
-# Within a value, characters are closer than this share of the font size (digits touch).
-VALUE_GAP = 0.35
-# Within a header label, characters are closer than this share of the font size; a neighbour
-# closer than ISOLATED on the same line makes a found label part of a longer word.
-LABEL_GAP = 0.9
-ISOLATED = 0.2
-# Lines of one wrapped label are at most this many ink sizes apart (baseline to baseline; a
-# CJK character's ink is smaller than its font size).
-WRAP_PITCH = 2.5
 # A header's first lines (table markers such as 行政复议) may sit this far above its labels.
 HEADER_REACH = 6.0
 HEADER_LINES_ABOVE = 6
-
-
-@dataclass
-class Line:
-    """Characters on one baseline, left to right."""
-
-    baseline: float
-    glyphs: list[Glyph]
-
-    @cached_property
-    def size(self) -> float:
-        """The typical glyph size (the median): read once the line is complete."""
-        return sorted(g.size for g in self.glyphs)[len(self.glyphs) // 2]
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column label found in a header: its text and horizontal extent."""
-
-    label: str
-    left: float
-    right: float
-
-    @property
-    def centre(self) -> float:
-        return (self.left + self.right) / 2
-
-    def misalignment(self, left: float, right: float) -> float:
-        """How far a value's box is from lining up with this column (by either edge or centre)."""
-        return min(abs(left - self.left), abs(right - self.right),
-                   abs((left + right) / 2 - self.centre))
 
 
 @dataclass
@@ -89,182 +62,8 @@ class Region:
     header_lines: list[Line] = field(default_factory=list)
 
 
-def _column_labels() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """Every normalised column label of the template, every prefix of one, and every part of
-    one (what a wrapped label's later lines print)."""
-    labels = {normalise_label(label) for table in SCHEMA.values() for column in table.columns
-              for label in column.labels}
-    prefixes = {label[:n] for label in labels for n in range(1, len(label) + 1)}
-    parts = {label[a:b] for label in labels for a in range(len(label))
-             for b in range(a + 1, len(label) + 1)}
-    return frozenset(labels), frozenset(prefixes), frozenset(parts)
 
-
-_LABELS, _PREFIXES, _PARTS = _column_labels()
-
-
-@lru_cache(maxsize=8192)
-def _in_labels(char: str) -> bool:
-    """Whether a printed character is one of a column label's (normalised: full-width and
-    traditional forms count); most characters of a page's prose are not."""
-    norm = normalise_label(char)
-    return bool(norm) and norm in _PARTS
-
-
-def lines_of(glyphs: list[Glyph], baselines: list[float]) -> list[Line]:
-    """The glyphs grouped by baseline, top line first."""
-    order = sorted(range(len(glyphs)), key=lambda n: -baselines[n])
-    # measured by the page's typical glyph: a dot's own size is no measure
-    sizes = [max(g.right - g.left, g.top - g.bottom) for g in glyphs]
-    size = sorted(sizes)[len(glyphs) // 2]
-    lines: list[Line] = []
-    for n in order:
-        if lines and lines[-1].baseline - baselines[n] <= SAME_LINE * max(size, sizes[n]):
-            lines[-1].glyphs.append(glyphs[n])
-        else:
-            lines.append(Line(baselines[n], [glyphs[n]]))
-    for line in lines:
-        line.glyphs.sort(key=lambda g: g.left)
-    return lines
-
-
-def _runs(glyphs: list[Glyph], gap: float, size: float) -> list[list[Glyph]]:
-    """Glyphs (left to right) split where the ink gap exceeds ``gap`` times ``size``."""
-    runs: list[list[Glyph]] = []
-    limit = gap * size
-    for g in glyphs:
-        if runs and g.left - runs[-1][-1].right <= limit:
-            runs[-1].append(g)
-        else:
-            runs.append([g])
-    return runs
-
-
-def _text(glyphs: list[Glyph]) -> str:
-    return "".join(g.text for g in glyphs)
-
-
-def _isolated(line: Line, start: int, end: int) -> bool:
-    """Whether glyphs start..end of the line are not glued to a neighbour on either side."""
-    size = line.size
-    before = line.glyphs[start - 1] if start > 0 else None
-    after = line.glyphs[end + 1] if end + 1 < len(line.glyphs) else None
-    return ((before is None or line.glyphs[start].left - before.right > ISOLATED * size)
-            and (after is None or after.left - line.glyphs[end].right > ISOLATED * size))
-
-
-def _pieces(line: Line) -> list[tuple[int, int, str, bool]]:
-    """The line's runs of glyphs that print a column label or a part of one, and whether each
-    is isolated (a part of a wrapped label in a narrow column may touch its neighbours)."""
-    out = []
-    glyphs = line.glyphs
-    limit = LABEL_GAP * line.size
-    for start in range(len(glyphs)):
-        if not _in_labels(glyphs[start].text):
-            continue
-        text = ""
-        for end in range(start, len(glyphs)):
-            if end > start and glyphs[end].left - glyphs[end - 1].right > limit:
-                break
-            text += glyphs[end].text
-            norm = normalise_label(text)
-            if norm not in _PARTS:
-                break
-            out.append((start, end, norm, _isolated(line, start, end)))
-    return out
-
-
-def find_columns(lines: list[Line]) -> list[tuple[int, int, Column]]:
-    """Column labels printed on these lines, each as (first line, last line, Column); a label
-    may wrap onto the lines below within its column. The longest reading of a start wins."""
-    found: list[tuple[int, int, Column]] = []
-    pieces = [_pieces(line) for line in lines]
-    for n, line in enumerate(lines):
-        for start, end, norm, isolated in pieces[n]:
-            if norm not in _PREFIXES:
-                continue
-            best = _extend(lines, pieces, n, norm, line.glyphs[start].left,
-                           line.glyphs[end].right, isolated)
-            if best is not None:
-                found.append(best)
-    for n, line in enumerate(lines):  # labels printed edge to edge (no cell padding)
-        for run in _runs(line.glyphs, ISOLATED, line.size):
-            found.extend((n, n, column) for column in _segmented(run))
-    # keep the longest label at any place: "其他" is also the start of "其他结果"
-    found.sort(key=lambda f: -len(f[2].label))
-    kept: list[tuple[int, int, Column]] = []
-    for item in found:
-        if not any(_overlap(item, other) for other in kept):
-            kept.append(item)
-    return sorted(kept, key=lambda f: (f[0], f[2].left))
-
-
-def _segmented(run: list[Glyph]) -> list[Column]:
-    """A run of touching characters that is wholly a sequence of two or more column labels
-    ("结果维持结果纠正…" when the cells have no padding), as those labels; else nothing."""
-    if len(run) < 4 or normalise_label(_text(run)) in _LABELS:
-        return []
-    # ways[j]: a split of run[:j] into labels (the fewest labels), or None
-    ways: list[list[tuple[int, int]] | None] = [[]] + [None] * len(run)
-    for i in range(len(run)):
-        if ways[i] is None:
-            continue
-        text = ""
-        for j in range(i + 1, len(run) + 1):
-            text += run[j - 1].text
-            norm = normalise_label(text)
-            if norm not in _PREFIXES:
-                break
-            if norm in _LABELS and (ways[j] is None or len(ways[i]) + 1 < len(ways[j])):
-                ways[j] = [*ways[i], (i, j)]
-    split = ways[-1]
-    if not split or len(split) < 2:
-        return []
-    return [Column(normalise_label(_text(run[i:j])), run[i].left, run[j - 1].right)
-            for i, j in split]
-
-
-def _extend(lines: list[Line], pieces: list, n: int, norm: str, left: float, right: float,
-            isolated: bool) -> tuple[int, int, Column] | None:
-    """The label that ``norm`` (on line ``n``) starts, continued down its column if wrapped.
-    A label on one line must stand apart ("其他" inside "法人或其他组织" is no column label)."""
-    best = (n, n, Column(norm, left, right)) if norm in _LABELS and isolated else None
-    for k in range(n + 1, len(lines)):  # the next lines of the label's column
-        if lines[n].baseline - lines[k].baseline > WRAP_PITCH * lines[n].size:
-            break
-        for start, end, more, _ in pieces[k]:
-            lo, hi = lines[k].glyphs[start].left, lines[k].glyphs[end].right
-            joined = norm + more
-            shared = min(hi, right) - max(lo, left)
-            if shared > 0.5 * min(hi - lo, right - left) and joined in _PREFIXES:
-                deeper = _extend(lines, pieces, k, joined, min(left, lo), max(right, hi), True)
-                if deeper is not None and (best is None
-                                           or len(deeper[2].label) > len(best[2].label)):
-                    best = (n, deeper[1], deeper[2])
-    return best
-
-
-def _overlap(a: tuple[int, int, Column], b: tuple[int, int, Column]) -> bool:
-    lines = a[0] <= b[1] and b[0] <= a[1]
-    return lines and a[2].left < b[2].right and b[2].left < a[2].right
-
-
-def _headers(lines: list[Line], found: list[tuple[int, int, Column]]
-             ) -> list[tuple[int, int, list[Column]]]:
-    """Header blocks: found labels on neighbouring lines, two at least; (first, last, columns)."""
-    blocks: list[tuple[int, int, list[Column]]] = []
-    for first, last, column in sorted(found, key=lambda f: f[0]):
-        if blocks and first <= blocks[-1][1] + 1 and (
-                lines[blocks[-1][1]].baseline - lines[first].baseline
-                <= WRAP_PITCH * 2 * lines[first].size or first <= blocks[-1][1]):
-            top, bottom, columns = blocks[-1]
-            blocks[-1] = (top, max(bottom, last), [*columns, column])
-        else:
-            blocks.append((first, last, [column]))
-    return [(a, b, sorted(cols, key=lambda c: c.left)) for a, b, cols in blocks if len(cols) >= 2]
-
-
-def _tables_of(columns: list[Column]) -> set[str]:
+def tables_of(columns: list[Column]) -> set[str]:
     """The tables whose column labels these are."""
     return {table.name for table in SCHEMA.values() for column in columns
             if any(normalise_label(label) == column.label for c in table.columns
@@ -281,9 +80,9 @@ def _row_table(text: str) -> str | None:
 def _reads_as_row(line: Line, tables: set[str]) -> bool:
     """Whether a line prints values or a row label of a table other than ``tables`` (the
     header's): it is then no header line. (The appeals header prints its own row labels.)"""
-    if any(is_value_token(_text(r)) for r in _runs(line.glyphs, VALUE_GAP, line.size)):
+    if any(is_value_token(text_of(r)) for r in runs(line.glyphs, VALUE_GAP, line.size)):
         return True
-    table = _row_table(_text(line.glyphs))
+    table = _row_table(text_of(line.glyphs))
     return table is not None and table not in tables
 
 
@@ -293,20 +92,20 @@ def _hangs_under_values(lines: list[Line], n: int) -> bool:
     if n == 0 or lines[n - 1].baseline - lines[n].baseline > WRAP_PITCH * lines[n].size:
         return False
     above = lines[n - 1]
-    values = [r for r in _runs(above.glyphs, VALUE_GAP, above.size) if is_value_token(_text(r))]
+    values = [r for r in runs(above.glyphs, VALUE_GAP, above.size) if is_value_token(text_of(r))]
     if not values:
         return False
     edge = values[0][0].left
     rows = [line for line in lines[max(0, n - 2):n]  # the value line and a label line above it
             if line.baseline - above.baseline <= WRAP_PITCH * line.size]
-    label = "".join(_text([g for g in line.glyphs if g.right <= edge]) for line in rows)
-    return _label_score(label + _text(lines[n].glyphs)) > _label_score(label)
+    label = "".join(text_of([g for g in line.glyphs if g.right <= edge]) for line in rows)
+    return _label_score(label + text_of(lines[n].glyphs)) > _label_score(label)
 
 
 def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region]:
     """The page's table regions: each header with the lines under it; lines above the first
     header continue the previous page's table when ``carried`` columns are given."""
-    blocks = _headers(lines, find_columns(lines))
+    blocks = header_blocks(lines, find_columns(lines))
     regions: list[Region] = []
     start = 0
     if carried:
@@ -316,14 +115,14 @@ def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region
         while (first > start and top - first < HEADER_LINES_ABOVE
                and lines[first - 1].baseline - lines[first].baseline
                <= HEADER_REACH * lines[first].size
-               and not _reads_as_row(lines[first - 1], _tables_of(columns))
+               and not _reads_as_row(lines[first - 1], tables_of(columns))
                and not _hangs_under_values(lines, first - 1)):
             first -= 1
         if regions:
             regions[-1].lines = lines[start:first]
         header = [text for n in range(first, bottom + 1)  # markers such as 行政复议, 信息内容
-                  for run in _runs(lines[n].glyphs, LABEL_GAP, lines[n].size)
-                  if normalise_label(text := _text(run)) not in _LABELS]
+                  for run in runs(lines[n].glyphs, LABEL_GAP, lines[n].size)
+                  if not is_column_label(text := text_of(run))]
         regions.append(Region(columns, header=header, header_lines=lines[first:bottom + 1]))
         start = bottom + 1
     if regions:
@@ -368,8 +167,8 @@ def _blocks(lines: list[Line]) -> list[list[Line]]:
     return blocks
 
 
-def _block_text(block: list[Line]) -> str:
-    return "\n".join(_text(line.glyphs) for line in block)
+def _blocktext_of(block: list[Line]) -> str:
+    return "\n".join(text_of(line.glyphs) for line in block)
 
 
 def _middle(block: list[Line]) -> float:
@@ -396,7 +195,7 @@ def _best_part(lines: list[Line], anchor: float | None
         blocks = _blocks(part) if anchor is not None else [part]
         main = min(blocks, key=lambda b: abs(_middle(b) - anchor)) if anchor is not None \
             else part
-        rank = (anchor is None or _beside(main, anchor), _label_score(_block_text(main)))
+        rank = (anchor is None or _beside(main, anchor), _label_score(_blocktext_of(main)))
         if rank >= best[0]:
             best = (rank, blocks, main)
     return best[0][1], best[1], best[2]
@@ -408,7 +207,7 @@ def _row_labels(lines: list[Line], anchor: float) -> tuple[str, list[tuple[float
     if not lines:
         return "", []
     _, blocks, main = _best_part(lines, anchor)
-    return _block_text(main), _blank_rows(block for block in blocks if block is not main)
+    return _blocktext_of(main), _blank_rows(block for block in blocks if block is not main)
 
 
 def _blank_rows(blocks) -> list[tuple[float, str]]:
@@ -417,7 +216,7 @@ def _blank_rows(blocks) -> list[tuple[float, str]]:
     for block in blocks:
         score, _, label = _best_part(block, None)
         if score >= MATCH_THRESHOLD:
-            rows.append((_middle(block), _block_text(label)))
+            rows.append((_middle(block), _blocktext_of(label)))
     return rows
 
 
@@ -425,15 +224,15 @@ def _value_runs(glyphs: list[Glyph], size: float) -> list[list[Glyph]]:
     """The line's printed values: runs of touching characters; a piece that is no value by
     itself (a unit or a decimal point printed apart in a fallback or monospaced font) joined to
     its neighbour."""
-    runs: list[list[Glyph]] = []
-    for run in _runs(glyphs, VALUE_GAP, size):
-        if (runs and not (is_value_token(_text(run)) and is_value_token(_text(runs[-1])))
-                and run[0].left - runs[-1][-1].right
+    out: list[list[Glyph]] = []
+    for run in runs(glyphs, VALUE_GAP, size):
+        if (out and not (is_value_token(text_of(run)) and is_value_token(text_of(out[-1])))
+                and run[0].left - out[-1][-1].right
                 <= LABEL_GAP * size):
-            runs[-1].extend(run)
+            out[-1].extend(run)
         else:
-            runs.append(run)
-    return runs
+            out.append(run)
+    return out
 
 
 def _quality(lines: list[Line], anchor: float) -> float:
@@ -465,11 +264,9 @@ def _bands(labels: list[Line], anchors: list[float]) -> list[list[Line]]:
         above = [line for line in bands[n] if line.baseline >= upper]
         below = [line for line in bands[n + 1] if line.baseline <= lower]
         current = sum(1 for line in between if line in bands[n])
-
-        def score(k: int, lines=above + between, at=len(above), pair=(upper, lower)) -> float:
-            return _quality(lines[:at + k], pair[0]) + _quality(lines[at + k:] + below, pair[1])
-
-        best = max(range(len(between) + 1), key=lambda k: (score(k), k == current))
+        scores = [(_quality(above + between[:k], upper) + _quality(between[k:] + below, lower),
+                   k == current) for k in range(len(between) + 1)]
+        best = max(range(len(scores)), key=scores.__getitem__)
         bands[n] = above + between[:best]
         bands[n + 1] = between[best:] + below
     return bands
@@ -490,7 +287,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         values: dict[int, list[str]] = {}
         intruded = False
         for run in _value_runs([g for g in line.glyphs if g.x >= edge], line.size):
-            text = _text(run)
+            text = text_of(run)
             if not is_value_token(text):
                 intruded = intruded or len(run) > 1
                 continue
@@ -521,7 +318,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         lead = _blocks(bands[0])
         if (len(lead) > 1 and not _beside(lead[0], anchors[0][0])
                 and _best_part(lead[0], None)[0] < MATCH_THRESHOLD):
-            rows.append([_block_text(lead[0]), *([""] * len(columns))])
+            rows.append([_blocktext_of(lead[0]), *([""] * len(columns))])
             bands[0] = [line for block in lead[1:] for line in block]
     for (baseline, values), band in zip(anchors, bands):
         label, blanks = _row_labels(band, baseline)
@@ -533,7 +330,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         last = blocks[-1]
         if (last is not main and last[0].baseline < anchors[-1][0]
                 and _best_part(last, None)[0] < MATCH_THRESHOLD):
-            rows.append([_block_text(last), *([""] * len(columns))])
+            rows.append([_blocktext_of(last), *([""] * len(columns))])
     return rows, ended
 
 

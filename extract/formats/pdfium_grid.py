@@ -23,8 +23,8 @@ import pypdfium2
 import pypdfium2.raw as pdfium_c
 
 from extract.errors import ExtractionError
-from extract.formats.pdf import open_document, require_text
 from extract.formats.borderless import UnruledReader, ruled_boxes
+from extract.formats.pdf import open_document, require_text
 from extract.formats.ruling import Glyph, Segment, page_tables
 from extract.model import Content, RawTable
 
