@@ -29,11 +29,11 @@ import pikepdf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: tests/
 
-from extract.document import build_report  # noqa: E402
-from extract.errors import ExtractionError  # noqa: E402
-from extract.formats.pdfium_grid import read_pdf_fast  # noqa: E402
-from extract.model import Report  # noqa: E402
-from tests.variants import CHROMIUM, DATA, VARIANTS, build_variants, known_cells  # noqa: E402
+from extract.document import build_report
+from extract.errors import ExtractionError
+from extract.formats.pdfium_grid import read_pdf_fast
+from extract.model import Report
+from tests.variants import CHROMIUM, DATA, VARIANTS, build_variants, known_cells
 
 GOAL = 2.0
 _PATH_OPERATORS = {"m", "l", "c", "v", "y", "h", "re", "S", "s", "f", "F", "f*", "B", "B*", "b",

@@ -9,9 +9,9 @@ table borders were switched off) gives characters and no lines. Its layout is st
   the nearest anchor; a label block with no values of its own is a row of blanks;
 * **columns** come from the header: the template's column labels (``extract/schema.py``) are
   found among the characters (``borderless_columns.py``), also when a narrow cell wraps them
-  over several lines; each value
-  goes to the column it aligns with (left edge, centre or right edge). A page that continues a
-  table without repeating its header keeps the previous page's columns;
+  over several lines; each value goes to the column it aligns with (left edge, centre or right
+  edge). A page that continues a table without repeating its header keeps the previous page's
+  columns;
 * the **row label** is the part of the label area that best matches a template row label (the
   matcher of ``labels.py``): a merged parent label printed to its left is left out.
 
