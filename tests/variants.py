@@ -112,7 +112,7 @@ CHROMIUM: list[Variant] = [
     replace(v, printer="chromium", borderless=b)
     for v in (Variant(DOCX), Variant(HTML), Variant(HTML, fonts=FONTS[1], size=8),
               Variant(HTML, page="A5"), Variant(HTML, page="A4", landscape=True),
-              Variant(HTML, align="right"), Variant(HTML, fonts=FONTS[2], size=12))
+              Variant(HTML, fonts=FONTS[2], size=12))
     for b in (True, False)]
 
 
