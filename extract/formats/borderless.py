@@ -70,6 +70,7 @@ def tables_of(columns: list[Column]) -> set[str]:
                    for label in c.labels)}
 
 
+@lru_cache(maxsize=4096)
 def _row_table(text: str) -> str | None:
     """The table whose row label ``text`` reads as, if any."""
     found = [(m.score, table.name) for table in SCHEMA.values()
