@@ -6,6 +6,11 @@ blank lines that move where the page breaks it by itself) and rendered to PDF by
 in a temporary directory: generated PDFs are never committed. A variant's known values are its
 source's answer key; ``build_variants`` keeps only variants whose rendered text still carries
 every digit the source's tables print. Used by tests/test_fast_pdf.py and benchmarks/extract.py.
+
+Tables printed without ruling lines (``borderless``: the DOCX table borders set to none, the HTML
+tables' ``border="0"``) and prints by Chromium (``printer="chromium"``: the HTML as a portal page
+prints; a DOCX is first saved as HTML by LibreOffice) are made the same way; they are used by
+tests/test_borderless.py and benchmarks/borderless.py.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ class Variant:
     split_at: int | None = None  # requests-table row before which a page break splits the table
     filler: int = 0  # blank lines on a new page before section 三 (moves the natural break)
     align: str | None = None  # "left"/"right": cell text against the border, no cell padding
+    borderless: bool = False  # tables printed without ruling lines
+    printer: str = "libreoffice"  # or "chromium" (headless --print-to-pdf of the HTML)
 
     @property
     def name(self) -> str:
@@ -64,6 +71,10 @@ class Variant:
             parts.append(f"fill{self.filler}")
         if self.align:
             parts.append(self.align)
+        if self.borderless:
+            parts.append("noborder")
+        if self.printer != "libreoffice":
+            parts.append(self.printer)
         return "-".join(parts)
 
 
@@ -94,6 +105,15 @@ def _axes(source: str) -> list[Variant]:
 
 
 VARIANTS: list[Variant] = list({v.name: v for v in _axes(DOCX) + _axes(HTML)}.values())
+# Every LibreOffice variant once more without ruling lines.
+BORDERLESS: list[Variant] = [replace(v, borderless=True) for v in VARIANTS]
+# Chromium prints of both sources, with and without ruling lines, and some of the axes.
+CHROMIUM: list[Variant] = [
+    replace(v, printer="chromium", borderless=b)
+    for v in (Variant(DOCX), Variant(HTML), Variant(HTML, fonts=FONTS[1], size=8),
+              Variant(HTML, page="A5"), Variant(HTML, page="A4", landscape=True),
+              Variant(HTML, fonts=FONTS[2], size=12))
+    for b in (True, False)]
 
 
 def known_cells(variant: Variant) -> dict:
@@ -125,6 +145,11 @@ def _docx_xml(variant: Variant, xml: str) -> str:
             table = table.replace('<w:jc w:val="center"/>', f'<w:jc w:val="{variant.align}"/>')
             table = table.replace("</w:tblPr>", '<w:tblCellMar><w:left w:w="0" w:type="dxa"/>'
                                   '<w:right w:w="0" w:type="dxa"/></w:tblCellMar></w:tblPr>', 1)
+        if variant.borderless:  # explicit "no border" on every edge overrides the table style
+            table = table.replace("<w:tblLayout ", "<w:tblBorders>" + "".join(
+                f'<w:{edge} w:val="nil"/>' for edge in
+                ("top", "left", "bottom", "right", "insideH", "insideV")) + "</w:tblBorders>"
+                "<w:tblLayout ", 1)
         if n == 1:
             table = _docx_split(table, variant.split_at)
         parts += [xml[last:start], table]
@@ -223,6 +248,8 @@ def html_text(variant: Variant) -> str:
     tables = root.xpath("//table")
     for table in tables:
         table.set("width", f"{round(variant.width * 100)}%")
+        if variant.borderless:
+            table.set("border", "0")
         if variant.align:
             table.set("cellpadding", "0")
             for cell in table.xpath(".//p[@align]|.//td[@align]"):
@@ -248,15 +275,49 @@ def html_text(variant: Variant) -> str:
 
 # -- rendering --------------------------------------------------------------------------------
 
-def _convert(sources: list[Path], outdir: Path, profile: Path, html: bool) -> None:
+def _convert(sources: list[Path], outdir: Path, profile: Path, html: bool, to: str = "pdf"
+             ) -> None:
     """One LibreOffice run for many files (its start-up is most of the cost), own profile."""
     command = ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless"]
     if html:  # Writer proper (not Writer/Web) honours @page size and margins
         command += ["--infilter=HTML (StarWriter)", "--convert-to", "pdf:writer_pdf_Export"]
     else:
-        command += ["--convert-to", "pdf"]
+        command += ["--convert-to", to]
     subprocess.run([*command, "--outdir", str(outdir), *map(str, sources)], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
+
+
+# LibreOffice's HTML export draws cell borders with inline CSS.
+_CSS_BORDER = re.compile(r"border(?:-[a-z]+)*\s*:\s*[^;\"]*;?\s*")
+
+
+def _chromium_print(source: Path, pdf: Path, profile: Path) -> None:
+    """``chromium --headless --print-to-pdf`` of one HTML file (its own profile directory)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise RuntimeError("Chromium is needed to print the chromium variants")
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--no-pdf-header-footer", f"--user-data-dir={profile}",
+                    f"--print-to-pdf={pdf}", source.as_uri()], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+
+
+def _print_with_chromium(variants: list[Variant], directory: Path) -> None:
+    """The chromium variants: HTML printed as is; DOCX saved as HTML by LibreOffice first."""
+    docx = [directory / "src" / f"{v.name}.docx" for v in variants if v.source == DOCX]
+    if docx:
+        _convert(docx, directory / "html", directory / "profile-html", False, to="html")
+    jobs = []
+    for variant in variants:
+        page = directory / ("html" if variant.source == DOCX else "src") / f"{variant.name}.html"
+        if variant.source == DOCX and variant.borderless:
+            page.write_text(_CSS_BORDER.sub("", page.read_text(encoding="utf-8")),
+                            encoding="utf-8")
+        jobs.append((page, directory / "pdf" / f"{variant.name}.pdf",
+                     directory / "chromium" / variant.name))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(_chromium_print, *job) for job in jobs]:
+            future.result()
 
 
 def _printed_digits(source: str) -> Counter:
@@ -295,13 +356,18 @@ def build_variants(directory: Path, variants: list[Variant] | None = None
             path.write_text(html_text(variant), encoding="utf-8")
         else:
             write_docx(variant, path)
-        jobs[html].append(path)
+        if variant.printer == "libreoffice":
+            jobs[html].append(path)
     outdir = directory / "pdf"
+    outdir.mkdir(exist_ok=True)
     with ThreadPoolExecutor(max_workers=2) as pool:  # one soffice per kind, each its profile
         done = [pool.submit(_convert, paths, outdir, directory / f"profile-{html}", html)
                 for html, paths in jobs.items() if paths]
         for future in done:
             future.result()
+    chromium = [v for v in variants if v.printer == "chromium"]
+    if chromium:
+        _print_with_chromium(chromium, directory)
     digits = {source: _printed_digits(source) for source in {v.source for v in variants}}
     built, lost = [], []
     for variant in variants:

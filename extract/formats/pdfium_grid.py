@@ -8,7 +8,8 @@ text inside rectangles), and the page's path objects as horizontal and vertical 
 geometry in ``ruling.py`` turns them into the RawTable grids every adapter produces; the
 interpreter then finds the template's labels in them and stitches tables split across pages.
 
-A table printed without ruling lines gives no grid here; ``document.py`` then asks pdfplumber.
+Characters outside every ruled table are read by ``borderless.py``: a table printed without
+ruling lines gives the same kind of grid, from baselines and the template's column labels.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import pypdfium2
 import pypdfium2.raw as pdfium_c
 
 from extract.errors import ExtractionError
+from extract.formats.borderless import UnruledReader, ruled_boxes
 from extract.formats.pdf import open_document, require_text
 from extract.formats.ruling import Glyph, Segment, page_tables
 from extract.model import Content, RawTable
 
 NAME = "pdfium-grid"
-VERSION = "1"
+VERSION = "2"  # 2: tables without ruling lines
 
 # A path whose box is at most this thick (points) is a ruling line, whatever its drawing mode.
 THIN = 3.5
@@ -149,14 +151,18 @@ def rulings(page: pypdfium2.PdfPage, turn: Matrix = _IDENTITY
     return hs, vs
 
 
-def glyphs(textpage: pypdfium2.PdfTextPage, turn: Matrix = _IDENTITY) -> list[Glyph]:
+def glyphs(textpage: pypdfium2.PdfTextPage, turn: Matrix = _IDENTITY,
+           baselines: list[float] | None = None) -> list[Glyph]:
     """Every printed character with its ink box (as displayed: ``turn``). PDFium's loose box is
     the font's, which for a vertically written label is hundreds of points wide: not used.
-    Spaces and line breaks are left out."""
+    Spaces and line breaks are left out. ``baselines`` (when given) receives each character's
+    baseline height, in the same order: what a table without ruling lines is read by."""
     handle = textpage.raw
     left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), \
         ctypes.c_double()
+    origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
     get_unicode, get_box = pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_GetCharBox
+    get_origin = pdfium_c.FPDFText_GetCharOrigin
     out: list[Glyph] = []
     for n in range(pdfium_c.FPDFText_CountChars(handle)):
         code = get_unicode(handle, n)
@@ -170,6 +176,9 @@ def glyphs(textpage: pypdfium2.PdfTextPage, turn: Matrix = _IDENTITY) -> list[Gl
             (x0, y0), (x1, y1) = _apply(turn, x0, y0), _apply(turn, x1, y1)
             x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
         out.append(Glyph(char, (x0 + x1) / 2, (y0 + y1) / 2, x0, x1, y0, y1))
+        if baselines is not None:
+            get_origin(handle, n, origin_x, origin_y)
+            baselines.append(_apply(turn, origin_x.value, origin_y.value)[1])
     return out
 
 
@@ -179,6 +188,7 @@ def read_pdf_fast(path: Path) -> Content:
     texts: list[str] = []
     empty: list[int] = []
     tables: list[RawTable] = []
+    unruled = UnruledReader()
     try:
         for number in range(len(document)):
             page = document[number]
@@ -189,9 +199,13 @@ def read_pdf_fast(path: Path) -> Content:
             else:
                 turn = _ROTATIONS.get(page.get_rotation() % 360, _IDENTITY)
                 hs, vs = rulings(page, turn)
+                baselines: list[float] = []
+                chars = glyphs(textpage, turn, baselines)
                 if hs and vs:
-                    for rows in page_tables(hs, vs, glyphs(textpage, turn)):
+                    for rows in page_tables(hs, vs, chars):
                         tables.append(RawTable(rows=rows, page=number + 1, index=len(tables)))
+                for rows in unruled.page(chars, baselines, ruled_boxes(hs, vs)):
+                    tables.append(RawTable(rows=rows, page=number + 1, index=len(tables)))
             textpage.close()
             page.close()
     except pypdfium2.PdfiumError as exc:

@@ -1,0 +1,125 @@
+"""Speed of tables without ruling lines in the fast PDF path, next to the same documents ruled.
+Run on demand; not part of the test suite.
+
+    .venv/bin/python benchmarks/borderless.py [--repeat 3] [--sample 12] [--chromium]
+                                              [--json out.json]
+
+Pairs of PDFs that print the same tables, once with ruling lines and once without, are built
+in a temporary directory by tests/variants.py: a sample of the LibreOffice variants (every
+``len/--sample``-th, both sources) with their borderless twins, the real weihai PDF with its
+path objects removed (the twin of the corpus file) and, with ``--chromium``, Chromium's prints
+of both sources. For each pair ``read_pdf_fast`` (chars with boxes, ruling lines, grids) is
+timed on both files (one warm-up call, then the best of ``--repeat``: the least noisy estimate
+of a deterministic job) and its reading scored against the source's answer key. The ratio
+borderless/ruled per pair, and its median, is the number to watch (goal: <= 2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pikepdf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository: tests/
+
+from extract.document import build_report
+from extract.errors import ExtractionError
+from extract.formats.pdfium_grid import read_pdf_fast
+from extract.model import Report
+from tests.variants import CHROMIUM, DATA, VARIANTS, build_variants, known_cells
+
+GOAL = 2.0
+_PATH_OPERATORS = {"m", "l", "c", "v", "y", "h", "re", "S", "s", "f", "F", "f*", "B", "B*", "b",
+                   "b*", "n", "W", "W*"}
+
+
+def _best_time(path: Path, repeat: int) -> float:
+    read_pdf_fast(path)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        read_pdf_fast(path)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _correct(path: Path, expected: dict) -> int:
+    try:
+        report = build_report(Report(file=str(path), sha256="", format="pdf"), read_pdf_fast(path))
+    except ExtractionError:
+        return 0
+    got = report.values()
+    return sum(1 for k, v in expected.items()
+               if k in got and got[k] == v and (v is None or type(got[k]) is type(v)))
+
+
+def _without_paths(source: Path, target: Path) -> Path:
+    with pikepdf.open(source) as pdf:
+        for page in pdf.pages:
+            page.contents_coalesce()
+            ops = [(operands, op) for operands, op in pikepdf.parse_content_stream(page)
+                   if str(op) not in _PATH_OPERATORS]
+            page.Contents.write(pikepdf.unparse_content_stream(ops))
+        pdf.save(target)
+    return target
+
+
+def _pairs(directory: Path, sample: int, chromium: bool) -> list[tuple[str, Path, Path, dict]]:
+    """(name, ruled pdf, borderless pdf, expected cells)."""
+    step = max(1, len(VARIANTS) // sample)
+    ruled = VARIANTS[::step]
+    variants = ruled + [replace(v, borderless=True) for v in ruled]
+    if chromium:
+        variants += [v for v in CHROMIUM if v.fonts == (None, None) and v.page == "A4"
+                     and not v.landscape and v.split_at is None]
+    built = {v.name: pdf for pdf, v in build_variants(directory, variants)}
+    pairs = []
+    for v in variants:
+        if not v.borderless:
+            twin = replace(v, borderless=True)
+            if twin.name in built:
+                pairs.append((v.name, built[v.name], built[twin.name], known_cells(v)))
+    corpus = DATA / "weihai_2020.pdf"
+    key = json.loads((DATA / "keys" / "weihai_2020.json").read_text(encoding="utf-8"))
+    pairs.append(("weihai_2020.pdf (paths removed)", corpus,
+                  _without_paths(corpus, directory / "weihai-lineless.pdf"), key["cells"]))
+    return pairs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=12, help="LibreOffice variants to pair")
+    parser.add_argument("--chromium", action="store_true", help="also Chromium prints")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nianbao-borderless-") as tmp:
+        pairs = _pairs(Path(tmp), args.sample, args.chromium)
+        rows = []
+        for name, ruled, lineless, expected in pairs:
+            t_ruled, t_lineless = _best_time(ruled, args.repeat), _best_time(lineless, args.repeat)
+            rows.append({"pair": name, "ruled_s": t_ruled, "borderless_s": t_lineless,
+                         "ratio": t_lineless / t_ruled, "cells": len(expected),
+                         "ruled_correct": _correct(ruled, expected),
+                         "borderless_correct": _correct(lineless, expected)})
+    print(f"{'pair':58} {'ruled ms':>9} {'no-lines ms':>11} {'ratio':>6}  correct (ruled/no-lines)")
+    for r in rows:
+        print(f"{r['pair']:58} {r['ruled_s'] * 1000:9.1f} {r['borderless_s'] * 1000:11.1f} "
+              f"{r['ratio']:6.2f}  {r['ruled_correct']}/{r['borderless_correct']} of {r['cells']}")
+    median = statistics.median(r["ratio"] for r in rows)
+    exact = sum(r["borderless_correct"] == r["cells"] for r in rows)
+    print(f"median borderless/ruled {median:.2f}x (goal <= {GOAL:g}x), max "
+          f"{max(r['ratio'] for r in rows):.2f}x; borderless exact on {exact}/{len(rows)}")
+    if args.json:
+        args.json.write_text(json.dumps({"pairs": rows, "median_ratio": median}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
