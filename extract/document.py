@@ -19,6 +19,7 @@ from extract.formats.office import read_office
 from extract.formats.pdf import read_pdf
 from extract.formats.pdfium_grid import NAME as FAST_NAME
 from extract.formats.pdfium_grid import read_pdf_fast
+from extract.formats.scan_pdf import flag_ocr_cells, read_scanned_pdf
 from extract.formats.sniff import sniff
 from extract.formats.text import read_text
 from extract.interpret import interpret
@@ -171,7 +172,13 @@ def extract_document(path: Path, workdir: Path | None = None,
         report.sha256 = hashlib.sha256(data).hexdigest()
         report.format = sniff(path, data[:8192], suffix)
         if report.format == "pdf":
-            return _read_pdf(report, path)
+            try:
+                return _read_pdf(report, path)
+            except ExtractionError as exc:
+                if exc.code != "no_text_layer":
+                    raise
+            content, scanned = read_scanned_pdf(path)  # a scan: OCR every page
+            return flag_ocr_cells(build_report(report, content), scanned)
         with tempfile.TemporaryDirectory(prefix="nianbao-", dir=workdir) as scratch:
             content = _read(report.format, path, data, Path(scratch))
         return build_report(report, content)
