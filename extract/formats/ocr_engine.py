@@ -5,8 +5,8 @@ docs/ocr.md): reading a table cell by cell, it is several times faster on one co
 model beyond Debian's ``tesseract-ocr-chi-sim`` package; nothing is downloaded at run time.
 
 Cells are read in two passes: first as a number (the ``eng`` model, digits only, one line),
-which is fast and what most cells hold; a cell whose ink does not read confidently as a number
-is read again as Chinese text (``chi_sim``). Where tesserocr or the language data is missing,
+which is fast and what most cells hold; a cell whose ink does not look like digits, or does not
+read as a number, is read again as Chinese text (``chi_sim``). Where tesserocr or the language data is missing,
 ``OcrMissing`` says so and the document is skipped as ``ocr_missing`` (retried on a later run).
 """
 
@@ -26,8 +26,14 @@ NAME = "tesseract"
 _TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
                   "/usr/share/tessdata")
 LANGUAGES = ("chi_sim", "eng")
-# A number read with less confidence than this (0-100) is read again as text.
-NUMBER_CONFIDENCE = 75.0
+# The white margin put around a cell's ink: Tesseract reads best with one.
+MARGIN_PX = 10
+# Several digits are scaled to these heights before reading (Tesseract's sweet spot first).
+DIGIT_HEIGHTS_PX = (40, 56, 30)
+# A number read with fewer digits than its ink has marks gets at most this confidence.
+MISSED_DIGIT_CONFIDENCE = 30.0
+# Several marks read as a number with less confidence than this (0-100) are read as text too.
+DIGITS_CONFIDENCE = 50.0
 _BRACKETS = str.maketrans({"〈": "（", "《": "（", "〉": "）", "》": "）"})
 _NUMBER = re.compile(r"^-?\d[\d,]*(\.\d+)?$")
 
@@ -107,18 +113,65 @@ class CellReader:
         finally:
             self._text.SetPageSegMode(self._tesserocr.PSM.SINGLE_BLOCK)
 
-    def read(self, image: np.ndarray, numeric_shape: bool) -> Reading:
-        """The text of one cell image (grey, dark ink on white, borders removed).
+    def _read_digits(self, image: np.ndarray, digit_marks: int) -> Reading | None:
+        """The number the image prints, or None when it reads as none.
 
-        ``numeric_shape`` says the ink looks like one line of digits (see ``scan.py``); only
-        then is the digits-only reading tried first."""
-        if numeric_shape:
-            number = self._run(self._digits, image)
-            compact = number.text.replace(" ", "")
-            if _NUMBER.match(compact) and number.confidence >= NUMBER_CONFIDENCE:
-                return Reading(compact, number.confidence)
+        Measured on small print (digits about 15 px tall): one digit alone reads best as a
+        single character at its own size, several best scaled up. Tesseract sometimes drops a
+        leading digit: a reading with fewer digits than the ink has marks is tried again at
+        other sizes, and kept only with a confidence that makes it a finding."""
+        psm = self._tesserocr.PSM
+        if digit_marks == 1:
+            self._digits.SetPageSegMode(psm.SINGLE_CHAR)
+            try:
+                single = self._run(self._digits, image)
+            finally:
+                self._digits.SetPageSegMode(psm.SINGLE_LINE)
+            return single if _NUMBER.match(single.text) else None
+        first: Reading | None = None
+        for height in DIGIT_HEIGHTS_PX:
+            reading = self._run(self._digits, _scaled(image, height))
+            compact = reading.text.replace(" ", "")
+            if not _NUMBER.match(compact):
+                continue
+            reading = Reading(compact, reading.confidence)
+            if sum(ch.isdigit() for ch in compact) >= digit_marks:
+                return reading
+            first = first or reading
+        if first is None:
+            return None
+        return Reading(first.text, min(first.confidence, MISSED_DIGIT_CONFIDENCE))
+
+    def read(self, image: np.ndarray, digit_marks: int) -> Reading:
+        """The text of one line of a cell (grey, dark ink on white, a white margin).
+
+        ``digit_marks`` is the number of marks when the ink looks like one line of digits (see
+        ``scan.numeric_shape``), else 0; only then is the digits-only reading tried first. It
+        stands when it is confident, or when the Chinese reading finds no text there either."""
+        number = self._read_digits(image, digit_marks) if digit_marks else None
+        if number is not None and (digit_marks == 1 or number.confidence >= DIGITS_CONFIDENCE):
+            return number
         text = self._run(self._text, image)
+        if number is not None and not _has_cjk(text.text):
+            return number
         return Reading(_join_cjk(text.text), text.confidence)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _scaled(image: np.ndarray, ink_height: int) -> np.ndarray:
+    """The image resized so that its ink (the image less its margin) is ``ink_height`` tall."""
+    import cv2
+
+    core = image[MARGIN_PX:-MARGIN_PX, MARGIN_PX:-MARGIN_PX]
+    if core.size == 0:
+        return image
+    factor = ink_height / core.shape[0]
+    core = cv2.resize(core, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    return cv2.copyMakeBorder(core, 2 * MARGIN_PX, 2 * MARGIN_PX, 2 * MARGIN_PX, 2 * MARGIN_PX,
+                              cv2.BORDER_CONSTANT, value=255)
 
 
 def _join_cjk(text: str) -> str:

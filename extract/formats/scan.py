@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from extract.formats.ocr_engine import CellReader, Reading
+from extract.formats.ocr_engine import MARGIN_PX, CellReader, Reading
 from extract.formats.ruling import Grid, Segment, group_tables
 from extract.model import RawTable
 
@@ -30,10 +30,14 @@ BORDER_PX = 4
 # How far a found line run reaches past its true end: half the joining dilation (9 px) and
 # half a blurred crossing line.
 END_TRIM_PX = 7
+# Ink rows this close belong to one line of text; a line at a cell's edge shorter than this
+# share of the tallest line is a glyph cut by the border.
+LINE_GAP_PX = 3
+CUT_LINE_SHARE = 0.6
+# A printed digit's width over its height (Song/Times digits: about 0.5-0.75).
+DIGIT_ASPECT = 0.7
 # A cell with fewer ink pixels than this (after its borders are removed) is blank.
 BLANK_INK_PX = 12
-# Tesseract reads best with a white margin around the text.
-MARGIN_PX = 10
 
 
 @dataclass
@@ -114,23 +118,28 @@ def ruling_masks(ink: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]
     return horizontal, vertical
 
 
-def numeric_shape(ink: np.ndarray) -> bool:
-    """The ink looks like one line of digits: every mark about as tall as the tallest and
-    narrower than tall, apart from dots (a decimal point, a thousands comma)."""
+def numeric_shape(ink: np.ndarray) -> int:
+    """How many digits the ink holds when it looks like one line of digits (every
+    mark about as tall as the tallest and narrower than tall, apart from dots: a decimal point,
+    a thousands comma), else 0."""
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     marks = [s for s in stats[1:count] if s[4] >= 3]
     if not marks or len(marks) > 16:
-        return False
+        return 0
     tallest = max(s[3] for s in marks)
     top = min(s[1] for s in marks)
     bottom = max(s[1] + s[3] for s in marks)
     if bottom - top > 1.4 * tallest:  # more than one line
-        return False
+        return 0
+    digits = 0
     for _x, _y, w, h, _area in marks:
         dot = h < 0.4 * tallest and w < 0.4 * tallest
-        if not dot and (h < 0.6 * tallest or w > 0.9 * h):
-            return False
-    return True
+        # a mark wider than tall is digits that blur joined, and then full height
+        if not dot and (h < 0.6 * tallest or (w > 0.9 * h and h < 0.85 * tallest)):
+            return 0
+        if not dot:  # marks that blur joined count as the digits their width holds
+            digits += max(1, round(w / (DIGIT_ASPECT * h)))
+    return digits
 
 
 def _region_boxes(grid: Grid, height: int, scale: float) -> dict[int, tuple[int, int, int, int]]:
@@ -146,6 +155,27 @@ def _region_boxes(grid: Grid, height: int, scale: float) -> dict[int, tuple[int,
     return boxes
 
 
+def text_lines(ink: np.ndarray) -> list[tuple[int, int]]:
+    """The rows (start, end) of each line of text in a cell's ink, top first.
+
+    A first or last line much shorter than the others is a glyph cut by the border (print that
+    overflows its cell): it is left out; the label matcher forgives the missing character,
+    where Tesseract would misread the whole cell around it."""
+    inked = np.count_nonzero(ink, axis=1) > 0
+    runs: list[list[int]] = []
+    for y, on in enumerate(inked):
+        if on and runs and y - runs[-1][1] <= LINE_GAP_PX:
+            runs[-1][1] = y + 1
+        elif on:
+            runs.append([y, y + 1])
+    if len(runs) > 1:
+        tallest = max(b - a for a, b in runs)
+        ends = (0, len(runs) - 1)
+        runs = [r for n, r in enumerate(runs)
+                if n not in ends or r[1] - r[0] >= CUT_LINE_SHARE * tallest]
+    return [(a, b) for a, b in runs]
+
+
 def _read_region(gray: np.ndarray, ink: np.ndarray, lines: np.ndarray,
                  box: tuple[int, int, int, int], reader: CellReader) -> Reading | None:
     left, top, right, bottom = box
@@ -157,14 +187,20 @@ def _read_region(gray: np.ndarray, ink: np.ndarray, lines: np.ndarray,
     text_ink[lines[top:bottom, left:right] > 0] = 0
     if cv2.countNonZero(text_ink) < BLANK_INK_PX:
         return None
-    ys, xs = np.nonzero(text_ink)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    crop = gray[top + y0:top + y1, left + x0:left + x1].copy()
-    crop[lines[top + y0:top + y1, left + x0:left + x1] > 0] = 255
-    padded = cv2.copyMakeBorder(crop, MARGIN_PX, MARGIN_PX, MARGIN_PX, MARGIN_PX,
-                                cv2.BORDER_CONSTANT, value=255)
-    reading = reader.read(padded, numeric_shape(text_ink[y0:y1, x0:x1]))
-    return reading if reading.text else None
+    cell = gray[top:bottom, left:right].copy()
+    cell[lines[top:bottom, left:right] > 0] = 255
+    readings = []
+    for y0, y1 in text_lines(text_ink):
+        xs = np.nonzero(np.count_nonzero(text_ink[y0:y1], axis=0))[0]
+        x0, x1 = xs.min(), xs.max() + 1
+        padded = cv2.copyMakeBorder(cell[y0:y1, x0:x1], MARGIN_PX, MARGIN_PX, MARGIN_PX,
+                                    MARGIN_PX, cv2.BORDER_CONSTANT, value=255)
+        reading = reader.read(padded, numeric_shape(text_ink[y0:y1, x0:x1]))
+        if reading.text:
+            readings.append(reading)
+    if not readings:
+        return None
+    return Reading("\n".join(r.text for r in readings), min(r.confidence for r in readings))
 
 
 def read_image_tables(gray: np.ndarray, scale: float, reader: CellReader, page: int | None,
