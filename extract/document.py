@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from extract.checks import run_checks
@@ -30,9 +31,10 @@ MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 _QUALITY_RULES = ("R1", "R2", "R3", "R4", "R5")
 
 
-def _read(fmt: str, path: Path, data: bytes, workdir: Path) -> Content:
+def _read(fmt: str, path: Path, data: bytes, workdir: Path,
+          images: Mapping[str, Path] | None, url: str | None) -> Content:
     if fmt == "html":
-        return read_html(data)
+        return read_html(data, images, url)
     if fmt == "docx":
         return read_docx(path)
     if fmt == "text":
@@ -57,6 +59,7 @@ def build_report(base: Report, content: Content) -> Report:
         raise ExtractionError("not_a_report", "the report tables carry no numbers "
                                               "(a blank template or a notice about the format)")
     report.checks = run_checks(report)
+    flag_ocr_cells(report, content)
     if content.pages_without_text and _faults(report)[1]:
         raise ExtractionError("no_text_layer", f"pages {content.pages_without_text} have no text "
                                                "layer (scanned); OCR is not supported")
@@ -159,9 +162,11 @@ def _second_opinion(base: Report, first: Report, path: Path, text: str) -> Repor
 
 
 def extract_document(path: Path, workdir: Path | None = None,
-                     suffix: str | None = None) -> Report:
+                     suffix: str | None = None, images: Mapping[str, Path] | None = None,
+                     url: str | None = None) -> Report:
     """Read one document. ``workdir`` holds conversion scratch files (a temporary one if None);
-    ``suffix`` (".wps") names the type of a file whose name does not (a raw-store object)."""
+    ``suffix`` (".wps") names the type of a file whose name does not (a raw-store object);
+    ``images`` (image URL -> stored file) are the report images of an HTML page at ``url``."""
     path = Path(path)
     report = Report(file=str(path), sha256="", format="unknown")
     try:
@@ -177,10 +182,9 @@ def extract_document(path: Path, workdir: Path | None = None,
             except ExtractionError as exc:
                 if exc.code != "no_text_layer":
                     raise
-            content, scanned = read_scanned_pdf(path)  # a scan: OCR every page
-            return flag_ocr_cells(build_report(report, content), scanned)
+            return build_report(report, read_scanned_pdf(path))  # a scan: OCR every page
         with tempfile.TemporaryDirectory(prefix="nianbao-", dir=workdir) as scratch:
-            content = _read(report.format, path, data, Path(scratch))
+            content = _read(report.format, path, data, Path(scratch), images, url)
         return build_report(report, content)
     except ExtractionError as exc:
         report.error = str(exc)

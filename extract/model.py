@@ -130,3 +130,5 @@ class Content:
     extractor: str
     extractor_version: str
     pages_without_text: list[int] = field(default_factory=list)
+    # For tables read by OCR, by RawTable.index: each printed cell's confidence (0-100).
+    ocr_confidence: dict[int, list[list[float | None]]] = field(default_factory=dict)

@@ -33,7 +33,7 @@ from warehouse.load import LoadResult, new_run_id
 
 CRAWL_TIMEOUT = 3 * 3600  # seconds per portal
 # Documents that could not be tried (not unreadable): left out of the warehouse, retried next run.
-SKIP_ERRORS = ("libreoffice_missing",)
+SKIP_ERRORS = ("libreoffice_missing", "ocr_missing")
 
 
 @task(name="crawl portal", retries=1, retry_delay_seconds=30)

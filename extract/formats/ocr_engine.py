@@ -56,9 +56,10 @@ class Reading:
 
 
 def tessdata_dir() -> Path:
-    """The directory holding the chi_sim and eng models, or OcrMissing."""
-    candidates = [os.environ["TESSDATA_PREFIX"]] if os.environ.get("TESSDATA_PREFIX") else []
-    for directory in (*candidates, *_TESSDATA_DIRS):
+    """The directory holding the chi_sim and eng models, or OcrMissing. TESSDATA_PREFIX, when
+    set, is the only place looked at (as for Tesseract itself)."""
+    prefix = os.environ.get("TESSDATA_PREFIX")
+    for directory in [prefix] if prefix else _TESSDATA_DIRS:
         path = Path(directory)
         if all((path / f"{lang}.traineddata").is_file() for lang in LANGUAGES):
             return path

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from extract.formats.ocr_engine import NAME as ENGINE
 from extract.formats.ocr_engine import CellReader
 from extract.formats.pdf import open_document
 from extract.formats.scan import ScannedTable, read_image_tables
-from extract.model import CheckResult, Content, Report, Status
+from extract.model import CheckResult, Content, RawTable, Report, Status
 
 NAME = f"ocr-{ENGINE}"
 VERSION = "1"
@@ -55,20 +54,21 @@ def read_images(images: list[tuple[np.ndarray, float, int | None]], reader: Cell
     return scanned, text
 
 
-def read_scanned_pdf(path: Path) -> tuple[Content, list[ScannedTable]]:
-    """The Content of a scanned PDF and the OCR confidence of its cells."""
+def read_scanned_pdf(path: Path) -> Content:
+    """The Content of a scanned PDF, with the OCR confidence of its cells."""
     images = render_pages(path)
     with CellReader() as reader:
         scanned, text = read_images([(g, DPI / 72, n + 1) for n, g in enumerate(images)], reader)
-    content = Content(text=text, tables=[s.table for s in scanned], extractor=NAME,
-                      extractor_version=VERSION)
-    return content, scanned
+    return Content(text=text, tables=[s.table for s in scanned], extractor=NAME,
+                   extractor_version=VERSION,
+                   ocr_confidence={s.table.index: s.confidence for s in scanned})
 
 
-def _confidence_of(cell_raw: str, row_label: str, scanned: ScannedTable) -> float | None:
+def _confidence_of(cell_raw: str, row_label: str, table: RawTable,
+                   confidence: list[list[float | None]]) -> float | None:
     """The lowest confidence among the table's positions that print ``cell_raw`` in a row
     printing ``row_label`` (in any row when none does): never more confident than the truth."""
-    rows = list(zip(scanned.table.rows, scanned.confidence))
+    rows = list(zip(table.rows, confidence))
     labelled = [(r, c) for r, c in rows if any(t is not None and t.strip() == row_label
                                                for t in r)]
     found = [conf for texts, confs in (labelled or rows) for t, conf in zip(texts, confs)
@@ -76,23 +76,19 @@ def _confidence_of(cell_raw: str, row_label: str, scanned: ScannedTable) -> floa
     return min(found) if found else None
 
 
-def flag_ocr_cells(report: Report, scanned: list[ScannedTable]) -> Report:
-    """Record each cell's OCR confidence; a low one is an UNCERTAIN finding (rule "OCR")."""
-    by_index = {s.table.index: s for s in scanned}
+def flag_ocr_cells(report: Report, content: Content) -> Report:
+    """Record the OCR confidence of each cell read from an image; a low one is an UNCERTAIN
+    finding (rule "OCR"): the number stays, and says it may be misread."""
+    tables = {t.index: t for t in content.tables}
     for key, cell in report.cells.items():
-        table = by_index.get(cell.table_index)
-        if table is None or not cell.raw.strip():
+        confidence = content.ocr_confidence.get(cell.table_index)
+        if confidence is None or cell.table_index not in tables or not cell.raw.strip():
             continue
-        cell.ocr_confidence = _confidence_of(cell.raw, cell.row_label, table)
+        cell.ocr_confidence = _confidence_of(cell.raw, cell.row_label, tables[cell.table_index],
+                                             confidence)
         if cell.ocr_confidence is not None and cell.ocr_confidence < LOW_CONFIDENCE:
             report.checks.append(CheckResult(
                 "OCR", Status.UNCERTAIN, key,
                 f"read by OCR with confidence {cell.ocr_confidence:.0f} "
                 f"(below {LOW_CONFIDENCE:.0f}): {cell.raw!r}", cells=[key]))
     return report
-
-
-def gray_of(data: bytes) -> np.ndarray | None:
-    """A grey image decoded from PNG/JPEG/GIF/BMP bytes, or None when it is not an image."""
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
-    return image

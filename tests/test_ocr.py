@@ -1,0 +1,109 @@
+"""OCR of scanned reports: image-only PDFs and the report images of 图片版 HTML pages.
+
+The scans are made here from the corpus (rendered, turned, blurred, JPEG: ``tests/scans.py``)
+and read against the corpus answer keys; nothing scanned is committed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extract import extract_document
+from extract.formats.scan_pdf import LOW_CONFIDENCE, flag_ocr_cells
+from extract.model import Cell, Content, RawTable, Report, Status
+from tests.conftest import DATA, load_key
+from tests.scans import scanned_image, scanned_pdf
+
+SCANNED = ("hongze_district_2023", "hongze_district_2024", "huaian_city_2024", "weihai_2020")
+
+
+def _exact(report: Report, key: dict) -> tuple[int, dict]:
+    got = report.values()
+    wrong = {k: (v, got.get(k, "missing")) for k, v in key["cells"].items()
+             if k not in got or got[k] != v or type(got[k]) is not type(v) and v is not None}
+    return len(key["cells"]) - len(wrong), wrong
+
+
+@pytest.mark.slow  # OCR of 20 pages
+def test_scanned_corpus_reports_are_read_cell_for_cell(tmp_path: Path) -> None:
+    """Image-only, turned, blurred, JPEG renderings of every corpus PDF: >= 99.5 % of all cells
+    exact, and every cell says it came from OCR, with its confidence."""
+    exact = total = 0
+    misses = {}
+    for name in SCANNED:
+        path = scanned_pdf(DATA / f"{name}.pdf", tmp_path / f"{name}.pdf")
+        report = extract_document(path)
+        assert report.error is None, (name, report.error)
+        assert report.extractor == "ocr-tesseract"
+        key = load_key(name)
+        assert report.templates == key["templates"]
+        assert report.year == key["year"]
+        assert all(c.ocr_confidence is not None for c in report.cells.values()
+                   if c.raw.strip()), name
+        right, wrong = _exact(report, key)
+        exact, total = exact + right, total + len(key["cells"])
+        misses[name] = wrong
+    assert total == 770
+    assert exact / total >= 0.995, misses
+
+
+@pytest.mark.slow  # OCR of 4 images
+def test_image_html_report_is_read_from_its_images(tmp_path: Path) -> None:
+    """A 图片版 page: its tables are <img> (relative and absolute URLs), read from the stored
+    image files the crawler fetched with the page."""
+    url = "http://127.0.0.1:8000/art/2025/3/1/art_1_9.html"
+    images = {}
+    tags = []
+    for page in (2, 3, 4, 5):
+        stored = scanned_image(DATA / "hongze_district_2024.pdf", page, tmp_path / f"p{page}.png")
+        src = f"images/p{page}.png" if page % 2 else f"http://127.0.0.1:8000/art/2025/3/1/images/p{page}.png"
+        images[f"http://127.0.0.1:8000/art/2025/3/1/images/p{page}.png"] = stored
+        tags.append(f'<p><img src="{src}" alt="第{page}页"></p>')
+    html = tmp_path / "page.html"
+    html.write_text(
+        "<html><head><meta charset='utf-8'><title>淮安市洪泽区人民政府2024年政府信息公开工作年度报告"
+        "</title></head><body><h1>淮安市洪泽区人民政府2024年政府信息公开工作年度报告</h1>"
+        f"{''.join(tags)}<img src='/images/logo.png'></body></html>", encoding="utf-8")
+
+    report = extract_document(html, images=images, url=url)
+
+    key = load_key("hongze_district_2024")
+    assert report.error is None, report.error
+    assert report.extractor == "html-lxml+ocr"
+    assert report.year == 2024 and report.templates == key["templates"]
+    right, wrong = _exact(report, key)
+    assert right / len(key["cells"]) >= 0.995, wrong
+    # without its images the page holds no report
+    assert extract_document(html, url=url).error.startswith("not_a_report")
+
+
+def test_image_html_without_an_ocr_engine_is_ocr_missing(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))  # an empty directory: no models
+    image = scanned_image(DATA / "weihai_2020.pdf", 2, tmp_path / "p2.png", dpi=72)
+    html = tmp_path / "page.html"
+    html.write_text("<html><body><img src='p2.png'></body></html>", encoding="utf-8")
+    report = extract_document(html, images={"http://x.test/a/p2.png": image},
+                              url="http://x.test/a/page.html")
+    assert report.error.split(":", 1)[0] == "ocr_missing", report.error
+
+
+def test_a_low_confidence_cell_is_a_finding_and_keeps_its_number() -> None:
+    table = RawTable(rows=[["行政处罚", "4119"], ["行政强制", "195"]], page=3, index=0)
+    content = Content(text="", tables=[table], extractor="ocr-tesseract", extractor_version="1",
+                      ocr_confidence={0: [[91.0, 30.0], [95.0, 96.0]]})
+    report = Report(file="x.pdf", sha256="", format="pdf", cells={
+        "disclosure/penalty/decisions": Cell("disclosure/penalty/decisions", 4119, "4119", 3, 0,
+                                             "行政处罚"),
+        "disclosure/coercion/decisions": Cell("disclosure/coercion/decisions", 195, "195", 3, 0,
+                                              "行政强制")})
+    flag_ocr_cells(report, content)
+    low, high = (report.cells["disclosure/penalty/decisions"],
+                 report.cells["disclosure/coercion/decisions"])
+    assert (low.value, low.ocr_confidence, high.ocr_confidence) == (4119, 30.0, 96.0)
+    findings = [c for c in report.checks if c.rule == "OCR"]
+    assert [(c.status, c.subject) for c in findings] == [
+        (Status.UNCERTAIN, "disclosure/penalty/decisions")]
+    assert f"below {LOW_CONFIDENCE:.0f}" in findings[0].message
+    assert report.to_dict()["provenance"]["disclosure/penalty/decisions"]["ocr_confidence"] == 30
