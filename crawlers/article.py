@@ -15,6 +15,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from parsel import Selector
 
 ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "wps", "ofd", "xls", "xlsx")
+# The pictures of a 图片版 report: fetched with the page, read by OCR as its tables.
+IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "bmp")
+_IMAGE_PATH = re.compile(rf"\.({'|'.join(IMAGE_EXTENSIONS)})$", re.I)
 _EXT = "|".join(ATTACHMENT_EXTENSIONS)
 _ATTACHMENT_PATH = re.compile(rf"\.({_EXT})$", re.I)
 _SCRIPT_HREF = re.compile(rf"""href\s*=\s*\\?["']([^"'\\<>]+?\.(?:{_EXT}))\\?["'][^>]*>([^<]*)""", re.I)
@@ -43,6 +46,7 @@ class Article:
     publisher: str | None
     index_number: str | None
     attachments: list[Attachment] = field(default_factory=list)
+    images: list[Attachment] = field(default_factory=list)  # <img> of the article's body
 
 
 def attachment_extension(url: str) -> str | None:
@@ -115,6 +119,18 @@ def attachments(page: Selector, base_url: str) -> list[Attachment]:
     return list(found.values())
 
 
+def report_images(page: Selector, base_url: str) -> list[Attachment]:
+    """The pictures in the page's body (``<img>`` with an image file name), each once: a 图片版
+    report's tables. Site chrome (logos, QR codes) comes along; the extractor finds no table
+    in it."""
+    found: dict[str, Attachment] = {}
+    for img in page.css("body img[src]"):
+        url = urljoin(base_url, img.attrib["src"].strip())
+        if url.startswith("http") and _IMAGE_PATH.search(urlsplit(url).path):
+            found.setdefault(url, Attachment(url, img.attrib.get("alt") or url.rsplit("/", 1)[-1]))
+    return list(found.values())
+
+
 def parse_article(html: str, url: str) -> Article:
     page = Selector(text=html)
     fields_ = _table_fields(page)
@@ -126,4 +142,4 @@ def parse_article(html: str, url: str) -> Article:
         fields_.get("publisher")
     return Article(url=url, title=_title(page), publish_date=publish_date, publisher=publisher,
                    index_number=fields_.get("index_number"),
-                   attachments=attachments(page, url))
+                   attachments=attachments(page, url), images=report_images(page, url))

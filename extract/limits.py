@@ -19,13 +19,14 @@ DOCUMENT_TIMEOUT = 180.0  # seconds per document, LibreOffice conversion include
 _context = multiprocessing.get_context("fork")
 
 
-def _child(path: str, workdir: str, suffix: str | None, conn) -> None:
+def _child(path: str, workdir: str, suffix: str | None, conn,
+           images: dict[str, Path] | None = None, url: str | None = None) -> None:
     # Libraries that write temporary files (camelot, LibreOffice) write them here.
     os.environ["TMPDIR"] = workdir
     tempfile.tempdir = workdir
     from extract.document import extract_document
 
-    conn.send(extract_document(Path(path), Path(workdir), suffix))
+    conn.send(extract_document(Path(path), Path(workdir), suffix, images, url))
     conn.close()
 
 
@@ -39,12 +40,14 @@ def _failed(path: Path, message: str) -> Report:
 
 
 def extract_with_limit(path: Path, timeout: float = DOCUMENT_TIMEOUT,
-                       suffix: str | None = None) -> Report:
-    """``extract_document`` in a child process, killed after ``timeout`` seconds."""
+                       suffix: str | None = None, images: dict[str, Path] | None = None,
+                       url: str | None = None) -> Report:
+    """``extract_document`` in a child process, killed after ``timeout`` seconds (``images``
+    and ``url``: an HTML page's report images, see ``extract_document``)."""
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="nianbao-extract-") as workdir:
         receiver, sender = _context.Pipe(duplex=False)
-        process = _context.Process(target=_child, args=(str(path), workdir, suffix, sender),
+        process = _context.Process(target=_child, args=(str(path), workdir, suffix, sender, images, url),
                                    daemon=True)
         process.start()
         sender.close()

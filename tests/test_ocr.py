@@ -107,3 +107,55 @@ def test_a_low_confidence_cell_is_a_finding_and_keeps_its_number() -> None:
         (Status.UNCERTAIN, "disclosure/penalty/decisions")]
     assert f"below {LOW_CONFIDENCE:.0f}" in findings[0].message
     assert report.to_dict()["provenance"]["disclosure/penalty/decisions"]["ocr_confidence"] == 30
+
+
+def test_an_article_lists_its_report_images() -> None:
+    """The crawler fetches a page's <img> pictures with it (absolute, each once, no data: URIs
+    and no non-image links)."""
+    from crawlers.article import parse_article
+
+    page = ("<html><body><h1>某区2024年政府信息公开工作年度报告</h1>"
+            "<img src='p1.png' alt='第1页'><img src='/up/p2.JPG'><img src='p1.png'>"
+            "<img src='data:image/png;base64,AAAA'><img src='counter.php?id=3'>"
+            "<a href='report.pdf'>附件</a></body></html>")
+    article = parse_article(page, "http://127.0.0.1:8000/art/2025/1/art_9.html")
+    assert [(i.url, i.name) for i in article.images] == [
+        ("http://127.0.0.1:8000/art/2025/1/p1.png", "第1页"),
+        ("http://127.0.0.1:8000/up/p2.JPG", "p2.JPG")]
+    assert [a.url for a in article.attachments] == ["http://127.0.0.1:8000/art/2025/1/report.pdf"]
+
+
+@pytest.mark.slow  # OCR of 4 images in an extraction process
+def test_stored_page_images_reach_the_extractor(tmp_path: Path) -> None:
+    """Raw store -> candidates -> extraction: the images stored as kind "image" of a page are
+    not documents of their own; they are given to their page's extraction, which reads them."""
+    from crawlers.rawstore import ManifestRow, RawStore
+    from flows.pipeline import candidates, extract_all
+
+    store = RawStore(tmp_path / "data")
+    page_url = "http://127.0.0.1:8000/art/2025/3/1/art_1_9.html"
+    title = "淮安市洪泽区人民政府2024年政府信息公开工作年度报告"
+    tags = "".join(f"<p><img src='images/p{n}.png'></p>" for n in (2, 3, 4, 5))
+    page = (f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+            f"<h1>{title}</h1>{tags}</body></html>").encode()
+
+    def record(data: bytes, url: str, kind: str, parent: str | None) -> str:
+        digest, new = store.put(data)
+        store.record(ManifestRow("hz", url, url, parent, title, "2025-03-01", None, None, None,
+                                 len(data), digest, "2025-03-02T00:00:00Z", 200, kind, new=new))
+        return digest
+
+    page_sha = record(page, page_url, "page", None)
+    for n in (2, 3, 4, 5):
+        image = scanned_image(DATA / "hongze_district_2024.pdf", n, tmp_path / f"p{n}.png")
+        record(image.read_bytes(), f"http://127.0.0.1:8000/art/2025/3/1/images/p{n}.png", "image",
+               page_url)
+
+    items = candidates(tmp_path / "data", only_new=False)
+    assert [item.sha256 for item in items] == [page_sha]
+    assert sorted(items[0].images) == [f"http://127.0.0.1:8000/art/2025/3/1/images/p{n}.png"
+                                       for n in (2, 3, 4, 5)]
+    [report] = extract_all(items, workers=1)
+    assert report.error is None, report.error
+    right, wrong = _exact(report, load_key("hongze_district_2024"))
+    assert right / 186 >= 0.995, wrong

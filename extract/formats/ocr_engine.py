@@ -38,6 +38,11 @@ _BRACKETS = str.maketrans({"〈": "（", "《": "（", "〉": "）", "》": "）
 _NUMBER = re.compile(r"^-?\d[\d,]*(\.\d+)?$")
 
 
+# Tesseract's OpenMP threads only contend with the other extraction workers (one document per
+# process already keeps every core busy).
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
 class OcrMissing(ExtractionError):
     """The OCR engine or its language data is not installed."""
 

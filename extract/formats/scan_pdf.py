@@ -67,13 +67,18 @@ def read_scanned_pdf(path: Path) -> Content:
 def _confidence_of(cell_raw: str, row_label: str, table: RawTable,
                    confidence: list[list[float | None]]) -> float | None:
     """The lowest confidence among the table's positions that print ``cell_raw`` in a row
-    printing ``row_label`` (in any row when none does): never more confident than the truth."""
+    printing ``row_label`` (in any row when none does, as for the appeals table, whose labels
+    head columns): never more confident than the truth."""
+    def lowest(rows: list[tuple[list[str | None], list[float | None]]]) -> float | None:
+        found = [conf for texts, confs in rows for text, conf in zip(texts, confs)
+                 if text is not None and conf is not None and text.strip() == cell_raw.strip()]
+        return min(found) if found else None
+
     rows = list(zip(table.rows, confidence))
-    labelled = [(r, c) for r, c in rows if any(t is not None and t.strip() == row_label
-                                               for t in r)]
-    found = [conf for texts, confs in (labelled or rows) for t, conf in zip(texts, confs)
-             if t is not None and conf is not None and t.strip() == cell_raw.strip()]
-    return min(found) if found else None
+    labelled = [(texts, confs) for texts, confs in rows
+                if any(t is not None and t.strip() == row_label for t in texts)]
+    in_row = lowest(labelled)
+    return in_row if in_row is not None else lowest(rows)
 
 
 def flag_ocr_cells(report: Report, content: Content) -> Report:
