@@ -122,7 +122,7 @@ def attachments(page: Selector, base_url: str) -> list[Attachment]:
 def report_images(page: Selector, base_url: str) -> list[Attachment]:
     """The pictures in the page's body (``<img>`` with an image file name), each once: a 图片版
     report's tables. Site chrome (logos, QR codes) comes along; the extractor finds no table
-    in it."""
+    in it. Only asked for on a page without attachments (see ``parse_article``)."""
     found: dict[str, Attachment] = {}
     for img in page.css("body img[src]"):
         url = urljoin(base_url, img.attrib["src"].strip())
@@ -140,6 +140,8 @@ def parse_article(html: str, url: str) -> Article:
                     or ("-".join(url_date.groups()) if url_date else None))
     publisher = (page.css('meta[name="ContentSource"]::attr(content)').get() or "").strip() or \
         fields_.get("publisher")
+    # A page whose report is in attachments shows no report images (its icons are not fetched).
+    found = attachments(page, url)
     return Article(url=url, title=_title(page), publish_date=publish_date, publisher=publisher,
                    index_number=fields_.get("index_number"),
-                   attachments=attachments(page, url), images=report_images(page, url))
+                   attachments=found, images=[] if found else report_images(page, url))

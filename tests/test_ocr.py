@@ -14,6 +14,8 @@ from extract import extract_document
 from extract.formats.scan_pdf import LOW_CONFIDENCE, flag_ocr_cells
 from extract.model import Cell, Content, RawTable, Report, Status
 from tests.conftest import DATA, load_key
+from tests.portal import fixtures
+from tests.portal.expected import EXPECTED
 from tests.scans import scanned_image, scanned_pdf
 
 SCANNED = ("hongze_district_2023", "hongze_district_2024", "huaian_city_2024", "weihai_2020")
@@ -111,18 +113,22 @@ def test_a_low_confidence_cell_is_a_finding_and_keeps_its_number() -> None:
 
 def test_an_article_lists_its_report_images() -> None:
     """The crawler fetches a page's <img> pictures with it (absolute, each once, no data: URIs
-    and no non-image links)."""
+    and no non-image links); not those of a page whose report is an attachment (icons)."""
     from crawlers.article import parse_article
 
     page = ("<html><body><h1>某区2024年政府信息公开工作年度报告</h1>"
             "<img src='p1.png' alt='第1页'><img src='/up/p2.JPG'><img src='p1.png'>"
             "<img src='data:image/png;base64,AAAA'><img src='counter.php?id=3'>"
-            "<a href='report.pdf'>附件</a></body></html>")
-    article = parse_article(page, "http://127.0.0.1:8000/art/2025/1/art_9.html")
+            "{link}</body></html>")
+    url = "http://127.0.0.1:8000/art/2025/1/art_9.html"
+    article = parse_article(page.format(link=""), url)
     assert [(i.url, i.name) for i in article.images] == [
         ("http://127.0.0.1:8000/art/2025/1/p1.png", "第1页"),
         ("http://127.0.0.1:8000/up/p2.JPG", "p2.JPG")]
-    assert [a.url for a in article.attachments] == ["http://127.0.0.1:8000/art/2025/1/report.pdf"]
+    with_attachment = parse_article(page.format(link="<a href='report.pdf'>附件</a>"), url)
+    assert [a.url for a in with_attachment.attachments] == [
+        "http://127.0.0.1:8000/art/2025/1/report.pdf"]
+    assert with_attachment.images == []
 
 
 @pytest.mark.slow  # OCR of 4 images in an extraction process
@@ -159,3 +165,36 @@ def test_stored_page_images_reach_the_extractor(tmp_path: Path) -> None:
     assert report.error is None, report.error
     right, wrong = _exact(report, load_key("hongze_district_2024"))
     assert right / 186 >= 0.995, wrong
+
+
+portal = fixtures.portal  # the running test portal, one per session
+
+
+@pytest.mark.slow  # OCR of 6 page images
+def test_portal_image_report_is_read_from_the_pictures_it_serves(portal, tmp_path: Path) -> None:
+    """The test portal's 图片版 page: its pictures, fetched over HTTP as the crawler stores
+    them, give the report of the PDF they show (ground truth: tests/portal/expected.py)."""
+    import urllib.request
+
+    from crawlers.article import parse_article
+
+    site = "hanweb"
+    [variant] = [d for d in EXPECTED[site].duplicates if d.images]
+    page_url = portal.url(site, variant.path)
+    with urllib.request.urlopen(page_url, timeout=10) as response:
+        page = response.read()
+    article = parse_article(page.decode("utf-8"), page_url)
+    assert [i.url for i in article.images] == [portal.url(site, d.path) for d in variant.images]
+    stored = {}
+    for n, image in enumerate(article.images):
+        with urllib.request.urlopen(image.url, timeout=10) as response:
+            stored[image.url] = tmp_path / f"{n}.jpg"
+            stored[image.url].write_bytes(response.read())
+    html = tmp_path / "page.html"
+    html.write_bytes(page)
+
+    report = extract_document(html, images=stored, url=page_url)
+
+    assert report.error is None, report.error
+    right, wrong = _exact(report, load_key(variant.key))
+    assert right / len(load_key(variant.key)["cells"]) >= 0.995, wrong

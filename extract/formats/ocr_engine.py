@@ -30,6 +30,8 @@ LANGUAGES = ("chi_sim", "eng")
 MARGIN_PX = 10
 # Several digits are scaled to these heights before reading (Tesseract's sweet spot first).
 DIGIT_HEIGHTS_PX = (40, 56, 30)
+# The confidence given to a lone "1" that only its shape reads (a finding: below 60).
+LONE_ONE_CONFIDENCE = 50.0
 # A number read with fewer digits than its ink has marks gets at most this confidence.
 MISSED_DIGIT_CONFIDENCE = 30.0
 # Several marks read as a number with less confidence than this (0-100) are read as text too.
@@ -130,10 +132,14 @@ class CellReader:
         if digit_marks == 1:
             self._digits.SetPageSegMode(psm.SINGLE_CHAR)
             try:
-                single = self._run(self._digits, image)
+                for height in (None, *DIGIT_HEIGHTS_PX):
+                    single = self._run(self._digits,
+                                       image if height is None else _scaled(image, height))
+                    if _NUMBER.match(single.text):
+                        return single
+                return None
             finally:
                 self._digits.SetPageSegMode(psm.SINGLE_LINE)
-            return single if _NUMBER.match(single.text) else None
         first: Reading | None = None
         for height in DIGIT_HEIGHTS_PX:
             reading = self._run(self._digits, _scaled(image, height))
@@ -160,7 +166,18 @@ class CellReader:
         text = self._run(self._text, image)
         if number is not None and not _has_cjk(text.text):
             return number
+        if digit_marks == 1 and not text.text and _lone_bar(image):
+            # Tesseract reads a lone serif "1" as "|" (or nothing); of the digits, only a 1 is
+            # one full-height narrow mark. Kept as a finding: its confidence is low.
+            return Reading("1", LONE_ONE_CONFIDENCE)
         return Reading(_join_cjk(text.text), text.confidence)
+
+
+def _lone_bar(image: np.ndarray) -> bool:
+    """The ink (the image less its margin) is one narrow upright mark: at most 0.45 as wide as
+    tall."""
+    core = image[MARGIN_PX:-MARGIN_PX, MARGIN_PX:-MARGIN_PX]
+    return core.size > 0 and core.shape[1] <= 0.45 * core.shape[0]
 
 
 def _has_cjk(text: str) -> bool:

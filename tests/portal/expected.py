@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tests.portal.content import DATA, Article, sha256
+from tests.portal.content import DATA, Article, page_images, sha256
 from tests.portal.pages import report_cells
 from tests.portal.server import SiteSpec
 from tests.portal.sites import PORTAL_SITES
@@ -66,6 +66,10 @@ class Duplicate:
     kind: str  # repost (new URL later), wap (mobile twin), variant (（图片版）/（超链版）)
     sha256: str
     why: str
+    # A 图片版 page's pictures (fetched with it; its tables are read from them by OCR) and the
+    # answer key of the report they show.
+    images: tuple[Document, ...] = ()
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,12 @@ def _site(spec: SiteSpec) -> SiteExpectation:
                 incidents.append(Incident(a.path, RECOVERED[a.fault], recovered=True))
             reports.append(_report(spec, a))
         else:
+            images = tuple(Document(path, sha256(data), path.rsplit("/", 1)[1], a.images_of)
+                           for path, data in zip(a.image_paths(), page_images(a.images_of))
+                           ) if a.images_of else ()
             duplicates.append(Duplicate(a.path, a.same_as or "", a.kind,
-                                        sha256(spec.render(a)), a.why))  # type: ignore[misc]
+                                        sha256(spec.render(a)), a.why,  # type: ignore[misc]
+                                        images, _key(a.images_of) if a.images_of else None))
     if spec.blocked:
         incidents.append(Incident(spec.start, f"blocked:{spec.blocked}"))
     by_year = {(r.agency, r.year): r for r in reports}

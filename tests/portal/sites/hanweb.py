@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from html import escape
 from urllib.parse import quote
 
-from tests.portal.content import Article, Attachment
+from tests.portal.content import Article, Attachment, page_images
 from tests.portal.pages import article_body
 from tests.portal.server import Request, Response, Route, SiteSpec, file, html, not_found
 
@@ -74,7 +74,7 @@ TEMPLATE = Attachment(_downfile("2744946c3924484685880c1e225222d1.docx"),
 SPECIAL = (
     Article(REPORT_2024, _2024, "2025-03-28", agency=AGENCY, year=2024, attachments=(HA24,)),
     Article(_path("2025-03-28", 5102), f"{_2024}（图片版）", "2025-03-28", kind="variant",
-            agency=AGENCY, year=2024, same_as=REPORT_2024,
+            agency=AGENCY, year=2024, same_as=REPORT_2024, images_of="huaian_city_2024.pdf",
             why="（图片版）: the same report as page images"),
     Article(_path("2025-01-06", 5001), "关于做好2024年政府信息公开工作年度报告编制和发布工作的通知",
             "2025-01-06", kind="decoy", why="drafting notice (编制工作的通知)"),
@@ -185,6 +185,18 @@ def published(req: Request, match) -> Response:
     return Response(200, render(article), "text/html; charset=utf-8", modified=article.day)
 
 
+_IMAGES = {path: (a, n) for a in ARTICLES for n, path in enumerate(a.image_paths())}
+
+
+def page_image(req: Request, match) -> Response:
+    """A page picture of a 图片版 article."""
+    found = _IMAGES.get(req.path)
+    if found is None:
+        return not_found()
+    article, n = found
+    return file(page_images(article.images_of or "")[n], "image/jpeg", modified=article.day)
+
+
 def downfile(req: Request, match) -> Response:
     found = _FILES.get(req.query.get("filename", ""))
     if found is None or req.query.get("classid") != "0":
@@ -215,6 +227,7 @@ SITE = SiteSpec(
     start=COLUMN_PAGE, family="hanweb",
     routes=(Route("/robots\\.txt", robots), Route("/", home), Route(COLUMN_PAGE, column_page),
             Route(PROXY.replace(".", "\\."), dataproxy, ("GET", "HEAD", "POST")),
-            Route(DOWNFILE.replace(".", "\\."), downfile), Route("/art/.*", published)),
+            Route(DOWNFILE.replace(".", "\\."), downfile), Route("/art/.*\\.jpg", page_image),
+            Route("/art/.*", published)),
     articles=ARTICLES, render=render,
 )
