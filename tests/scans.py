@@ -4,12 +4,14 @@ little, blurred, JPEG-compressed and written back as an image-only PDF (no text 
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pypdfium2
 from PIL import Image, ImageFilter
 
 SCAN_DPI = 200
+_FIXED_DATE = time.strptime("2025-01-01", "%Y-%m-%d")
 
 
 def degrade(page: Image.Image, angle: float, blur: float, jpeg_quality: int) -> Image.Image:
@@ -30,7 +32,9 @@ def scanned_pdf(source: Path, target: Path, angle: float = 0.6, blur: float = 0.
                          else -angle, blur, jpeg_quality) for n in range(len(document))]
     finally:
         document.close()
-    pages[0].save(target, "PDF", resolution=dpi, save_all=True, append_images=pages[1:])
+    # a fixed date: the same scan has the same bytes (the test portal serves it by sha256)
+    pages[0].save(target, "PDF", resolution=dpi, save_all=True, append_images=pages[1:],
+                  creationDate=_FIXED_DATE, modDate=_FIXED_DATE)
     return target
 
 
