@@ -179,12 +179,14 @@ def test_portal_image_report_is_read_from_the_pictures_it_serves(portal, tmp_pat
     from crawlers.article import parse_article
 
     site = "hanweb"
-    [variant] = [d for d in EXPECTED[site].duplicates if d.images]
+    [variant] = [d for d in EXPECTED[site].duplicates
+                 if d.documents and d.documents[0].path.endswith(".jpg")]
     page_url = portal.url(site, variant.path)
     with urllib.request.urlopen(page_url, timeout=10) as response:
         page = response.read()
     article = parse_article(page.decode("utf-8"), page_url)
-    assert [i.url for i in article.images] == [portal.url(site, d.path) for d in variant.images]
+    assert [i.url for i in article.images] == [portal.url(site, d.path)
+                                               for d in variant.documents]
     stored = {}
     for n, image in enumerate(article.images):
         with urllib.request.urlopen(image.url, timeout=10) as response:
@@ -198,3 +200,29 @@ def test_portal_image_report_is_read_from_the_pictures_it_serves(portal, tmp_pat
     assert report.error is None, report.error
     right, wrong = _exact(report, load_key(variant.key))
     assert right / len(load_key(variant.key)["cells"]) >= 0.995, wrong
+
+
+@pytest.mark.slow  # OCR of a 6-page scan
+def test_portal_scanned_pdf_is_read_through_ocr(portal, tmp_path: Path) -> None:
+    """The test portal's scanned PDF (a （全文） variant whose attachment has image-only pages)
+    gives its report by OCR (ground truth: tests/portal/expected.py)."""
+    import hashlib
+    import urllib.request
+
+    site = "hanweb"
+    [variant] = [d for d in EXPECTED[site].duplicates
+                 if d.documents and d.documents[0].path.endswith(".pdf")]
+    [document] = variant.documents
+    with urllib.request.urlopen(portal.url(site, document.path), timeout=30) as response:
+        data = response.read()
+    assert hashlib.sha256(data).hexdigest() == document.sha256
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(data)
+
+    report = extract_document(path)
+
+    assert report.error is None, report.error
+    assert report.extractor == "ocr-tesseract"
+    key = load_key(variant.key)
+    right, wrong = _exact(report, key)
+    assert right / len(key["cells"]) >= 0.995, wrong

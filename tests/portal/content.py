@@ -63,10 +63,22 @@ class Attachment:
     # How the page links it: "link" (<a href>), "appendix" (TRS appendix="true" OLDSRC markup),
     # "script" (only inside a document.write script).
     form: str = "link"
+    scanned: bool = False  # served as an image-only scan of ``source`` (a PDF), made at run time
 
     @property
     def data(self) -> bytes:
-        return data_file(self.source)
+        return scanned_file(self.source) if self.scanned else data_file(self.source)
+
+
+@functools.cache
+def scanned_file(name: str) -> bytes:
+    """A tests/data PDF as an image-only scan (``tests/scans.py``: the same bytes every time)."""
+    import tempfile
+
+    from tests.scans import scanned_pdf
+
+    with tempfile.TemporaryDirectory(prefix="nianbao-portal-scan-") as scratch:
+        return scanned_pdf(DATA / name, Path(scratch) / name).read_bytes()
 
 
 # Article kinds. A report is one (agency, year); the duplicate kinds point at it with same_as.

@@ -66,9 +66,9 @@ class Duplicate:
     kind: str  # repost (new URL later), wap (mobile twin), variant (（图片版）/（超链版）)
     sha256: str
     why: str
-    # A 图片版 page's pictures (fetched with it; its tables are read from them by OCR) and the
-    # answer key of the report they show.
-    images: tuple[Document, ...] = ()
+    # What the crawler fetches with the page: a 图片版 page's pictures (its tables are read from
+    # them by OCR), a variant's attachments (a scanned PDF); the answer key of what they show.
+    documents: tuple[Document, ...] = ()
     key: str | None = None
 
 
@@ -149,9 +149,12 @@ def _site(spec: SiteSpec) -> SiteExpectation:
             images = tuple(Document(path, sha256(data), path.rsplit("/", 1)[1], a.images_of)
                            for path, data in zip(a.image_paths(), page_images(a.images_of))
                            ) if a.images_of else ()
+            documents = images + tuple(Document(att.path, sha256(att.data), att.name, att.source)
+                                       for att in a.attachments)
+            shown = a.images_of or (a.attachments[0].source if a.attachments else None)
             duplicates.append(Duplicate(a.path, a.same_as or "", a.kind,
                                         sha256(spec.render(a)), a.why,  # type: ignore[misc]
-                                        images, _key(a.images_of) if a.images_of else None))
+                                        documents, _key(shown) if shown else None))
     if spec.blocked:
         incidents.append(Incident(spec.start, f"blocked:{spec.blocked}"))
     by_year = {(r.agency, r.year): r for r in reports}
