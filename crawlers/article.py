@@ -127,7 +127,8 @@ def report_images(page: Selector, base_url: str) -> list[Attachment]:
     for img in page.css("body img[src]"):
         url = urljoin(base_url, img.attrib["src"].strip())
         if url.startswith("http") and _IMAGE_PATH.search(urlsplit(url).path):
-            found.setdefault(url, Attachment(url, img.attrib.get("alt") or url.rsplit("/", 1)[-1]))
+            name = img.attrib.get("alt") or url.rsplit("/", 1)[-1]
+            found.setdefault(url, Attachment(url, name))
     return list(found.values())
 
 

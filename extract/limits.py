@@ -47,7 +47,8 @@ def extract_with_limit(path: Path, timeout: float = DOCUMENT_TIMEOUT,
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="nianbao-extract-") as workdir:
         receiver, sender = _context.Pipe(duplex=False)
-        process = _context.Process(target=_child, args=(str(path), workdir, suffix, sender, images, url),
+        process = _context.Process(target=_child,
+                                   args=(str(path), workdir, suffix, sender, images, url),
                                    daemon=True)
         process.start()
         sender.close()

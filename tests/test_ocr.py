@@ -60,8 +60,9 @@ def test_image_html_report_is_read_from_its_images(tmp_path: Path) -> None:
     tags = []
     for page in (2, 3, 4, 5):
         stored = scanned_image(DATA / "hongze_district_2024.pdf", page, tmp_path / f"p{page}.png")
-        src = f"images/p{page}.png" if page % 2 else f"http://127.0.0.1:8000/art/2025/3/1/images/p{page}.png"
-        images[f"http://127.0.0.1:8000/art/2025/3/1/images/p{page}.png"] = stored
+        absolute = f"http://127.0.0.1:8000/art/2025/3/1/images/p{page}.png"
+        src = f"images/p{page}.png" if page % 2 else absolute
+        images[absolute] = stored
         tags.append(f'<p><img src="{src}" alt="第{page}页"></p>')
     html = tmp_path / "page.html"
     html.write_text(

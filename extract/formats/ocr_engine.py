@@ -6,8 +6,9 @@ model beyond Debian's ``tesseract-ocr-chi-sim`` package; nothing is downloaded a
 
 Cells are read in two passes: first as a number (the ``eng`` model, digits only, one line),
 which is fast and what most cells hold; a cell whose ink does not look like digits, or does not
-read as a number, is read again as Chinese text (``chi_sim``). Where tesserocr or the language data is missing,
-``OcrMissing`` says so and the document is skipped as ``ocr_missing`` (retried on a later run).
+read as a number, is read again as Chinese text (``chi_sim``). Where tesserocr or the language
+data is missing, ``OcrMissing`` says so and the document is skipped as ``ocr_missing`` (retried
+on a later run).
 """
 
 from __future__ import annotations
