@@ -24,6 +24,9 @@ $(VENV)/.installed: pyproject.toml
 demo: export COLUMNS ?= 150
 demo: $(VENV)/.installed
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@[ -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || echo "== no OCR models:" \
+	  "scanned reports are skipped as ocr_missing (apt-get install tesseract-ocr-chi-sim" \
+	  "tesseract-ocr-eng)"
 	@echo "== starting the sample portal on 127.0.0.x"
 	@$(PY) -m tests.portal --configs $(DEMO_DIR)/portals > $(DEMO_DIR)/portal.log 2>&1 & \
 	portal=$$!; trap 'kill $$portal 2>/dev/null' EXIT INT TERM; \
@@ -33,6 +36,9 @@ demo: $(VENV)/.installed
 	cat $(DEMO_DIR)/portal.log; \
 	echo "== running the nightly flow once (Prefect, ephemeral server)"; \
 	$(NIANBAO) run --portals $(DEMO_DIR)/portals --data-dir $(DEMO_DIR) --delay 0 && \
+	echo "== reports read by OCR (the portal's scanned PDF and 图片版 page; see docs/ocr.md)"; \
+	$(NIANBAO) query --data-dir $(DEMO_DIR) "SELECT agency, year, format, extractor, status, \
+	  source_url FROM reports WHERE extractor LIKE '%ocr%' ORDER BY source_url" || exit 1; \
 	for q in requests_by_year denial_rates arithmetic_failures; do \
 	  echo "== research query docs/queries/$$q.sql"; sed -n '1,3p' docs/queries/$$q.sql; \
 	  $(NIANBAO) query --file docs/queries/$$q.sql --data-dir $(DEMO_DIR) || exit 1; done

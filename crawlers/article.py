@@ -15,6 +15,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from parsel import Selector
 
 ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "wps", "ofd", "xls", "xlsx")
+# The pictures of a 图片版 report: fetched with the page, read by OCR as its tables.
+IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "bmp")
+_IMAGE_PATH = re.compile(rf"\.({'|'.join(IMAGE_EXTENSIONS)})$", re.I)
 _EXT = "|".join(ATTACHMENT_EXTENSIONS)
 _ATTACHMENT_PATH = re.compile(rf"\.({_EXT})$", re.I)
 _SCRIPT_HREF = re.compile(rf"""href\s*=\s*\\?["']([^"'\\<>]+?\.(?:{_EXT}))\\?["'][^>]*>([^<]*)""", re.I)
@@ -43,6 +46,7 @@ class Article:
     publisher: str | None
     index_number: str | None
     attachments: list[Attachment] = field(default_factory=list)
+    images: list[Attachment] = field(default_factory=list)  # <img> of the article's body
 
 
 def attachment_extension(url: str) -> str | None:
@@ -115,6 +119,19 @@ def attachments(page: Selector, base_url: str) -> list[Attachment]:
     return list(found.values())
 
 
+def report_images(page: Selector, base_url: str) -> list[Attachment]:
+    """The pictures in the page's body (``<img>`` with an image file name), each once: a 图片版
+    report's tables. Site chrome (logos, QR codes) comes along; the extractor finds no table
+    in it. Only asked for on a page without attachments (see ``parse_article``)."""
+    found: dict[str, Attachment] = {}
+    for img in page.css("body img[src]"):
+        url = urljoin(base_url, img.attrib["src"].strip())
+        if url.startswith("http") and _IMAGE_PATH.search(urlsplit(url).path):
+            name = img.attrib.get("alt") or url.rsplit("/", 1)[-1]
+            found.setdefault(url, Attachment(url, name))
+    return list(found.values())
+
+
 def parse_article(html: str, url: str) -> Article:
     page = Selector(text=html)
     fields_ = _table_fields(page)
@@ -124,6 +141,8 @@ def parse_article(html: str, url: str) -> Article:
                     or ("-".join(url_date.groups()) if url_date else None))
     publisher = (page.css('meta[name="ContentSource"]::attr(content)').get() or "").strip() or \
         fields_.get("publisher")
+    # A page whose report is in attachments shows no report images (its icons are not fetched).
+    found = attachments(page, url)
     return Article(url=url, title=_title(page), publish_date=publish_date, publisher=publisher,
                    index_number=fields_.get("index_number"),
-                   attachments=attachments(page, url))
+                   attachments=found, images=[] if found else report_images(page, url))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from extract.checks import run_checks
@@ -22,6 +23,7 @@ from extract.formats.pdf import NAME as PLUMBER_NAME
 from extract.formats.pdf import read_pdf, refuse_bombs
 from extract.formats.pdfium_grid import NAME as FAST_NAME
 from extract.formats.pdfium_grid import read_pdf_fast
+from extract.formats.scan_pdf import flag_ocr_cells, read_scanned_pdf
 from extract.formats.sniff import sniff
 from extract.formats.text import read_text
 from extract.interpret import interpret
@@ -33,9 +35,10 @@ MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 _QUALITY_RULES = ("R1", "R2", "R3", "R4", "R5")
 
 
-def _read(fmt: str, path: Path, data: bytes, workdir: Path) -> Content:
+def _read(fmt: str, path: Path, data: bytes, workdir: Path,
+          images: Mapping[str, Path] | None, url: str | None) -> Content:
     if fmt == "html":
-        return read_html(data)
+        return read_html(data, images, url)
     if fmt == "docx":
         return read_docx(path)
     if fmt == "text":
@@ -65,6 +68,7 @@ def build_report(base: Report, content: Content) -> Report:
                                               "(a blank template or a notice about the format)")
     report.checks = run_checks(report)
     report.anomalies += _missing(report)
+    flag_ocr_cells(report, content)
     if content.pages_without_text and _faults(report)[1]:
         raise ExtractionError("no_text_layer", f"pages {content.pages_without_text} have no text "
                                                "layer (scanned); OCR is not supported")
@@ -186,9 +190,11 @@ def _second_opinion(base: Report, first: Report, path: Path, text: str) -> Repor
 
 
 def extract_document(path: Path, workdir: Path | None = None,
-                     suffix: str | None = None) -> Report:
+                     suffix: str | None = None, images: Mapping[str, Path] | None = None,
+                     url: str | None = None) -> Report:
     """Read one document. ``workdir`` holds conversion scratch files (a temporary one if None);
-    ``suffix`` (".wps") names the type of a file whose name does not (a raw-store object)."""
+    ``suffix`` (".wps") names the type of a file whose name does not (a raw-store object);
+    ``images`` (image URL -> stored file) are the report images of an HTML page at ``url``."""
     path = Path(path)
     report = Report(file=str(path), sha256="", format="unknown")
     try:
@@ -200,9 +206,14 @@ def extract_document(path: Path, workdir: Path | None = None,
         report.format = sniff(path, data[:8192], suffix)
         if report.format == "pdf":
             refuse_bombs(data)  # before any PDF library inflates a stream
-            return _read_pdf(report, path)
+            try:
+                return _read_pdf(report, path)
+            except ExtractionError as exc:
+                if exc.code != "no_text_layer":
+                    raise
+            return build_report(report, read_scanned_pdf(path))  # a scan: OCR every page
         with tempfile.TemporaryDirectory(prefix="nianbao-", dir=workdir) as scratch:
-            content = _read(report.format, path, data, Path(scratch))
+            content = _read(report.format, path, data, Path(scratch), images, url)
         return build_report(report, content)
     except ExtractionError as exc:
         return report.fail(exc.code, exc.detail)

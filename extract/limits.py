@@ -96,7 +96,7 @@ def _orphaned(workdir: Path) -> None:
 
 
 def _serve(conn, parent_end, workdir: str, memory: int, debug_log: Path | None) -> None:
-    """A worker: (path, suffix) in, Report out, until None or the pipe closes."""
+    """A worker: (path, suffix, images, url) in, Report out, until None or the pipe closes."""
     parent_end.close()
     threading.Thread(target=_exit_with_parent, args=(os.getppid(), Path(workdir)),
                      daemon=True).start()
@@ -115,9 +115,9 @@ def _serve(conn, parent_end, workdir: str, memory: int, debug_log: Path | None) 
             _orphaned(Path(workdir))
         if job is None:
             return
-        path, suffix = job
+        path, suffix, images, url = job
         try:
-            report = extract_document(Path(path), Path(workdir), suffix)
+            report = extract_document(Path(path), Path(workdir), suffix, images, url)
         except MemoryError:  # outside extract_document's own handler (while building a report)
             report = _failed(Path(path), "too_large", "reading it ran out of memory")
         conn.send(report)
@@ -153,11 +153,12 @@ class _Worker:
         child.close()
         self.documents = 0
 
-    def extract(self, path: Path, suffix: str | None) -> tuple[Report, bool]:
+    def extract(self, path: Path, suffix: str | None, images: dict[str, Path] | None = None,
+                url: str | None = None) -> tuple[Report, bool]:
         """(the Report, whether this worker can take another document)."""
         self.documents += 1
         try:
-            self.conn.send((str(path), suffix))
+            self.conn.send((str(path), suffix, images, url))
             if not self.conn.poll(self.limits.timeout):
                 return _failed(path, "timeout",
                                f"extraction took over {self.limits.timeout:g} s"), False
@@ -211,7 +212,8 @@ class ExtractionPool:
         self._closed = False
         self.replaced = 0  # workers replaced after a timeout, a death or a memory error
 
-    def extract(self, path: Path, suffix: str | None = None) -> Report:
+    def extract(self, path: Path, suffix: str | None = None,
+                images: dict[str, Path] | None = None, url: str | None = None) -> Report:
         path = Path(path)
         worker = self._idle.get()
         try:
@@ -220,7 +222,7 @@ class ExtractionPool:
                 worker = None
             if worker is None:
                 worker = _Worker(self.limits, self.debug_log)
-            report, reusable = worker.extract(path, suffix)
+            report, reusable = worker.extract(path, suffix, images, url)
             if not reusable:
                 self.replaced += worker.documents < self.limits.documents_per_worker
                 worker.close(kill=True)
@@ -240,12 +242,13 @@ class ExtractionPool:
             return [w.process.pid for w in self._idle.queue
                     if w is not None and w.process.is_alive()]
 
-    def map(self, items: Iterable[tuple[Path, str | None]],
+    def map(self, items: Iterable[tuple],
             progress: Callable[[Report], None] | None = None) -> Iterator[Report]:
-        """Reports of ``(path, suffix)`` items in their order, as many at a time as workers."""
+        """Reports of ``(path, suffix[, images, url])`` items in their order, as many at a time
+        as workers."""
         from concurrent.futures import ThreadPoolExecutor
 
-        def one(item: tuple[Path, str | None]) -> Report:
+        def one(item: tuple) -> Report:
             report = self.extract(*item)
             if progress:
                 progress(report)
@@ -272,11 +275,13 @@ class ExtractionPool:
 
 
 def extract_with_limit(path: Path, timeout: float = DOCUMENT_TIMEOUT,
-                       suffix: str | None = None) -> Report:
+                       suffix: str | None = None, images: dict[str, Path] | None = None,
+                       url: str | None = None) -> Report:
     """One document in a worker of its own, killed after ``timeout`` seconds (for many
-    documents, an ``ExtractionPool`` pays the process start once)."""
+    documents, an ``ExtractionPool`` pays the process start once; ``images`` and ``url``: an
+    HTML page's report images, see ``extract_document``)."""
     with ExtractionPool(1, Limits.from_env(timeout)) as pool:
-        return pool.extract(path, suffix)
+        return pool.extract(path, suffix, images, url)
 
 
 _shared: ExtractionPool | None = None

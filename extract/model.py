@@ -26,6 +26,7 @@ class Cell:
     table_index: int | None = None
     row_label: str = ""  # the row label as printed
     matched_label: str = ""  # the schema label it matched
+    ocr_confidence: float | None = None  # 0-100 when the cell was read by OCR from an image
 
     @property
     def table(self) -> str:
@@ -125,7 +126,8 @@ class Report:
             "extractor_version": self.extractor_version,
             "cells": self.values(),
             "provenance": {key: {"raw": c.raw, "page": c.page, "table": c.table_index,
-                                 "row_label": c.row_label, "matched_label": c.matched_label}
+                                 "row_label": c.row_label, "matched_label": c.matched_label,
+                                 "ocr_confidence": c.ocr_confidence}
                            for key, c in self.cells.items()},
             "checks": [c.to_dict() for c in self.checks],
             "summary": summarise(self.checks),
@@ -159,3 +161,5 @@ class Content:
     extractor: str
     extractor_version: str
     pages_without_text: list[int] = field(default_factory=list)
+    # For tables read by OCR, by RawTable.index: each printed cell's confidence (0-100).
+    ocr_confidence: dict[int, list[list[float | None]]] = field(default_factory=dict)

@@ -36,7 +36,7 @@ from warehouse.store import SnapshotError, Warehouse, WarehouseLocked
 
 CRAWL_TIMEOUT = 3 * 3600  # seconds per portal
 # Documents that could not be tried (not unreadable): left out of the warehouse, retried next run.
-SKIP_ERRORS = ("libreoffice_missing",)
+SKIP_ERRORS = ("libreoffice_missing", "ocr_missing")
 
 
 @task(name="crawl portal", retries=1, retry_delay_seconds=30)
@@ -58,7 +58,7 @@ def crawl_portal(config: PortalConfig, data_dir: Path, delay: float | None,
 def extract_one(item: Candidate) -> Report:
     """One document (a task run each: its own record) in this process's pool of recycled
     extraction workers, under the time and memory limits."""
-    return shared_pool().extract(item.path, item.suffix)
+    return shared_pool().extract(item.path, item.suffix, item.images, item.meta.source_url)
 
 
 @task(name="load warehouse")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +24,8 @@ class Candidate:
     path: Path
     suffix: str | None
     meta: DocumentMeta
+    # An HTML page's report images fetched with it (kind "image"): image URL -> stored file.
+    images: dict[str, Path] = field(default_factory=dict)
 
 
 def _suffix(row) -> str | None:
@@ -46,13 +48,21 @@ def candidates(data_dir: Path, *, only_new: bool = True,
         reports = Warehouse(data_dir).read("reports", columns=["document_sha256"])
         seen = set(reports["document_sha256"].to_pylist())
     found: dict[str, Candidate] = {}
-    for row in store.rows():
-        if row.sha256 in seen or row.sha256 in found or not store.has(row.sha256):
+    images: dict[str, dict[str, Path]] = {}  # page URL -> its images
+    rows = list(store.rows())
+    for row in rows:
+        if row.kind == "image" and row.page_url and store.has(row.sha256):
+            for url in {row.url, row.final_url}:
+                images.setdefault(row.page_url, {})[url] = store.path_of(row.sha256)
+    for row in rows:
+        if (row.kind == "image" or row.sha256 in seen or row.sha256 in found
+                or not store.has(row.sha256)):
             continue
         found[row.sha256] = Candidate(row.sha256, store.path_of(row.sha256), _suffix(row),
                                       DocumentMeta(row.final_url or row.url, row.page_url,
                                                    row.publish_date, row.portal_id,
-                                                   (regions or {}).get(row.portal_id)))
+                                                   (regions or {}).get(row.portal_id)),
+                                      images.get(row.url, {}) | images.get(row.final_url, {}))
     return list(found.values())
 
 
@@ -62,7 +72,8 @@ def extract_all(items: list[Candidate], workers: int | None = None,
     extraction processes; one Report per item, in order."""
     workers = min(max(1, len(items)), workers or max(1, (os.cpu_count() or 2)))
     with ExtractionPool(workers, Limits.from_env()) as pool:
-        return list(pool.map(((item.path, item.suffix) for item in items), progress))
+        return list(pool.map(((item.path, item.suffix, item.images, item.meta.source_url)
+                              for item in items), progress))
 
 
 def manifest_rows(data_dir: Path) -> list[dict]:

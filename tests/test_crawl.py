@@ -49,6 +49,8 @@ def expected_documents(portal, site: str) -> set[tuple]:
         if duplicate.kind != "wap":
             of = next(r for r in e.reports if r.page == duplicate.of)
             found.add((e.portal_id, of.agency, of.year, base + duplicate.path, duplicate.sha256))
+            found |= {(e.portal_id, of.agency, of.year, base + document.path, document.sha256)
+                      for document in duplicate.documents}  # 图片版 pictures, a scanned PDF
     return found
 
 

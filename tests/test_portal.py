@@ -105,7 +105,8 @@ def test_dataproxy_honours_page_ignores_startrecord_caps_perpage(portal: Portal)
     ids = f"columnid={hanweb.COLUMN_ID}&unitid={hanweb.UNIT_ID}&webid={hanweb.WEB_ID}"
     proxy = portal.url("hanweb", hanweb.PROXY)
     _, _, second = fetch(f"{proxy}?page=2&perpage=100&{ids}")
-    assert second.count(b"<record>") == len(hanweb.ARTICLES) - 100 and b"<totalrecord>102<" in second
+    assert second.count(b"<record>") == len(hanweb.ARTICLES) - 100
+    assert f"<totalrecord>{len(hanweb.ARTICLES)}<".encode() in second
     _, _, capped = fetch(f"{proxy}?page=1&perpage=5000&{ids}")
     assert capped.count(b"<record>") == 100
     _, _, posted = fetch(f"{proxy}?startrecord=16&endrecord=30&perpage=15", data=ids.encode())

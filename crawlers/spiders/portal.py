@@ -234,14 +234,20 @@ class PortalSpider(scrapy.Spider):
                 "conditional": True, "page": page, "verdict": verdict, "name": attachment.name})
             if request is not None:
                 yield request
+        for image in article.images:  # a 图片版 report's tables, stored as kind "image"
+            request = self._request(image.url, self.save_attachment, meta={
+                "conditional": True, "page": page, "verdict": verdict, "name": image.name,
+                "kind": "image"})
+            if request is not None:
+                yield request
 
     @recorded
     def save_attachment(self, response: Response) -> Iterator[dict]:
         if is_soft_404(response):
             self.report.error("soft_404", response.url)
             return
-        yield self._item(response, "attachment", response.meta["page"], response.meta["verdict"],
-                         name=response.meta.get("name"))
+        yield self._item(response, response.meta.get("kind", "attachment"), response.meta["page"],
+                         response.meta["verdict"], name=response.meta.get("name"))
 
     def _count_report(self, url: str) -> None:
         if url not in self._reports_seen:
@@ -262,7 +268,7 @@ class PortalSpider(scrapy.Spider):
             "portal_id": self.config.id,
             "url": response.request.url if response.request else response.url,
             "final_url": response.url,
-            "page_url": page["url"] if kind == "attachment" else None,
+            "page_url": page["url"] if kind != "page" else None,
             "title": page.get("title"),
             "publish_date": page.get("date"),
             "publisher": page.get("publisher"),

@@ -27,6 +27,30 @@ def realpage(name: str) -> bytes:
     return (REALPAGES / name).read_bytes()
 
 
+@functools.cache
+def page_images(name: str) -> tuple[bytes, ...]:
+    """The pages of a tests/data PDF as a 图片版 page shows them: degraded JPEG scans, made at
+    run time (never committed; the same bytes on every call: rendering and JPEG are
+    deterministic)."""
+    import io
+
+    import pypdfium2
+
+    from tests.scans import degrade
+
+    document = pypdfium2.PdfDocument(str(DATA / name))
+    try:
+        pages = []
+        for n in range(len(document)):
+            image = degrade(document[n].render(scale=150 / 72).to_pil(), 0.4, 0.6, 85)
+            buffer = io.BytesIO()
+            image.convert("L").save(buffer, "JPEG", quality=90)
+            pages.append(buffer.getvalue())
+        return tuple(pages)
+    finally:
+        document.close()
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -39,10 +63,22 @@ class Attachment:
     # How the page links it: "link" (<a href>), "appendix" (TRS appendix="true" OLDSRC markup),
     # "script" (only inside a document.write script).
     form: str = "link"
+    scanned: bool = False  # served as an image-only scan of ``source`` (a PDF), made at run time
 
     @property
     def data(self) -> bytes:
-        return data_file(self.source)
+        return scanned_file(self.source) if self.scanned else data_file(self.source)
+
+
+@functools.cache
+def scanned_file(name: str) -> bytes:
+    """A tests/data PDF as an image-only scan (``tests/scans.py``: the same bytes every time)."""
+    import tempfile
+
+    from tests.scans import scanned_pdf
+
+    with tempfile.TemporaryDirectory(prefix="nianbao-portal-scan-") as scratch:
+        return scanned_pdf(DATA / name, Path(scratch) / name).read_bytes()
 
 
 # Article kinds. A report is one (agency, year); the duplicate kinds point at it with same_as.
@@ -72,6 +108,16 @@ class Article:
     site: str | None = None  # the row links to another site of the portal (the off-list host)
     listed: bool = True  # False: reachable only from another page (the _wap twin)
     heading_year: bool = True  # False: the body heading omits the year (河包镇-style)
+    images_of: str | None = None  # 图片版: the tests/data PDF whose pages the page shows
+
+    def image_paths(self) -> tuple[str, ...]:
+        """Site paths of the page images of a 图片版 page (beside the page, TRS-style names)."""
+        if self.images_of is None:
+            return ()
+        folder = self.path.rsplit("/", 1)[0]
+        stamp = self.date.replace("-", "")
+        return tuple(f"{folder}/W0{stamp}{n:09d}.jpg"
+                     for n in range(1, len(page_images(self.images_of)) + 1))
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS, self.kind

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tests.portal.content import DATA, Article, sha256
+from tests.portal.content import DATA, Article, page_images, sha256
 from tests.portal.pages import report_cells
 from tests.portal.server import SiteSpec
 from tests.portal.sites import PORTAL_SITES
@@ -66,6 +66,10 @@ class Duplicate:
     kind: str  # repost (new URL later), wap (mobile twin), variant (（图片版）/（超链版）)
     sha256: str
     why: str
+    # What the crawler fetches with the page: a 图片版 page's pictures (its tables are read from
+    # them by OCR), a variant's attachments (a scanned PDF); the answer key of what they show.
+    documents: tuple[Document, ...] = ()
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,15 @@ def _site(spec: SiteSpec) -> SiteExpectation:
                 incidents.append(Incident(a.path, RECOVERED[a.fault], recovered=True))
             reports.append(_report(spec, a))
         else:
+            images = tuple(Document(path, sha256(data), path.rsplit("/", 1)[1], a.images_of)
+                           for path, data in zip(a.image_paths(), page_images(a.images_of))
+                           ) if a.images_of else ()
+            documents = images + tuple(Document(att.path, sha256(att.data), att.name, att.source)
+                                       for att in a.attachments)
+            shown = a.images_of or (a.attachments[0].source if a.attachments else None)
             duplicates.append(Duplicate(a.path, a.same_as or "", a.kind,
-                                        sha256(spec.render(a)), a.why))  # type: ignore[misc]
+                                        sha256(spec.render(a)), a.why,  # type: ignore[misc]
+                                        documents, _key(shown) if shown else None))
     if spec.blocked:
         incidents.append(Incident(spec.start, f"blocked:{spec.blocked}"))
     by_year = {(r.agency, r.year): r for r in reports}

@@ -227,9 +227,9 @@ def article_body(article: Article) -> str:
         cells = report_cells(article.seed, article.r1_broken)
         return report_body(article.agency or "", article.year or 0, cells,
                            heading_year=article.heading_year)
-    if article.kind == "variant" and "图片版" in article.title:  # scanned pages, no text
-        return "".join(f'<p style="text-align:center"><img src="./W0{article.date.replace("-", "")}'
-                       f'{n:09d}.jpg" width="800"/></p>' for n in range(1, 4))
+    if article.images_of:  # scanned pages, no text
+        return "".join(f'<p style="text-align:center"><img src="./{path.rsplit("/", 1)[1]}" '
+                       'width="800"/></p>' for path in article.image_paths())
     if article.year is not None:  # the report is in the attachments
         return (f"<p>现将《{escape(article.title)}》全文公布如下，详见附件。</p>"
                 "<p>如对本报告有疑问，请与本机关政务公开办公室联系。</p>")

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from html import escape
 from urllib.parse import quote
 
-from tests.portal.content import Article, Attachment
+from tests.portal.content import Article, Attachment, page_images
 from tests.portal.pages import article_body
 from tests.portal.server import Request, Response, Route, SiteSpec, file, html, not_found
 
@@ -68,14 +68,19 @@ _2024 = f"{AGENCY}2024年政府信息公开工作年度报告"
 REPORT_2024 = _path("2025-03-28", 5101)
 HA24 = Attachment(_downfile("8c1f0e5d2b7a4c93a6e1d0f4b2c9e7a1.pdf"), "huaian_city_2024.pdf",
                   f"{_2024}.pdf")
+HA24_SCAN = Attachment(_downfile("5d0e7c1a9b3f4e28a6c2d1b0f9e8a7c3.pdf"), "huaian_city_2024.pdf",
+                       f"{_2024}（扫描件）.pdf", scanned=True)
 TEMPLATE = Attachment(_downfile("2744946c3924484685880c1e225222d1.docx"),
                       "template_2021_blank.docx", "中华人民共和国政府信息公开工作年度报告格式.docx")
 
 SPECIAL = (
     Article(REPORT_2024, _2024, "2025-03-28", agency=AGENCY, year=2024, attachments=(HA24,)),
     Article(_path("2025-03-28", 5102), f"{_2024}（图片版）", "2025-03-28", kind="variant",
-            agency=AGENCY, year=2024, same_as=REPORT_2024,
+            agency=AGENCY, year=2024, same_as=REPORT_2024, images_of="huaian_city_2024.pdf",
             why="（图片版）: the same report as page images"),
+    Article(_path("2025-03-28", 5103), f"{_2024}（全文）", "2025-03-28", kind="variant",
+            agency=AGENCY, year=2024, same_as=REPORT_2024, attachments=(HA24_SCAN,),
+            why="（全文）: the same report as a scanned PDF (image-only pages)"),
     Article(_path("2025-01-06", 5001), "关于做好2024年政府信息公开工作年度报告编制和发布工作的通知",
             "2025-01-06", kind="decoy", why="drafting notice (编制工作的通知)"),
     Article(_path("2024-03-20", 4901), "淮安市2023年法治政府建设年度报告", "2024-03-20", kind="decoy",
@@ -95,6 +100,7 @@ _RFC5987 = "attachment; filename*=UTF-8''" + quote(HA24.name)
 _RAW_GBK = 'attachment; filename="' + TEMPLATE.name.encode("gbk").decode("latin-1") + '"'
 _DOWNLOAD_HEADERS = {
     HA24.path: ("application/octet-stream", _RFC5987),
+    HA24_SCAN.path: ("application/pdf", _RFC5987),
     TEMPLATE.path: ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                     _RAW_GBK),
 }
@@ -185,6 +191,18 @@ def published(req: Request, match) -> Response:
     return Response(200, render(article), "text/html; charset=utf-8", modified=article.day)
 
 
+_IMAGES = {path: (a, n) for a in ARTICLES for n, path in enumerate(a.image_paths())}
+
+
+def page_image(req: Request, match) -> Response:
+    """A page picture of a 图片版 article."""
+    found = _IMAGES.get(req.path)
+    if found is None:
+        return not_found()
+    article, n = found
+    return file(page_images(article.images_of or "")[n], "image/jpeg", modified=article.day)
+
+
 def downfile(req: Request, match) -> Response:
     found = _FILES.get(req.query.get("filename", ""))
     if found is None or req.query.get("classid") != "0":
@@ -215,6 +233,7 @@ SITE = SiteSpec(
     start=COLUMN_PAGE, family="hanweb",
     routes=(Route("/robots\\.txt", robots), Route("/", home), Route(COLUMN_PAGE, column_page),
             Route(PROXY.replace(".", "\\."), dataproxy, ("GET", "HEAD", "POST")),
-            Route(DOWNFILE.replace(".", "\\."), downfile), Route("/art/.*", published)),
+            Route(DOWNFILE.replace(".", "\\."), downfile), Route("/art/.*\\.jpg", page_image),
+            Route("/art/.*", published)),
     articles=ARTICLES, render=render,
 )
