@@ -39,12 +39,17 @@ SHARED_MODULES = ("extract.interpret", "extract.labels", "extract.values", "extr
 # depends on; a helper's code is pinned under the reader's VERSION, so changing a helper means
 # bumping every reader listed with it.
 READERS: dict[str, tuple[str, ...]] = {
-    "extract.formats.html": ("extract.formats.grid",),
+    "extract.formats.html": ("extract.formats.grid", "extract.formats.scan",
+                             "extract.formats.ocr_engine"),  # 图片版 report images
     "extract.formats.text": ("extract.formats.html",),  # its decode()
     "extract.formats.docx": (),
     "extract.formats.office": ("extract.formats.docx",),  # reads the converted DOCX
     "extract.formats.pdf": (),
-    "extract.formats.pdfium_grid": ("extract.formats.pdf", "extract.formats.ruling"),
+    "extract.formats.pdfium_grid": ("extract.formats.pdf", "extract.formats.ruling",
+                                    "extract.formats.borderless",
+                                    "extract.formats.borderless_columns"),
+    "extract.formats.scan_pdf": ("extract.formats.scan", "extract.formats.ocr_engine",
+                                 "extract.formats.ruling"),
     "extract.formats.lattice": (),
 }
 

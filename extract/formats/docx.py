@@ -20,7 +20,7 @@ from extract.errors import ExtractionError
 from extract.model import Content, RawTable
 
 NAME = "docx-lxml"
-VERSION = "1"
+VERSION = "2"  # 2: bounded reads of the document part; decompression_bomb
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024  # bytes, all members together (as declared)
 MAX_DOCUMENT_XML = 64 * 1024 * 1024  # bytes of word/document.xml actually inflated

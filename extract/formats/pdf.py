@@ -22,7 +22,7 @@ from extract.errors import ExtractionError
 from extract.model import Content, RawTable
 
 NAME = "pdfplumber"
-VERSION = "1"
+VERSION = "2"  # 2: decompression bombs refused before reading
 
 
 MAX_STREAM_INFLATED = 256 * 1024 * 1024  # bytes one stream may inflate to ...
