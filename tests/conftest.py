@@ -41,3 +41,20 @@ def fake_bold_pdf(source: Path, target: Path) -> Path:
             page.Contents.write(stream + b"\nq 1 0 0 1 0.3 0 cm\n" + stream + b"\nQ\n")
         pdf.save(target)
     return target
+
+
+def store_two_reports(data_dir: Path) -> Path:
+    """A raw store holding the weihai DOCX and the Shanghai page, as a crawl would leave it."""
+    from crawlers.rawstore import ManifestRow, RawStore
+
+    store = RawStore(data_dir)
+    for name, kind in (("weihai_2020.docx", "attachment"),
+                       ("shanghai_gov_office_2019.html", "page")):
+        sha, _ = store.put((DATA / name).read_bytes())
+        store.record(ManifestRow(
+            portal_id="p", url=f"http://x.gov.cn/{sha[:8]}", final_url=f"http://x.gov.cn/{sha[:8]}",
+            page_url=None, title=name, publish_date="2021-01-20", publisher=None,
+            index_number=None, content_type=None, size=0, sha256=sha,
+            fetched_at="2021-01-21T00:00:00+00:00", http_status=200, kind=kind,
+            attachment_name=name if kind == "attachment" else None))
+    return data_dir

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.rawstore import ManifestRow, RawStore
 from flows.pipeline import candidates, rebuild
 from warehouse.views import connect
+from tests.conftest import store_two_reports
 
-DATA = Path(__file__).parents[1] / "data"
 REPO = Path(__file__).parents[2]
 DISK_SIZE = "16m"
 
@@ -45,16 +44,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def loaded(tmp_path: Path) -> Path:
     """A raw store of two real reports; the warehouse has loaded only the first."""
     data_dir = tmp_path / "data"
-    store = RawStore(data_dir)
-    for name, kind in (("weihai_2020.docx", "attachment"),
-                       ("shanghai_gov_office_2019.html", "page")):
-        sha, _ = store.put((DATA / name).read_bytes())
-        store.record(ManifestRow(
-            portal_id="p", url=f"http://x.gov.cn/{sha[:8]}", final_url=f"http://x.gov.cn/{sha[:8]}",
-            page_url=None, title=name, publish_date="2021-01-20", publisher=None,
-            index_number=None, content_type=None, size=0, sha256=sha,
-            fetched_at="2021-01-21T00:00:00+00:00", http_status=200, kind=kind,
-            attachment_name=name if kind == "attachment" else None))
+    store_two_reports(data_dir)
     first = [c for c in candidates(data_dir, only_new=False) if c.suffix == ".docx"]
     assert rebuild(data_dir, workers=1, items=first).reports_loaded == 1
     return data_dir

@@ -17,14 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 import flows.pipeline
-from crawlers.rawstore import ManifestRow, RawStore
+from tests.conftest import store_two_reports
 from flows.cli import app
 from warehouse.load import load_reports
 from warehouse.lock import WarehouseLocked, check_unlocked
 from warehouse.store import Warehouse
 from warehouse.views import connect
 
-DATA = Path(__file__).parents[1] / "data"
 REPO = Path(__file__).parents[2]
 
 _HOLDER = """
@@ -75,16 +74,7 @@ with hold(root, "forking-run"):
 @pytest.fixture
 def stored(tmp_path: Path) -> Path:
     """A raw store holding two real reports, as a crawl would have left it."""
-    store = RawStore(tmp_path)
-    for name, kind in (("weihai_2020.docx", "attachment"),
-                       ("shanghai_gov_office_2019.html", "page")):
-        sha, _ = store.put((DATA / name).read_bytes())
-        store.record(ManifestRow(
-            portal_id="p", url=f"http://x.gov.cn/{sha[:8]}", final_url=f"http://x.gov.cn/{sha[:8]}",
-            page_url=None, title=name, publish_date="2021-01-20", publisher=None,
-            index_number=None, content_type=None, size=0, sha256=sha,
-            fetched_at="2021-01-21T00:00:00+00:00", http_status=200, kind=kind,
-            attachment_name=name if kind == "attachment" else None))
+    store_two_reports(tmp_path)
     (tmp_path / "warehouse").mkdir()
     return tmp_path
 
