@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -156,10 +157,17 @@ def load_config(path: Path) -> PortalConfig:
 
 def load_configs(path: Path) -> list[PortalConfig]:
     """A config file, or every *.yaml / *.yml in a folder (sorted); ids must be unique."""
-    path = Path(path)
-    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
-    if not files:
-        raise ConfigError(f"{path}: no portal configs (*.yaml) found")
+    return load_config_paths([path])
+
+
+def load_config_paths(paths: Sequence[Path]) -> list[PortalConfig]:
+    """The configs of several files or folders (each folder sorted); ids must be unique."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        found = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+        if not found:
+            raise ConfigError(f"{path}: no portal configs (*.yaml) found")
+        files.extend(found)
     configs = [load_config(f) for f in files]
     seen: dict[str, Path | None] = {}
     for config in configs:

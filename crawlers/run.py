@@ -1,4 +1,4 @@
-"""Run portal crawls in this process: ``python -m crawlers.run --portals PATH --data-dir DIR``.
+"""Run portal crawls in this process: ``python -m crawlers.run --portals PATH... --data-dir DIR``.
 
 ``nianbao crawl`` (and the flows) start this module as a subprocess, because Twisted's reactor
 cannot be restarted inside one process. Each portal gets its own JOBDIR so an interrupted crawl
@@ -15,12 +15,13 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from crawlers.config import ConfigError, load_configs
+from crawlers.config import ConfigError, load_config_paths
 from crawlers.report import read_report
 from crawlers.spiders.portal import PortalSpider
 
@@ -29,10 +30,11 @@ def jobdir(data_dir: Path, portal_id: str) -> Path:
     return data_dir / "state" / "jobs" / portal_id
 
 
-def crawl(portals: Path, data_dir: Path, delay: float | None = None,
+def crawl(portals: Path | Sequence[Path], data_dir: Path, delay: float | None = None,
           log_level: str = "INFO", recheck_days: float | None = None) -> list[dict]:
-    """Crawl every portal config under ``portals``; returns their crawl reports."""
-    configs = load_configs(portals)
+    """Crawl every portal config under ``portals`` (config files or folders of them; a shard of
+    the nightly crawl is a list of files); returns their crawl reports."""
+    configs = load_config_paths([portals] if isinstance(portals, Path) else portals)
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
@@ -65,7 +67,8 @@ def crawl(portals: Path, data_dir: Path, delay: float | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--portals", type=Path, required=True)
+    parser.add_argument("--portals", type=Path, nargs="+", required=True,
+                        help="portal config files or folders of them")
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--delay", type=float, default=None,
                         help="override every portal's delay (seconds; 0 = politeness off)")

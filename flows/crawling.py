@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +30,12 @@ class CrawlResult:
         return not self.config_error and all(r.get("status") == "ok" for r in self.reports)
 
 
-def run_crawl(portals: Path, data_dir: Path, *, delay: float | None = None,
+def run_crawl(portals: Path | Sequence[Path], data_dir: Path, *, delay: float | None = None,
               timeout: float | None = None, echo_log: bool = False,
               log_level: str = "INFO", recheck_days: float | None = None) -> CrawlResult:
-    command = [sys.executable, "-m", "crawlers.run", "--portals", str(portals),
+    """Crawl ``portals`` (a config file or folder, or a list of them: one crawler process)."""
+    paths = [portals] if isinstance(portals, (str, Path)) else list(portals)
+    command = [sys.executable, "-m", "crawlers.run", "--portals", *map(str, paths),
                "--data-dir", str(data_dir), "--log-level", log_level]
     if delay is not None:
         command += ["--delay", str(delay)]
