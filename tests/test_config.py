@@ -5,9 +5,11 @@ Only loads YAML: nothing here touches the network.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from crawlers.config import PLATFORMS, ConfigError, load_config, load_configs
 
@@ -38,15 +40,44 @@ def test_registry_loads_with_unique_ids() -> None:
     assert {c.platform for c in configs} <= set(PLATFORMS)
 
 
+def registry_problems(path: Path) -> list[str]:
+    """What keeps a file out of the registry (crawlers/portals/README.md): it loads, is named
+    after its id, and a portal marked verified says in its notes when (a date) it was."""
+    config = load_config(path)
+    problems = []
+    if path.stem != config.id:
+        problems.append(f"file name {path.name} is not the id {config.id!r} + .yaml")
+    if config.verified and not re.search(r"\d{4}-\d{2}-\d{2}", config.notes or ""):
+        problems.append("verified: true needs the date of the crawl that verified it in notes")
+    return problems
+
+
 @pytest.mark.parametrize("path", sorted(PORTALS.glob("*.yaml")), ids=lambda p: p.stem)
 def test_registry_file(path: Path) -> None:
-    raw = path.read_text(encoding="utf-8")
-    config = load_config(path)
-    assert path.stem == config.id
-    assert "verified: false" in raw  # written out, not left to the default
-    assert config.verified is False
-    assert config.notes and "PORTALS" in config.notes
-    assert all(u.startswith(("http://", "https://")) for u in config.start_urls)
+    assert registry_problems(path) == []
+    assert load_config(path).notes  # where the URL comes from, what is inferred
+
+
+def test_readme_example_is_a_registry_file(tmp_path: Path) -> None:
+    """The README's "Adding a portal" example, saved as the README says, passes the registry."""
+    readme = (PORTALS.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Adding a portal"):]
+    example = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    path = write(tmp_path, f"{yaml.safe_load(example)['id']}.yaml", example)
+    assert registry_problems(path) == []
+
+
+def test_verified_portal_is_a_registry_file(tmp_path: Path) -> None:
+    """Verifying a portal (README step 3) keeps the suite green; a claim without a date fails."""
+    source = next(iter(sorted(PORTALS.glob("*.yaml"))))
+    text = source.read_text(encoding="utf-8").replace("verified: false", "verified: true")
+    undated = write(tmp_path, source.name, text.replace("notes: \"", "notes: \"Seen. "))
+    assert load_config(undated).verified is True
+    assert registry_problems(undated) == [
+        "verified: true needs the date of the crawl that verified it in notes"]
+    dated = write(tmp_path, source.name,
+                  text.replace("notes: \"", "notes: \"Crawled with 12 reports on 2026-11-30. "))
+    assert registry_problems(dated) == []
 
 
 def test_registry_has_only_yaml_and_readme() -> None:
