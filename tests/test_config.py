@@ -62,7 +62,7 @@ def test_readme_example_is_a_registry_file(tmp_path: Path) -> None:
     """The README's "Adding a portal" example, saved as the README says, passes the registry."""
     readme = (PORTALS.parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Adding a portal"):]
-    example = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    example = re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)
     path = write(tmp_path, f"{yaml.safe_load(example)['id']}.yaml", example)
     assert registry_problems(path) == []
 

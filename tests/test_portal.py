@@ -14,13 +14,12 @@ import yaml
 from scrapy.http import HtmlResponse
 
 from crawlers.antibot import challenge_vendor
-
 from tests.portal import fixtures
 from tests.portal.content import DATA
 from tests.portal.expected import EXPECTED, OFFSITE
 from tests.portal.fixtures import write_configs
 from tests.portal.server import Portal
-from tests.portal.sites import errors, gbk, gkmlpt, hanweb, trs
+from tests.portal.sites import gbk, gkmlpt, hanweb, trs
 
 portal = fixtures.portal  # the running portal, one per session
 fresh_portal = fixtures.fresh_portal  # ... with an empty log and the stateful pages reset

@@ -12,9 +12,8 @@ from extract import interpret
 from extract.formats import docx, html
 from extract.version import extractor_version
 from flows.pipeline import candidates, rebuild
-from warehouse.views import connect
 from tests.conftest import store_two_reports
-
+from warehouse.views import connect
 
 
 @pytest.fixture
@@ -76,6 +75,6 @@ def test_a_change_to_the_interpreter_re_extracts_every_document(stored: Path,
 
 def test_rebuild_command(stored: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "flows.cli", "rebuild", "--data-dir", str(stored)],
-                          capture_output=True, text=True, timeout=300)
+                          check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "2 reports loaded" in done.stdout
