@@ -18,19 +18,32 @@ from extract.schema import (
     AMOUNT_COLUMNS,
     APPEALS,
     DISCLOSURE,
-    DISCLOSURE_TEMPLATE_MARKERS,
+    ORGANISATION_COLUMNS,
     REQUEST_COLUMNS,
     REQUESTS,
     SCHEMA,
+    TEMPLATED_TABLES,
+    TEMPLATES,
     Table,
 )
 from extract.values import is_value_token, parse_value
 
 # Bump when a change to the interpreter can change a reading (see extract/version.py).
-VERSION = "1"
+VERSION = "2"
 
 _APPEAL_WIDTH = len(APPEALS.rows) * len(APPEALS.columns)
-_REQUESTS_2021_ONLY = ("other_no_correction", "other_unpaid_fee", "other_misc")
+# Headings that only one template prints, normalised: evidence for a table's template.
+_TEMPLATE_HEADINGS = {table.name: {t: {normalise_label(h) for h in table.only_in(t)}
+                                   for t in TEMPLATES} for table in SCHEMA.values()}
+# Rows that only one template has: row key -> that template.
+_ROW_TEMPLATE = {table.name: {r.key: r.templates[0] for r in table.rows if len(r.templates) == 1}
+                 for table in SCHEMA.values()}
+# Rows both templates have, printed with a different number of columns: row key -> width ->
+# the template printing that many values.
+_ROW_WIDTHS = {table.name: {key: widths for key in {r.key for r in table.rows}
+                            if len(widths := {len(r.columns): r.templates[0] for r in table.rows
+                                              if r.key == key and len(r.templates) == 1}) > 1}
+               for table in SCHEMA.values()}
 # A word this short after a row's label is a value cell's text, not the row's label.
 _MAX_WORD_IN_VALUE_CELL = 4
 
@@ -61,7 +74,7 @@ class Reading:
 class _Evidence:
     lines: list[_Line] = field(default_factory=list)
     template_votes: dict[str, Counter] = field(default_factory=lambda: {
-        "disclosure": Counter(), "requests": Counter()})
+        name: Counter() for name in TEMPLATED_TABLES})
     request_header: list[tuple[int, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -109,16 +122,18 @@ def _match_row(label: str, context: str | None) -> tuple[Table, str, str] | None
 
 
 def _vote_disclosure_row(label: str, values: list[str], votes: Counter) -> None:
-    """Evidence for the disclosure template from a row: exact labels and value counts."""
-    for template in ("2019", "2021"):
+    """Evidence for the disclosure template from a row: a heading only one template prints, and
+    a row both print with different widths filled to exactly one template's width."""
+    for template in TEMPLATES:
         match = best_match(label, DISCLOSURE.rows_for(template))
-        if match and match.score == 1.0 and normalise_label(label) in {
-                normalise_label(m) for m in DISCLOSURE_TEMPLATE_MARKERS[template]}:
+        if match and match.score == 1.0 and normalise_label(label) in _TEMPLATE_HEADINGS[
+                "disclosure"][template]:
             votes[template] += 1
     filled = [v for v in values if v.strip()]
     key = best_match(label, DISCLOSURE.rows)
-    if key and key.key in ("licensing", "penalty", "coercion"):
-        votes["2019" if len(filled) >= 3 else "2021"] += 1 if len(filled) in (1, 3) else 0
+    widths = _ROW_WIDTHS["disclosure"].get(key.key, {}) if key else {}
+    if len(filled) in widths:
+        votes[widths[len(filled)]] += 1
 
 
 def _row_score(label: str) -> float:
@@ -232,10 +247,8 @@ def _collect(tables: list[RawTable]) -> _Evidence:
         context = table.name
         if table is DISCLOSURE:
             _vote_disclosure_row(texts[last], values, evidence.template_votes["disclosure"])
-        if table is REQUESTS and row_key in _REQUESTS_2021_ONLY:
-            evidence.template_votes["requests"]["2021"] += 1
-        if table is REQUESTS and row_key == "other":
-            evidence.template_votes["requests"]["2019"] += 1
+        if table is REQUESTS and row_key in _ROW_TEMPLATE["requests"]:
+            evidence.template_votes["requests"][_ROW_TEMPLATE["requests"][row_key]] += 1
         evidence.lines.append(_Line(table.name, row_key, texts[last].strip(), schema_label,
                                     values, raw.page, raw.index))
     return evidence
@@ -244,8 +257,8 @@ def _collect(tables: list[RawTable]) -> _Evidence:
 def _read_header(indexed: list[tuple[int, str]], context: str | None, ev: _Evidence) -> None:
     for position, text in indexed:
         norm = normalise_label(text)
-        for template, markers in DISCLOSURE_TEMPLATE_MARKERS.items():
-            if context == "disclosure" and norm in {normalise_label(m) for m in markers}:
+        for template, headings in _TEMPLATE_HEADINGS["disclosure"].items():
+            if context == "disclosure" and norm in headings:
                 ev.template_votes["disclosure"][template] += 1
         if context == "requests":
             key = exact_match(text, REQUESTS.columns)
@@ -261,17 +274,19 @@ def _decide(votes: Counter) -> str | None:
 
 
 def _request_columns(header: list[tuple[int, str]]) -> tuple[str, ...]:
-    """The template's column order, with a 小计 (org_subtotal) column where the header prints one:
-    after 其他 unless the header puts it before 商业企业."""
+    """The template's column order, with the optional subtotal (小计) column where the header
+    prints one: after the organisation columns unless the header puts it before the first."""
     positions = dict((key, position) for position, key in reversed(header))
-    if "org_subtotal" not in positions:
+    printed = [c for c in REQUESTS.optional_columns if c in positions]
+    if not printed:
         return REQUEST_COLUMNS
-    orgs = [c for c in REQUEST_COLUMNS if c not in ("natural_person", "total")]
-    if positions["org_subtotal"] < positions.get("commercial", positions["org_subtotal"] + 1):
-        orgs = ["org_subtotal", *orgs]
-    else:
-        orgs = [*orgs, "org_subtotal"]
-    return ("natural_person", *orgs, "total")
+    (subtotal,) = printed
+    orgs = ORGANISATION_COLUMNS
+    start = REQUEST_COLUMNS.index(orgs[0])
+    end = start + len(orgs)
+    before = positions[subtotal] < positions.get(orgs[0], positions[subtotal] + 1)
+    orgs = (subtotal, *orgs) if before else (*orgs, subtotal)
+    return (*REQUEST_COLUMNS[:start], *orgs, *REQUEST_COLUMNS[end:])
 
 
 def _fit(values: list[str], width: int, where: str, notes: list[str]) -> list[str | None]:
@@ -302,8 +317,9 @@ def interpret(tables: list[RawTable]) -> Reading:
         if template:
             reading.templates[name] = template
     request_columns = _request_columns(evidence.request_header)
-    if "org_subtotal" in request_columns:
-        reading.extra_columns["requests"] = ("org_subtotal",)
+    printed_optional = tuple(c for c in REQUESTS.optional_columns if c in request_columns)
+    if printed_optional:
+        reading.extra_columns["requests"] = printed_optional
 
     for line in evidence.lines:
         reading.tables_seen.add(line.table)
@@ -326,10 +342,9 @@ def interpret(tables: list[RawTable]) -> Reading:
 def _columns_for(line: _Line, templates: dict[str, str], request_columns: tuple[str, ...]
                  ) -> tuple[str, ...] | None:
     if line.table == "requests":
-        if line.row in _REQUESTS_2021_ONLY and templates.get("requests") == "2019":
-            return None
-        if line.row == "other" and templates.get("requests") == "2021":
-            return None
+        template = templates.get("requests")
+        if template and _ROW_TEMPLATE["requests"].get(line.row, template) != template:
+            return None  # a row of the other template
         return request_columns
     if line.table == "appeals":
         return tuple(c.key for c in APPEALS.columns)

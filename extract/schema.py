@@ -15,9 +15,15 @@ TEMPLATES = ("2019", "2021")
 
 @dataclass(frozen=True)
 class Column:
+    """A column heading. A key printed under different headings by the two templates has one
+    entry per heading (the heading is then evidence for its template)."""
+
     key: str
     label: str
     variants: tuple[str, ...] = ()
+    templates: tuple[str, ...] = TEMPLATES  # the templates that print these headings
+    # Printed by some reports beside the template's columns (小计): a key only where printed.
+    optional: bool = False
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -45,11 +51,28 @@ class Table:
     columns: tuple[Column, ...]
     # Header words that show the table has started (used to follow a table across page breaks).
     markers: tuple[str, ...] = field(default=())
+    templated: bool = True  # False: one form in both templates (its template is not reported)
 
-    def rows_for(self, template: str) -> tuple[Row, ...]:
+    def rows_for(self, template: str | None) -> tuple[Row, ...]:
+        """The template's rows; for a table with one form, ``None`` gives them all."""
+        if template is None:
+            return () if self.templated else self.rows
         return tuple(r for r in self.rows if template in r.templates)
 
-    def keys_for(self, template: str, extra_columns: tuple[str, ...] = ()) -> list[str]:
+    @property
+    def optional_columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.key for c in self.columns if c.optional))
+
+    def only_in(self, template: str) -> tuple[str, ...]:
+        """Row and column headings that only ``template`` prints: evidence for it. A heading
+        both templates print (under any key) is no evidence."""
+        def headings(entries, wanted) -> list[str]:
+            return [label for e in entries if wanted(e.templates) for label in e.labels]
+        own = headings((*self.rows, *self.columns), lambda ts: ts == (template,))
+        shared = set(headings((*self.rows, *self.columns), lambda ts: ts != (template,)))
+        return tuple(label for label in own if label not in shared)
+
+    def keys_for(self, template: str | None, extra_columns: tuple[str, ...] = ()) -> list[str]:
         """Every cell key the template prescribes for this table."""
         keys = []
         for row in self.rows_for(template):
@@ -59,6 +82,7 @@ class Table:
 
 
 # -- 二、主动公开政府信息情况 ------------------------------------------------------------------------
+_2019, _2021 = ("2019",), ("2021",)
 _DOC_2019_COUNTS = ("made", "published", "total_public")
 _DOC_2019_ITEMS = ("prev_count", "change", "decisions")
 _DOC_2021_COUNTS = ("issued", "repealed", "in_force")
@@ -84,33 +108,27 @@ DISCLOSURE = Table(
         Row("fees", "行政事业性收费", ("amount",), templates=("2021",)),
     ),
     columns=(
-        Column("made", "本年新制作数量", ("本年制作数量",)),
-        Column("published", "本年新公开数量", ("本年公开数量",)),
-        Column("total_public", "对外公开总数量"),
-        Column("prev_count", "上一年项目数量"),
-        Column("change", "本年增/减", ("本年增减",)),
-        Column("decisions", "处理决定数量", ("本年处理决定数量",)),
-        Column("projects", "采购项目数量"),
-        Column("amount", "采购总金额", ("本年收费金额(万元)", "本年收费金额(单位:万元)", "本年收费金额")),
-        Column("issued", "本年制发件数"),
-        Column("repealed", "本年废止件数"),
-        Column("in_force", "现行有效件数"),
+        Column("made", "本年新制作数量", ("本年制作数量",), templates=_2019),
+        Column("published", "本年新公开数量", ("本年公开数量",), templates=_2019),
+        Column("total_public", "对外公开总数量", templates=_2019),
+        Column("prev_count", "上一年项目数量", templates=_2019),
+        Column("change", "本年增/减", ("本年增减",), templates=_2019),
+        Column("decisions", "处理决定数量"),
+        Column("decisions", "本年处理决定数量", templates=_2021),
+        Column("projects", "采购项目数量", templates=_2019),
+        Column("amount", "采购总金额", templates=_2019),
+        Column("amount", "本年收费金额(万元)", ("本年收费金额(单位:万元)", "本年收费金额"),
+               templates=_2021),
+        Column("issued", "本年制发件数", templates=_2021),
+        Column("repealed", "本年废止件数", templates=_2021),
+        Column("in_force", "现行有效件数", templates=_2021),
     ),
 )
-
-# Header labels that only one disclosure template prints: evidence for deciding the template.
-DISCLOSURE_TEMPLATE_MARKERS = {
-    "2019": ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量", "本年增/减",
-             "采购项目数量", "采购总金额", "其他对外管理服务事项", "政府集中采购", "规范性文件"),
-    "2021": ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量", "本年收费金额(万元)",
-             "行政规范性文件"),
-}
 
 # -- 三、收到和处理政府信息公开申请情况 -------------------------------------------------------------------
 REQUEST_COLUMNS = ("natural_person", "commercial", "research", "social_org", "legal_service",
                    "other_org", "total")
 _R = REQUEST_COLUMNS
-_2019, _2021 = ("2019",), ("2021",)
 
 REQUESTS = Table(
     name="requests",
@@ -153,7 +171,7 @@ REQUESTS = Table(
         Column("social_org", "社会公益组织"),
         Column("legal_service", "法律服务机构"),
         Column("other_org", "其他"),
-        Column("org_subtotal", "小计"),
+        Column("org_subtotal", "小计", optional=True),
         Column("total", "总计"),
     ),
 )
@@ -170,6 +188,7 @@ APPEALS = Table(
     name="appeals",
     heading="四、政府信息公开行政复议、行政诉讼情况",
     markers=("行政复议", "行政诉讼"),
+    templated=False,
     rows=(
         Row("reconsideration", "行政复议", APPEAL_COLUMNS),
         Row("litigation_direct", "未经复议直接起诉", APPEAL_COLUMNS),
@@ -187,7 +206,7 @@ APPEALS = Table(
 SCHEMA: dict[str, Table] = {t.name: t for t in (DISCLOSURE, REQUESTS, APPEALS)}
 
 # Tables whose template is reported (the appeals table is the same in both templates).
-TEMPLATED_TABLES = ("disclosure", "requests")
+TEMPLATED_TABLES = tuple(name for name, table in SCHEMA.items() if table.templated)
 
 # Columns holding amounts in 万元 (a value printed in 元 is converted).
 AMOUNT_COLUMNS = ("amount",)
@@ -201,8 +220,15 @@ def all_keys(templates: dict[str, str], extra_columns: dict[str, tuple[str, ...]
     extra_columns = extra_columns or {}
     keys: list[str] = []
     for name in TABLES:
-        template = templates.get(name, "2021" if name == "appeals" else None)
-        if template is None:
+        table = SCHEMA[name]
+        if table.templated and name not in templates:
             continue
-        keys.extend(SCHEMA[name].keys_for(template, extra_columns.get(name, ())))
+        keys.extend(table.keys_for(templates.get(name), extra_columns.get(name, ())))
     return keys
+
+
+def every_key() -> set[str]:
+    """Every key either template has, optional columns included."""
+    return {key for template in TEMPLATES for key in all_keys(
+        dict.fromkeys(TEMPLATED_TABLES, template),
+        {name: table.optional_columns for name, table in SCHEMA.items()})}

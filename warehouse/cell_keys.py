@@ -8,9 +8,6 @@ from dataclasses import dataclass
 
 from extract.schema import AMOUNT_COLUMNS, SCHEMA, SIGNED_COLUMNS, TABLES, TEMPLATES
 
-# 小计 (organisation subtotal) is printed by some 三 tables beside the template's columns.
-OPTIONAL_COLUMNS = {"requests": ("org_subtotal",)}
-
 
 @dataclass(frozen=True)
 class CellKey:
@@ -39,10 +36,13 @@ def cell_keys() -> list[CellKey]:
     found: dict[str, dict] = {}
     for name in TABLES:
         table = SCHEMA[name]
-        col_labels = {c.key: "; ".join(c.labels) for c in table.columns}
+        headings: dict[str, list[str]] = {}
+        for column in table.columns:  # a key printed under two headings has two entries
+            headings.setdefault(column.key, []).extend(column.labels)
+        col_labels = {key: "; ".join(labels) for key, labels in headings.items()}
         for template in TEMPLATES:
             for row in table.rows_for(template):
-                optional = tuple(c for c in OPTIONAL_COLUMNS.get(name, ()) if c not in row.columns)
+                optional = tuple(c for c in table.optional_columns if c not in row.columns)
                 for col in (*row.columns, *optional):
                     entry = found.setdefault(f"{name}/{row.key}/{col}", {
                         "table": name, "row": row.key, "col": col, "row_labels": {},

@@ -14,12 +14,11 @@ from pathlib import Path
 import yaml
 import zhconv
 
-from extract.schema import all_keys
+from extract.schema import every_key
 
 DEFAULT_REGISTRY = Path(__file__).with_name("corrections.yaml")
 _REQUIRED = ("agency", "year", "cell", "value", "who", "why", "source")
-_KNOWN_KEYS = set(all_keys({"disclosure": "2019", "requests": "2019"})) | set(
-    all_keys({"disclosure": "2021", "requests": "2021"}, {"requests": ("org_subtotal",)}))
+_KNOWN_KEYS = every_key()
 
 
 def agency_key(agency: str | None) -> str | None:
