@@ -54,10 +54,10 @@ def build_report(base: Report, content: Content) -> Report:
                     year=meta.year, title=meta.title, templates=reading.templates,
                     cells=reading.cells, extractor=content.extractor,
                     extractor_version=extractor_version(content.extractor_version),
-                    extra_columns=reading.extra_columns, notes=reading.notes,
+                    extra_columns=reading.extra_columns,
+                    notes=[a.detail for a in reading.anomalies],  # the trail for people
+                    anomalies=list(reading.anomalies),  # what the cascade decides on
                     readers=[*base.readers, content.extractor])
-    # Every interpreter note is a row it could not place as printed: a structural doubt.
-    report.anomalies = [Anomaly("layout", note) for note in reading.notes]
     if meta.period_year and meta.year and meta.period_year != meta.year:
         # metadata, not table structure: a note for people, no reason to read the tables again
         report.notes.append(f"title says {meta.year}, the 统计期限 sentence {meta.period_year}")

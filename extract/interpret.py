@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from extract.labels import best_match, exact_entry, exact_match, normalise_label
-from extract.model import Cell, RawTable
+from extract.model import Anomaly, Cell, RawTable
 from extract.schema import (
     AMOUNT_COLUMNS,
     APPEALS,
@@ -66,8 +66,8 @@ class Reading:
     cells: dict[str, Cell] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)
     extra_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    tables_seen: set[str] = field(default_factory=set)
+    # Rows it could not place as printed: structural doubt, which the PDF cascade acts on.
+    anomalies: list[Anomaly] = field(default_factory=list)
 
 
 @dataclass
@@ -76,7 +76,7 @@ class _Evidence:
     template_votes: dict[str, Counter] = field(default_factory=lambda: {
         name: Counter() for name in TEMPLATED_TABLES})
     request_header: list[tuple[int, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
 
 
 def _is_label(text: str | None) -> bool:
@@ -241,7 +241,8 @@ def _collect(tables: list[RawTable]) -> _Evidence:
             values = texts[last + 1:]
         if match is None:
             if any(v.strip() for v in values):
-                evidence.notes.append(f"unmatched row label {texts[last]!r} with values")
+                evidence.anomalies.append(
+                    Anomaly("layout", f"unmatched row label {texts[last]!r} with values"))
             continue
         table, row_key, schema_label = match
         context = table.name
@@ -289,7 +290,8 @@ def _request_columns(header: list[tuple[int, str]]) -> tuple[str, ...]:
     return (*REQUEST_COLUMNS[:start], *orgs, *REQUEST_COLUMNS[end:])
 
 
-def _fit(values: list[str], width: int, where: str, notes: list[str]) -> list[str | None]:
+def _fit(values: list[str], width: int, where: str, anomalies: list[Anomaly]
+         ) -> list[str | None]:
     """The row's values for ``width`` columns: surplus leading blanks (label-area cells) dropped,
     and, while printed values would be cut off at the front, surplus trailing blanks (a merged
     last cell that a grid without spans, a Markdown table, prints as blank positions)."""
@@ -301,17 +303,18 @@ def _fit(values: list[str], width: int, where: str, notes: list[str]) -> list[st
     if len(values) > width:
         surplus = values[: len(values) - width]
         if any(v.strip() for v in surplus):
-            notes.append(f"{where}: {len(values)} values for {width} columns; kept the last {width}")
+            anomalies.append(Anomaly("layout", f"{where}: {len(values)} values for {width} "
+                                               f"columns; kept the last {width}"))
         return list(values[-width:])
     if len(values) < width:
-        notes.append(f"{where}: {len(values)} values for {width} columns")
+        anomalies.append(Anomaly("layout", f"{where}: {len(values)} values for {width} columns"))
     return list(values) + [None] * (width - len(values))
 
 
 def interpret(tables: list[RawTable]) -> Reading:
     """Read the report's canonical cells from its raw tables."""
     evidence = _collect(tables)
-    reading = Reading(notes=list(evidence.notes))
+    reading = Reading(anomalies=list(evidence.anomalies))
     for name in ("disclosure", "requests"):
         template = _decide(evidence.template_votes[name])
         if template:
@@ -322,7 +325,6 @@ def interpret(tables: list[RawTable]) -> Reading:
         reading.extra_columns["requests"] = printed_optional
 
     for line in evidence.lines:
-        reading.tables_seen.add(line.table)
         if line.table == "appeals" and line.row == "*":
             _store_wide_appeals(line, reading)
             continue
@@ -330,7 +332,7 @@ def interpret(tables: list[RawTable]) -> Reading:
         if columns is None:
             continue
         where = f"{line.table}/{line.row}"
-        for col, raw in zip(columns, _fit(line.values, len(columns), where, reading.notes)):
+        for col, raw in zip(columns, _fit(line.values, len(columns), where, reading.anomalies)):
             if raw is None:
                 continue
             _store(reading, Cell(f"{line.table}/{line.row}/{col}",
@@ -355,7 +357,7 @@ def _columns_for(line: _Line, templates: dict[str, str], request_columns: tuple[
 
 
 def _store_wide_appeals(line: _Line, reading: Reading) -> None:
-    values = _fit(line.values, _APPEAL_WIDTH, "appeals", reading.notes)
+    values = _fit(line.values, _APPEAL_WIDTH, "appeals", reading.anomalies)
     columns = [c.key for c in APPEALS.columns]
     for n, row in enumerate(APPEALS.rows):
         for m, col in enumerate(columns):
@@ -368,7 +370,8 @@ def _store_wide_appeals(line: _Line, reading: Reading) -> None:
 def _store(reading: Reading, cell: Cell) -> None:
     if cell.key in reading.cells:  # the first reading wins; a repeat is worth knowing about
         if reading.cells[cell.key].value != cell.value:
-            reading.notes.append(f"{cell.key} printed twice: kept {reading.cells[cell.key].raw!r}, "
-                                 f"ignored {cell.raw!r}")
+            reading.anomalies.append(Anomaly(
+                "layout", f"{cell.key} printed twice: kept {reading.cells[cell.key].raw!r}, "
+                          f"ignored {cell.raw!r}"))
         return
     reading.cells[cell.key] = cell

@@ -27,7 +27,6 @@ class Metadata:
     agency: str | None
     year: int | None
     title: str | None
-    year_source: str | None = None
     period_year: int | None = None  # the year of the 统计期限 sentence, the second source
 
 
@@ -39,18 +38,15 @@ def read_metadata(text: str, head_chars: int = 600) -> Metadata:
     """Agency and year from the document's title (its first lines) and its 统计期限 sentence."""
     head = _clean(text[:head_chars])
     flat_head = re.sub(r"\s+", " ", head)
-    agency = year = title = year_source = None
+    agency = year = title = None
     for pattern in (_YEAR_FIRST, _AGENCY_FIRST):
         match = pattern.search(flat_head)
         if match and not _NOT_AGENCY.match(match.group("agency")):
             agency = match.group("agency").strip()
             year = int(match.group("year"))
             title = match.group(0).strip()
-            year_source = "title"
             break
     period = _PERIOD.search(re.sub(r"\s+", "", _clean(text[:20000])))
     period_year = int(period.group("year")) if period else None
-    if year is None and period_year:
-        year, year_source = period_year, "period"
-    return Metadata(agency=agency, year=year, title=title, year_source=year_source,
+    return Metadata(agency=agency, year=year or period_year, title=title,
                     period_year=period_year)

@@ -63,13 +63,13 @@ def test_table_continued_on_next_page_without_header() -> None:
 def test_row_with_too_few_values_is_noted_and_incomplete() -> None:
     reading = interpret([RawTable(REQUEST_HEADER[:2] + [row("二、上年结转政府信息公开申请数量", "1", "2")])])
     assert "requests/carried_over/total" not in reading.cells
-    assert any("2 values for 7 columns" in note for note in reading.notes)
+    assert any("2 values for 7 columns" in note for note in (a.detail for a in reading.anomalies))
 
 
 def test_unknown_label_with_numbers_is_noted() -> None:
     reading = interpret([RawTable([["信息内容", "本年处理决定数量"], ["行政征收", "12"]])])
     assert not reading.cells
-    assert any("行政征收" in note for note in reading.notes)
+    assert any("行政征收" in note for note in (a.detail for a in reading.anomalies))
 
 
 def test_row_cut_by_a_page_break_is_read_once() -> None:
@@ -85,7 +85,7 @@ def test_row_cut_by_a_page_break_is_read_once() -> None:
     third = [["", "", "重新出具已获取信息", *"2000002"]]
     reading = interpret([RawTable(first, page=3), RawTable(second, page=4),
                          RawTable(third, page=5)])
-    assert not reading.notes
+    assert not reading.anomalies
     cell = reading.cells["requests/unable_need_create/natural_person"]
     assert cell.value == 3 and cell.page == 3 and cell.row_label == "2.没有现成信息需要另行制作"
     assert reading.cells["requests/rejected_confirm/total"].value == 2
