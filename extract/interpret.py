@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from extract.labels import best_match, exact_entry, exact_match, normalise_label
+from extract.labels import best_match, exact_entry, normalise_label
 from extract.model import Anomaly, Cell, RawTable
 from extract.schema import (
     AMOUNT_COLUMNS,
@@ -90,7 +90,7 @@ def _is_header(texts: list[str], values: list[str]) -> bool:
     if any(v.strip() for v in values):
         return False
     return _marker_table(texts) is not None or any(
-        exact_match(t, table.columns) for table in SCHEMA.values() for t in texts if _is_label(t))
+        exact_entry(t, table.columns) for table in SCHEMA.values() for t in texts if _is_label(t))
 
 
 def _marker_table(texts: list[str]) -> str | None:
@@ -262,9 +262,9 @@ def _read_header(indexed: list[tuple[int, str]], context: str | None, ev: _Evide
             if context == "disclosure" and norm in headings:
                 ev.template_votes["disclosure"][template] += 1
         if context == "requests":
-            key = exact_match(text, REQUESTS.columns)
-            if key:
-                ev.request_header.append((position, key))
+            match = exact_entry(text, REQUESTS.columns)
+            if match:
+                ev.request_header.append((position, match.key))
 
 
 def _decide(votes: Counter) -> str | None:

@@ -99,11 +99,3 @@ def exact_entry(printed: str, candidates: tuple[Row, ...] | tuple[Column, ...]
                 return LabelMatch(entry.key, 1.0, label)
     return None
 
-
-def exact_match(printed: str, candidates: tuple[Column, ...]) -> str | None:
-    """The key of the entry whose normalised label equals the printed one (for header words)."""
-    norm = normalise_label(printed)
-    for entry in candidates:
-        if any(normalise_label(label) == norm for label in entry.labels):
-            return entry.key
-    return None
