@@ -1,4 +1,5 @@
-"""Span expansion for the HTML adapter: printed cells with colspan/rowspan -> a RawTable grid."""
+"""Span expansion for the HTML and DOCX adapters: printed cells with colspan/rowspan (DOCX
+gridSpan/vMerge) -> a RawTable grid."""
 
 from __future__ import annotations
 
