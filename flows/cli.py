@@ -1,4 +1,4 @@
-"""The ``nianbao`` command line (DESIGN.md section 5)."""
+"""The ``nianbao`` command line (docs/design.md lists the commands)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`nianbao extract` as DESIGN.md section 5 promises it: JSON for machines, a summary for people."""
+"""`nianbao extract` as docs/design.md promises it: JSON for machines, a summary for people."""
 
 from __future__ import annotations
 

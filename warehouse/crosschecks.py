@@ -1,4 +1,5 @@
-"""Cross-report rules over the warehouse (DESIGN.md section 4), in the same tri-state form as R1-R6.
+"""Cross-report rules over the warehouse (docs/design.md, Quality rules), in the tri-state form
+of R1-R6.
 
 A load checks the agencies it touched (every year of each), not the whole warehouse again: the
 ``quality`` view keeps, per rule and scope, the findings of the latest run that checked it. An

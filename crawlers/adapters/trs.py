@@ -1,6 +1,6 @@
 """TRS WCM static publishing: ``createPageHTML(...)`` paging, ``tYYYYMMDD_id`` articles.
 
-Paging call forms seen on real portals (PORTALS.md 1.1):
+Paging call forms seen on real portals:
   createPageHTML(25, 0, "index", "shtml")                0-based: index, index_1 … index_24
   createPageHTML('paging', 25, 1, 'index', 'html', 500)  Hunan, 1-based: index, index_2 … index_25
   var countPage = 2; (with currentPage = 0)              0-based, stem index, the page's extension

@@ -48,7 +48,7 @@ def fresh_portal(portal: Portal) -> Portal:
 
 
 def write_configs(portal: Portal, directory: Path) -> list[Path]:
-    """One portal YAML per configured site (DESIGN.md section 6), named ``<id>.yaml``."""
+    """One portal YAML per configured site (crawlers/portals/README.md), named ``<id>.yaml``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []

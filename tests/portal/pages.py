@@ -2,7 +2,7 @@
 
 Numbers are deterministic (seeded by agency and year) and satisfy the format's own arithmetic
 (R1-R4), unless a report is asked to break R1. ``report_cells`` is also what expected.py states,
-keyed exactly like the warehouse (DESIGN.md section 3). The tables are laid out as real portals
+keyed exactly like the warehouse (docs/data-dictionary.md). The tables are laid out as real portals
 print them: header cells spanning rows and columns, group labels with rowspan.
 """
 

@@ -1,4 +1,4 @@
-"""Portals that answer every request, robots.txt included, with an anti-bot challenge (PORTALS.md 5).
+"""Portals that answer every request, robots.txt included, with an anti-bot challenge.
 
 The crawler must classify them (``blocked:<vendor>``), never solve them, never retry the challenged
 URL, and move on. One portal per challenge so each classification is tested alone:

@@ -1,4 +1,4 @@
-"""A plain portal where each listed report misbehaves in one way (PORTALS.md section 6, errors).
+"""A plain portal where each listed report misbehaves in one way.
 
 Every row of ``/xxgk/ndbg/index.html`` is a report title; what its URL does:
 

@@ -1,4 +1,4 @@
-"""TRS WCM, GBK: 淮安市洪泽区人民政府's older site (PORTALS.md 1.1 and 3, section 6 item 2).
+"""TRS WCM, GBK: 淮安市洪泽区人民政府's older site.
 
 What it tests: pages encoded GBK that declare ``<meta … charset=gb2312>`` while the HTTP header
 carries no charset at all; one list page (index_2.shtml) whose header says ``charset=utf-8`` over

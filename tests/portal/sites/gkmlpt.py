@@ -1,4 +1,4 @@
-"""gkmlpt, Guangdong's 政府信息公开目录平台: 示例市人民政府's 年报 column (PORTALS.md 1.5).
+"""gkmlpt, Guangdong's 政府信息公开目录平台: 示例市人民政府's 年报 column.
 
 What it tests: ``/gkmlpt/annualreport`` is a hash-routed JS shell (no rows in the HTML; the
 column id is the URL fragment, ``SID: '175'`` sits in a script); the rows come from

@@ -1,4 +1,4 @@
-"""Hanweb 大汉 JCMS: 淮安市人民政府's 政府信息公开年报 column (PORTALS.md 1.2, section 6 item 3).
+"""Hanweb 大汉 JCMS: 淮安市人民政府's 政府信息公开年报 column.
 
 What it tests: the column page ``/col/col1001/index.html`` carries only the first 15 of 102 records,
 in ``<script type="text/xml"><datastore>`` CDATA, with the jpage call naming webid/columnid/unitid;

@@ -1,4 +1,4 @@
-"""The host outside every allow-list (a spam mirror that clones gov pages, PORTALS.md 4.6).
+"""The host outside every allow-list (a spam mirror that clones gov pages).
 
 Other sites link or redirect here; a crawler must never follow. It answers anything with 200 and,
 like every site, records each request, so ``portal.log.hits("offsite") == []`` proves it.

@@ -1,6 +1,6 @@
 """TRS WCM static publishing, UTF-8: 威海经济技术开发区's 政府信息公开年报 column.
 
-Imitates PORTALS.md 1.1, 2 and 6: ``createPageHTML(3, k, "index", "html")`` 0-based paging over
+Imitates real TRS portals: ``createPageHTML(3, k, "index", "html")`` 0-based paging over
 index.html, index_1.html, index_2.html; tier sub-columns ``bmnb/`` (``.htm``, two pages) and
 ``zj/2021n/``; ``tYYYYMMDD_id`` articles with the national meta set, the 索引号 table with spaced
 labels and a ``.TRS_Editor`` body; attachments as relative ``./P0….pdf``, as TRS appendix markup
