@@ -50,7 +50,7 @@ READERS: dict[str, tuple[str, ...]] = {
                                     "extract.formats.borderless_columns"),
     "extract.formats.scan_pdf": ("extract.formats.scan", "extract.formats.ocr_engine",
                                  "extract.formats.ruling"),
-    "extract.formats.lattice": (),
+    "extract.formats.lattice": ("extract.formats.ruling",),  # its union-find
 }
 
 # Modules of extract/formats that read no table: which reader runs is in the report's

@@ -40,9 +40,9 @@ PINS = {
     "extract.formats.docx": ("2", "22172d55c7a0d1ad"),
     "extract.formats.office": ("1", "91fe59932a6f16f5"),
     "extract.formats.pdf": ("2", "cece4cca7f826083"),
-    "extract.formats.pdfium_grid": ("2", "78a9d21bddf32ba8"),
-    "extract.formats.scan_pdf": ("1", "3f543f4c0940224b"),
-    "extract.formats.lattice": ("1", "0f5bebf532e0ad73"),
+    "extract.formats.pdfium_grid": ("2", "5da5a1118dd7948b"),
+    "extract.formats.scan_pdf": ("1", "fde8814fc575db78"),
+    "extract.formats.lattice": ("1", "9615e8acaeefaa91"),
 }
 # The template schema's data (extract/schema.py): a change to it changes every report's version
 # by itself; this pin makes the change a visible, reviewed one.

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from extract.errors import ExtractionError
+from extract.formats.ruling import find_root
 from extract.model import Content, RawTable
 
 NAME = "camelot-lattice"
@@ -19,13 +20,10 @@ VERSION = "1"
 
 def _regions(cells) -> list[list[str | None]]:
     rows, cols = len(cells), len(cells[0]) if cells else 0
-    parent = {(r, c): (r, c) for r in range(rows) for c in range(cols)}
+    parent = list(range(rows * cols))  # cell (r, c) is node r * cols + c
 
-    def find(node):
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
+    def find(cell: tuple[int, int]) -> int:
+        return find_root(parent, cell[0] * cols + cell[1])
 
     for r in range(rows):
         for c in range(cols):
@@ -33,8 +31,8 @@ def _regions(cells) -> list[list[str | None]]:
                 parent[find((r, c))] = find((r, c - 1))
             if r > 0 and not cells[r][c].top:
                 parent[find((r, c))] = find((r - 1, c))
-    texts: dict[tuple[int, int], list[str]] = {}
-    anchor: dict[tuple[int, int], tuple[int, int]] = {}
+    texts: dict[int, list[str]] = {}
+    anchor: dict[int, tuple[int, int]] = {}
     for r in range(rows):
         for c in range(cols):
             root = find((r, c))

@@ -67,7 +67,8 @@ def _touch(h: Segment, v: Segment) -> bool:
             and v.start - TOUCH <= h.pos <= v.end + TOUCH)
 
 
-def _find(parent: list[int], node: int) -> int:
+def find_root(parent: list[int], node: int) -> int:
+    """Union-find over ``parent`` (node -> parent node), halving the path as it goes."""
     while parent[node] != node:
         parent[node] = parent[parent[node]]
         node = parent[node]
@@ -84,12 +85,12 @@ def group_tables(horizontals: list[Segment], verticals: list[Segment]
     for i, h in enumerate(horizontals):  # only the verticals within the horizontal's span
         for j in by_x[bisect_left(xs, h.start - TOUCH):bisect_right(xs, h.end + TOUCH)]:
             if _touch(h, verticals[j]):
-                parent[_find(parent, offset + j)] = _find(parent, i)
+                parent[find_root(parent, offset + j)] = find_root(parent, i)
     groups: dict[int, tuple[list[Segment], list[Segment]]] = {}
     for i, h in enumerate(horizontals):
-        groups.setdefault(_find(parent, i), ([], []))[0].append(h)
+        groups.setdefault(find_root(parent, i), ([], []))[0].append(h)
     for j, v in enumerate(verticals):
-        groups.setdefault(_find(parent, offset + j), ([], []))[1].append(v)
+        groups.setdefault(find_root(parent, offset + j), ([], []))[1].append(v)
     return [(hs, vs) for hs, vs in groups.values() if len(hs) >= 2 and len(vs) >= 2]
 
 
@@ -148,10 +149,10 @@ class Grid:
             for c in range(cols):
                 left, right = self.xs[c], self.xs[c + 1]
                 if c + 1 < cols and not _drawn(col_lines[c + 1], bottom, top):
-                    parent[_find(parent, r * cols + c + 1)] = _find(parent, r * cols + c)
+                    parent[find_root(parent, r * cols + c + 1)] = find_root(parent, r * cols + c)
                 if r + 1 < self.rows and not _drawn(row_lines[r + 1], left, right):
-                    parent[_find(parent, (r + 1) * cols + c)] = _find(parent, r * cols + c)
-        return [[_find(parent, r * cols + c) for c in range(cols)] for r in range(self.rows)]
+                    parent[find_root(parent, (r + 1) * cols + c)] = find_root(parent, r * cols + c)
+        return [[find_root(parent, r * cols + c) for c in range(cols)] for r in range(self.rows)]
 
     def cell_of(self, glyph: Glyph) -> int | None:
         """The region holding the glyph's centre, or None outside the table."""
