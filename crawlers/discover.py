@@ -40,7 +40,8 @@ DECOY_TEXT = re.compile(r"报表|预决算|预算|决算|年度计划|工作计�
 NAV_TEXT = re.compile(r"政府信息公开|信息公开|政务公开|公开目录|主动公开")
 NAV_SKIP = re.compile(r"指南|制度|规定|依申请|申请|查询|意见箱|留言")  # pages with no columns
 # The root of an 信息公开 section (not every page below it).
-NAV_PATH = re.compile(r"/(?:zfxxgk|xxgk|zwgk|gkml|xxgkml)/(?:index\.s?html?)?$|/gkmlpt/index$", re.I)
+NAV_PATH = re.compile(r"/(?:zfxxgk|xxgk|zwgk|gkml|xxgkml)/(?:index\.s?html?)?$|/gkmlpt/index$",
+                      re.I)
 _COLUMN_PAGE = re.compile(r"(/|/index\.s?html?)$")
 LABEL_MAX = 24  # characters: longer link texts are article titles, not navigation labels
 _SITE_NAME_NOISE = re.compile(r"(门户网站|政府网站|官方网站|网站|首页|欢迎您?)$")
@@ -99,7 +100,8 @@ def page_links(response: TextResponse) -> list[tuple[str, str]]:
         if not href.strip() or href.strip().startswith(("javascript:", "mailto:", "#")):
             continue
         text = " ".join(t.strip() for t in anchor.css("::text").getall() if t.strip())
-        found.append((_link_url(response.url, href), text or anchor.attrib.get("title", "").strip()))
+        text = text or anchor.attrib.get("title", "").strip()
+        found.append((_link_url(response.url, href), text))
     return found
 
 
@@ -223,9 +225,18 @@ def discover_site(start: str, agency: str | None = None, *, delay: float = 1.0,
                   max_pages: int = 30, max_depth: int = 3) -> SiteFound:
     """The report columns of the site at ``start``: at most ``max_pages`` requests (robots.txt
     included), navigation followed at most ``max_depth`` links deep, same host only."""
-    host = urlsplit(start).hostname or ""
+    try:
+        host = urlsplit(start).hostname or ""
+    except ValueError as exc:
+        return SiteFound(start, agency, error=f"bad_url: {exc}")
     fetcher = PoliteFetcher(hosts=(host,), delay=delay)
-    return _Walk(start, fetcher, max_pages, max_depth, agency).run()
+    walk = _Walk(start, fetcher, max_pages, max_depth, agency)
+    try:
+        return walk.run()
+    except Exception as exc:  # noqa: BLE001 - a parser bug on one site is that site's error
+        walk.found.error = f"discover_error:{type(exc).__name__}: {exc}"
+        walk.found.pages_fetched = fetcher.requests
+        return walk.found
 
 
 def read_sites(path: Path) -> list[tuple[str | None, str]]:

@@ -10,6 +10,7 @@ challenge page raises ``FetchFailed`` of kind ``blocked``. Nothing is written an
 
 from __future__ import annotations
 
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -72,7 +73,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 @dataclass
 class PoliteFetcher:
-    """GET pages of ``hosts`` (and their subdomains) one at a time, ``delay`` seconds apart per host."""
+    """GET pages of ``hosts`` (and their subdomains) one at a time, ``delay`` seconds apart
+    per host."""
 
     hosts: tuple[str, ...]
     delay: float = 1.0
@@ -103,7 +105,11 @@ class PoliteFetcher:
         raise FetchFailed("redirect_loop", url, f"more than {self.max_redirects} redirects")
 
     def _check(self, url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.hostname  # noqa: B018 -- raises ValueError for a malformed host ("http://[x")
+        except ValueError as exc:
+            raise FetchFailed("bad_url", url, str(exc)) from exc
         if parts.scheme not in ("http", "https") or not same_site(parts.hostname, self.hosts):
             raise FetchFailed("offsite", url, f"not on {', '.join(self.hosts)}")
         if parts.netloc in self._blocked:  # no second request to a host that challenged us
@@ -124,7 +130,8 @@ class PoliteFetcher:
                                       body=body))
             # No robots.txt, an error, or the site's HTML error page served as one: no rules.
             usable = status == 200 and body.lstrip()[:1] != b"<"
-            self._robots[origin] = Protego.parse(body.decode("utf-8", "replace")) if usable else None
+            text = body.decode("utf-8", "replace")
+            self._robots[origin] = Protego.parse(text) if usable else None
         rules = self._robots[origin]
         return rules is None or rules.can_fetch(url, USER_AGENT)
 
@@ -144,7 +151,7 @@ class PoliteFetcher:
             with answer:
                 body = answer.read(self.max_bytes + 1)
                 status, raw_headers = answer.status, answer.headers
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             raise FetchFailed("connection", url, str(getattr(exc, "reason", exc))) from exc
         finally:
             self._last[host] = time.monotonic()
@@ -170,4 +177,5 @@ class PoliteFetcher:
         vendor = challenge_vendor(response)
         if vendor is not None:
             self._blocked[urlsplit(response.url).netloc] = vendor
-            raise FetchFailed("blocked", response.url, f"a {vendor} challenge page, not the content")
+            raise FetchFailed("blocked", response.url,
+                              f"a {vendor} challenge page, not the content")

@@ -19,7 +19,8 @@ from crawlers.fetch import FetchFailed, PoliteFetcher
 from crawlers.selectors import LayoutChanged
 from crawlers.spiders.portal import is_soft_404
 
-_INDEX_NAMES = ("index.html", "index.htm", "index.shtml", "index.jsp", "default.html", "default.htm")
+_INDEX_NAMES = ("index.html", "index.htm", "index.shtml", "index.jsp", "default.html",
+                "default.htm")
 
 
 class TrialFailed(Exception):

@@ -26,10 +26,15 @@ def try_portal(
     """Read a config's first list page and the next one, and print each entry as the crawl
     would judge it (report or not, agency, year, why). Stores nothing. Exits 1, naming the
     reason, on a challenge page, a soft 404, a layout the adapter cannot read, or no report."""
-    from crawlers.config import load_config
+    from crawlers.config import ConfigError, load_config
     from crawlers.trial import try_config
 
-    trial = try_config(load_config(config), delay=delay, pages=pages)
+    try:
+        portal = load_config(config)
+    except ConfigError as exc:  # as `nianbao crawl` says it
+        Console(stderr=True).print(f"[bold red]config error[/] {exc}")
+        raise typer.Exit(2) from None
+    trial = try_config(portal, delay=delay, pages=pages)
     if as_json:
         for page in trial.pages:
             for v in page.entries:

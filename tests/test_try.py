@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from typer.testing import CliRunner
 
+from crawlers.fetch import FetchFailed, PoliteFetcher
 from crawlers.settings import USER_AGENT
 from flows.cli import app
 from tests.portal import fixtures
-from tests.portal.sites import errors, gkmlpt, hanweb, homes, trs
+from tests.portal.sites import errors, gbk, gkmlpt, hanweb, homes, trs
 
 portal = fixtures.portal  # the session's running test portal (a pytest fixture)
 fresh_portal = fixtures.fresh_portal
@@ -91,7 +93,8 @@ def test_try_reads_a_gkmlpt_column_through_its_shell(fresh_portal, tmp_path, mon
 
 @pytest.mark.parametrize("site", ["ruishu", "jiasule", "safedog"])
 def test_try_fails_on_a_challenge_page(fresh_portal, tmp_path, monkeypatch, site: str) -> None:
-    config = _config(tmp_path / "configs", fresh_portal.base_url(site) + "/zwgk/zfxxgknb/index.html")
+    start = fresh_portal.base_url(site) + "/zwgk/zfxxgknb/index.html"
+    config = _config(tmp_path / "configs", start)
     result = _try(config, tmp_path / "cwd", monkeypatch)
     assert result.exit_code == 1
     assert "blocked:" in result.output and "challenge" in result.output
@@ -123,3 +126,46 @@ def test_try_fails_when_no_entry_is_a_report(fresh_portal, tmp_path, monkeypatch
     assert len(entries) == len(homes.NDBG.articles) and not any(e["report"] for e in entries)
     assert {e["why"] for e in entries} == {"not a report title"}
     assert "no_report: " in result.output
+
+
+# -- the polite fetcher both commands use ---------------------------------------------------------
+
+def test_try_decodes_gb_pages_even_when_mislabelled(fresh_portal, tmp_path, monkeypatch) -> None:
+    config = _config(tmp_path / "configs", fresh_portal.base_url("gbk") + gbk.SITE.start)
+    result = _try(config, tmp_path / "cwd", monkeypatch, "--json")
+    assert result.exit_code == 0, result.output
+    pages = gbk.COLUMN_SPEC.pages()
+    assert gbk.MISLABELLED_PAGE == 2  # the second page read: index_2.shtml, utf-8 over GBK bytes
+    assert [e["title"] for e in _lines(result.output)] == [a.title for a in pages[0] + pages[1]]
+    assert [p for p in fresh_portal.log.paths("gbk") if p != "/robots.txt"] == [
+        gbk.COLUMN + "index.shtml", gbk.COLUMN + "index_2.shtml"]
+
+
+def test_fetcher_refuses_a_redirect_off_the_site(fresh_portal) -> None:
+    moved = next(a for a in errors.ARTICLES if a.fault == "offsite_redirect")
+    base = fresh_portal.base_url("errors")
+    fetcher = PoliteFetcher(hosts=(urlsplit(base).hostname,), delay=0)
+    with pytest.raises(FetchFailed) as failed:
+        fetcher.get(base + moved.path)
+    assert failed.value.kind == "offsite"
+    assert fresh_portal.log.hits("offsite") == []
+
+
+def test_fetcher_waits_its_delay_between_requests_to_a_host(fresh_portal) -> None:
+    base = fresh_portal.base_url("static")
+    fetcher = PoliteFetcher(hosts=(urlsplit(base).hostname,), delay=0.3)
+    for path in ("/nw12344/index.html", "/nw12344/index_2.html", "/nw12344/index.html"):
+        fetcher.get(base + path)
+    hits = fresh_portal.log.hits("static")
+    assert [h.path for h in hits] == ["/robots.txt", "/nw12344/index.html",
+                                      "/nw12344/index_2.html", "/nw12344/index.html"]
+    # Each request starts at least the delay after the answer before it was complete.
+    assert all(b.start - a.end >= 0.3 for a, b in zip(hits, hits[1:]))
+
+
+def test_try_rejects_a_bad_config_naming_the_key(tmp_path, monkeypatch) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: Bad Id\nagency: x\nstart_urls: ['http://127.0.0.1/']\n", encoding="utf-8")
+    result = _try(bad, tmp_path / "cwd", monkeypatch)
+    assert result.exit_code == 2
+    assert "config error" in result.output and "id:" in result.output

@@ -74,7 +74,8 @@ def _trs_page(title: str, body: str) -> Response:
 def trs_home(req: Request, match) -> Response:
     newest = trs.MAIN.articles[2]  # the newest report, linked from the 最新公开 box
     return _trs_page("首页", f"""<div class="zxgk"><h3>最新公开</h3><ul>
-<li><a href="{newest.path}" title="{escape(newest.title)}">{escape(newest.title)}</a></li></ul></div>
+<li><a href="{newest.path}" title="{escape(newest.title)}">{escape(newest.title)}</a></li>
+</ul></div>
 <div class="links"><h3>友情链接</h3><a href="{req.url("offsite", "/")}">威海市人民政府</a></div>""")
 
 
