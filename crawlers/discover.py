@@ -32,7 +32,7 @@ from crawlers.article import attachment_extension
 from crawlers.config import PortalConfig, load_config
 from crawlers.detect import classify_title
 from crawlers.fetch import FetchFailed, PoliteFetcher, same_site
-from crawlers.trial import TrialFailed, read_list, same_page
+from crawlers.trial import TrialFailed, read_list, read_page, same_page
 
 COLUMN_TEXT = re.compile(r"年报|年度报告")
 DECOY_TEXT = re.compile(r"报表|预决算|预算|决算|年度计划|工作计划|工作总结|工作要点|法治政府|"
@@ -118,6 +118,14 @@ def site_name(response: TextResponse) -> str | None:
     return name or None
 
 
+def page_name(response: TextResponse) -> str:
+    """What a page calls itself: its ColumnName meta, else its <title>."""
+    if not isinstance(response, HtmlResponse):
+        return ""
+    return (response.css('meta[name="ColumnName"]::attr(content)').get()
+            or response.css("title::text").get() or "").strip()
+
+
 class _Walk:
     def __init__(self, start: str, fetcher: PoliteFetcher, max_pages: int, max_depth: int,
                  agency: str | None) -> None:
@@ -165,6 +173,11 @@ class _Walk:
             return
         if link.depth == 0 and not self.found.agency:
             self.found.agency = site_name(response)
+        name = page_name(response)
+        if link.depth == 0 and COLUMN_TEXT.search(name) and not DECOY_TEXT.search(name):
+            # Started on a column page itself: it is a candidate like any link to it.
+            if self._try_column(Link(link.url, name, "", 0), response):
+                return
         for url, text in page_links(response):
             self._read_link(Link(url, text, response.url, link.depth + 1))
 
@@ -186,12 +199,14 @@ class _Walk:
         ) and not NAV_SKIP.search(link.text):
             self._enqueue(link, False)
 
-    def _try_column(self, link: Link) -> None:
+    def _try_column(self, link: Link, response: TextResponse | None = None) -> bool:
+        """Whether ``link`` (already fetched as ``response``, or not yet) is a report column."""
         try:
-            read = read_list(self.fetcher, link.url, self.config)
+            read = read_page(self.fetcher, response, self.config) if response is not None \
+                else read_list(self.fetcher, link.url, self.config)
         except TrialFailed as exc:
             self._reject(link, f"{exc.kind}: {exc}")
-            return
+            return False
         key = frozenset(v.entry.url for v in read.entries)
         if not read.reports:
             self._reject(link, f"not a report column: no report among its {len(read.entries)} "
@@ -205,6 +220,7 @@ class _Walk:
                 read.reports[0].entry.title or ""))
         if read.reports and link.depth < self.max_depth + 1:
             self._subcolumns(read.page, link)
+        return bool(read.reports)
 
     def _subcolumns(self, page: TextResponse, column: Link) -> None:
         """Report-named links on a column page, and links to column folders below it."""

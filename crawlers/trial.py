@@ -59,11 +59,12 @@ class ListRead:
 
 
 def same_page(a: str, b: str) -> bool:
-    """``a`` and ``b`` are one page: equal, or a folder and its index page."""
+    """``a`` and ``b`` are one page: equal, or a folder and its index page. The #fragment
+    counts (a gkmlpt column is one)."""
     def bare(url: str) -> str:
-        url = urldefrag(url)[0]
+        url, fragment = urldefrag(url)
         head, _, last = url.rpartition("/")
-        return head + "/" if last in _INDEX_NAMES or not last else url
+        return (head + "/" if last in _INDEX_NAMES or not last else url) + "#" + fragment
     return bare(a) == bare(b)
 
 
@@ -78,7 +79,14 @@ def _parse(response: TextResponse, platform: str, config: PortalConfig):
 def read_list(fetcher: PoliteFetcher, url: str, config: PortalConfig,
               platform: str | None = None) -> ListRead:
     """Fetch the list page at ``url`` and classify its entries by the config's patterns."""
-    response = _fetch(fetcher, url)
+    return read_page(fetcher, _fetch(fetcher, url), config, platform)
+
+
+def read_page(fetcher: PoliteFetcher, response: TextResponse, config: PortalConfig,
+              platform: str | None = None) -> ListRead:
+    """The list page ``response`` (already fetched), its entries classified."""
+    url = response.url if not response.meta.get("fragment") else \
+        f"{response.url}#{response.meta['fragment']}"
     platform = platform or (config.platform if config.platform != "auto" else sniff(response))
     listing = _parse(response, platform, config)
     read = ListRead(url, platform, response, [response.url])

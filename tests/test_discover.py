@@ -152,3 +152,27 @@ def test_config_ids_name_host_and_column() -> None:
     assert config_id("https://www.gd.gov.cn/gkmlpt/annualreport#5") == "gd-gkmlpt-annualreport-5"
     assert json.dumps(config_id("http://127.0.0.13:8080/col/col1001/index.html")) == \
         '"127-0-0-13-col-col1001"'
+
+
+@pytest.mark.parametrize(("start", "columns"), [
+    (homes.XXGK, homes.COLUMNS["trs"]),  # the 政府信息公开 page
+    (trs.COLUMN, homes.COLUMNS["trs"]),  # the 年报 column itself: it and its sub-columns
+    (trs.ZJ.path, homes.COLUMNS["trs"]),  # a sub-column: its left nav names the others
+])
+def test_discovery_starts_from_any_page_of_the_way(portal, tmp_path, start, columns) -> None:
+    base = portal.base_url("trs")
+    result = CliRunner().invoke(app, ["discover", base + start, "--out", str(tmp_path),
+                                      "--delay", "0"])
+    assert result.exit_code == 0, result.output
+    written = {load_config(p).start_urls[0] for p in tmp_path.glob("*.yaml")}
+    assert written == {base + path for path in columns}
+
+
+def test_every_discovered_config_passes_try(discovered, monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for path, config in discovered["configs"].items():
+        result = CliRunner().invoke(app, ["try", str(path), "--delay", "0", "--json"])
+        assert result.exit_code == 0, (config.start_urls, result.output)
+        reports = [json.loads(line) for line in result.output.splitlines()
+                   if line.startswith("{") and json.loads(line)["report"]]
+        assert reports, config.start_urls
