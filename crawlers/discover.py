@@ -99,7 +99,7 @@ def page_links(response: TextResponse) -> list[tuple[str, str]]:
         href = anchor.attrib.get("href", "")
         if not href.strip() or href.strip().startswith(("javascript:", "mailto:", "#")):
             continue
-        text = " ".join(t.strip() for t in anchor.css("::text").getall() if t.strip())
+        text = " ".join(t.strip() for t in anchor.xpath(".//text()").getall() if t.strip())
         text = text or anchor.attrib.get("title", "").strip()
         found.append((_link_url(response.url, href), text))
     return found
@@ -116,6 +116,26 @@ def site_name(response: TextResponse) -> str | None:
         name = next((p for p in parts if "政府" in p), parts[-1] if parts else "")
     name = _SITE_NAME_NOISE.sub("", name.strip()).strip()
     return name or None
+
+
+COLUMN, NAVIGATION, DECOY = "column", "navigation", "decoy"
+
+
+def link_role(text: str, url: str) -> str | None:
+    """What a link with this text leads to: a report COLUMN candidate, a NAVIGATION page worth
+    reading for its links, a DECOY column, or None (a report itself, a file, anything else)."""
+    if not text or attachment_extension(url) or classify_title(text).is_report:
+        return None  # a report itself, not a column of them
+    label = len(text) <= LABEL_MAX
+    if label and DECOY_TEXT.search(text) and (COLUMN_TEXT.search(text)
+                                              or not NAV_TEXT.search(text)):
+        return DECOY
+    if label and COLUMN_TEXT.search(text):
+        return COLUMN
+    if ((label and NAV_TEXT.search(text)) or NAV_PATH.search(urlsplit(url).path)) \
+            and not NAV_SKIP.search(text):
+        return NAVIGATION
+    return None
 
 
 def page_name(response: TextResponse) -> str:
@@ -182,21 +202,15 @@ class _Walk:
             self._read_link(Link(url, text, response.url, link.depth + 1))
 
     def _read_link(self, link: Link) -> None:
-        if not same_site(urlsplit(link.url).hostname, (self.host,)) or not link.text:
+        if not same_site(urlsplit(link.url).hostname, (self.host,)):
             return
-        if attachment_extension(link.url) or classify_title(link.text).is_report:
-            return  # a report itself, not a column of them
-        label = len(link.text) <= LABEL_MAX
-        if label and DECOY_TEXT.search(link.text):
-            if COLUMN_TEXT.search(link.text) or not NAV_TEXT.search(link.text):
-                if not any(r.url == link.url for r in self.found.rejected):
-                    self._reject(link, f"decoy column ({DECOY_TEXT.search(link.text).group(0)})")
-                return
-        if label and COLUMN_TEXT.search(link.text):
+        role = link_role(link.text, link.url)
+        if role == DECOY:
+            if not any(r.url == link.url for r in self.found.rejected):
+                self._reject(link, f"decoy column ({DECOY_TEXT.search(link.text).group(0)})")
+        elif role == COLUMN:
             self._enqueue(link, True)
-        elif link.depth <= self.max_depth and (
-                (label and NAV_TEXT.search(link.text)) or NAV_PATH.search(urlsplit(link.url).path)
-        ) and not NAV_SKIP.search(link.text):
+        elif role == NAVIGATION and link.depth <= self.max_depth:
             self._enqueue(link, False)
 
     def _try_column(self, link: Link, response: TextResponse | None = None) -> bool:

@@ -9,15 +9,25 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy.http import HtmlResponse
 from typer.testing import CliRunner
 
 from crawlers.config import load_config
-from crawlers.discover import config_id, read_sites
+from crawlers.discover import (
+    COLUMN,
+    DECOY,
+    NAVIGATION,
+    config_id,
+    link_role,
+    page_links,
+    read_sites,
+)
 from crawlers.rawstore import RawStore
 from crawlers.settings import USER_AGENT
 from flows.cli import app
 from flows.crawling import run_crawl
 from tests.portal import fixtures
+from tests.portal.content import realpage
 from tests.portal.expected import EXPECTED
 from tests.portal.sites import gkmlpt, hanweb, homes, trs
 
@@ -176,3 +186,18 @@ def test_every_discovered_config_passes_try(discovered, monkeypatch, tmp_path) -
         reports = [json.loads(line) for line in result.output.splitlines()
                    if line.startswith("{") and json.loads(line)["report"]]
         assert reports, config.start_urls
+
+
+def test_links_of_a_real_trs_page_are_read_by_their_text() -> None:
+    """宜春市's 政务要闻 list as the portal served it: its sidebar leads to the 年度报告 column."""
+    url = "http://www.yichun.gov.cn/zwgk/zwyw/index.html"
+    page = HtmlResponse(url, body=realpage("trs_yichun_zwyw_list.html"), encoding="utf-8")
+    roles = {(u, t): link_role(t, u) for u, t in page_links(page)}
+    assert [(u, t) for (u, t), r in roles.items() if r == COLUMN] == [
+        ("http://www.yichun.gov.cn/xxgk/gkndbg/", "政府信息公开年度报告")]
+    navigation = {t for (u, t), r in roles.items() if r == NAVIGATION}
+    assert {"政府信息公开目录", "政府部门信息公开目录"} <= navigation
+    assert not navigation & {"政府信息公开指南", "依申请公开"}
+    assert link_role("政府网站工作年度报表", url) == DECOY
+    assert link_role("2023年度部门预决算", url) == DECOY
+    assert link_role("宜春市2023年政府信息公开工作年度报告", url) is None  # a report, not a column
