@@ -251,7 +251,7 @@ class _Walk:
                 self._read_link(link)
 
 
-def discover_site(start: str, agency: str | None = None, *, delay: float = 1.0,
+def discover_site(start: str, agency: str | None = None, *, delay: float = 2.0,
                   max_pages: int = 30, max_depth: int = 3) -> SiteFound:
     """The report columns of the site at ``start``: at most ``max_pages`` requests (robots.txt
     included), navigation followed at most ``max_depth`` links deep, same host only."""

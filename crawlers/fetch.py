@@ -77,7 +77,7 @@ class PoliteFetcher:
     per host."""
 
     hosts: tuple[str, ...]
-    delay: float = 1.0
+    delay: float = 2.0  # seconds, as the crawler (crawlers/settings.py DOWNLOAD_DELAY)
     timeout: float = 30.0
     obey_robots: bool = True
     encoding: str | None = None

@@ -25,7 +25,7 @@ def discover(
         help="A file of sites: one URL a line, or a CSV with name,url.")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the configs written.")] = Path("discovered"),
     delay: Annotated[float, typer.Option(
-        help="Seconds between requests to one site (0: test portals only).")] = 1.0,
+        help="Seconds between requests to one site (0: test portals only).")] = 2.0,
     max_pages: Annotated[int, typer.Option(help="Requests per site, robots.txt included.")] = 30,
     max_depth: Annotated[int, typer.Option(help="Navigation links followed from the start.")] = 3,
 ) -> None:

@@ -201,3 +201,21 @@ def test_links_of_a_real_trs_page_are_read_by_their_text() -> None:
     assert link_role("政府网站工作年度报表", url) == DECOY
     assert link_role("2023年度部门预决算", url) == DECOY
     assert link_role("宜春市2023年政府信息公开工作年度报告", url) is None  # a report, not a column
+
+
+def test_a_bad_or_unreachable_site_is_reported_and_the_others_still_discovered(
+        portal, tmp_path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    sites = tmp_path / "sites.txt"
+    sites.write_text(f"http://[bad/\nhttp://127.0.0.1:{closed}/\n{portal.base_url('hanweb')}/\n",
+                     encoding="utf-8")
+    result = CliRunner().invoke(app, ["discover", "--sites", str(sites), "--out",
+                                      str(tmp_path / "configs"), "--delay", "0"])
+    assert result.exit_code == 3
+    assert "bad_url" in result.output and "connection" in result.output
+    written = [load_config(p).start_urls[0] for p in (tmp_path / "configs").glob("*.yaml")]
+    assert written == [portal.base_url("hanweb") + hanweb.COLUMN_PAGE]
