@@ -154,13 +154,17 @@ class _Walk:
         self.fetcher = fetcher
         self.max_pages, self.max_depth = max_pages, max_depth
         self.config = PortalConfig(id="discover", agency=agency or self.host, start_urls=(start,))
-        self.queue: deque[tuple[Link, bool]] = deque([(Link(start, "", "", 0), False)])
+        # Column candidates are tried before more navigation is read: under the page cap, the
+        # columns already seen matter more than pages that may lead to others.
+        self.candidates: deque[Link] = deque()
+        self.navigation: deque[Link] = deque([Link(start, "", "", 0)])
         self.queued: list[str] = [start]
         self.column_keys: set[frozenset[str]] = set()
 
     def run(self) -> SiteFound:
-        while self.queue:
-            link, is_candidate = self.queue.popleft()
+        while self.candidates or self.navigation:
+            is_candidate = bool(self.candidates)
+            link = (self.candidates if is_candidate else self.navigation).popleft()
             if self.fetcher.requests >= self.max_pages:
                 self._reject(link, f"not visited: page cap ({self.max_pages}) reached")
                 continue
@@ -178,7 +182,7 @@ class _Walk:
         if any(same_page(link.url, seen) for seen in self.queued):
             return
         self.queued.append(link.url)
-        self.queue.append((link, is_candidate))
+        (self.candidates if is_candidate else self.navigation).append(link)
 
     def _visit(self, link: Link) -> None:
         try:
@@ -190,6 +194,8 @@ class _Walk:
                 self._reject(link, f"{exc.kind}: {exc}")
             return
         if not isinstance(response, TextResponse):
+            if link.depth == 0:
+                self.found.error = f"not_a_page: {link.url} is not a text page"
             return
         if link.depth == 0 and not self.found.agency:
             self.found.agency = site_name(response)

@@ -5,7 +5,6 @@ crawl of one finds its reports."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -219,3 +218,15 @@ def test_a_bad_or_unreachable_site_is_reported_and_the_others_still_discovered(
     assert "bad_url" in result.output and "connection" in result.output
     written = [load_config(p).start_urls[0] for p in (tmp_path / "configs").glob("*.yaml")]
     assert written == [portal.base_url("hanweb") + hanweb.COLUMN_PAGE]
+
+
+def test_discovery_stops_at_its_page_cap(portal, tmp_path) -> None:
+    portal.reset()
+    result = CliRunner().invoke(app, ["discover", portal.base_url("trs") + "/", "--out",
+                                      str(tmp_path), "--delay", "0", "--max-pages", "4"])
+    # robots.txt, the home page, 政府信息公开, then one column: the rest is listed, not fetched.
+    assert len(portal.log.hits("trs")) == 4
+    assert result.exit_code == 0, result.output
+    assert "page cap (4) reached" in result.output
+    written = [load_config(p).start_urls[0] for p in tmp_path.glob("*.yaml")]
+    assert written == [portal.base_url("trs") + trs.COLUMN]
