@@ -152,7 +152,9 @@ class PoliteFetcher:
                 body = answer.read(self.max_bytes + 1)
                 status, raw_headers = answer.status, answer.headers
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            raise FetchFailed("connection", url, str(getattr(exc, "reason", exc))) from exc
+            reason = getattr(exc, "reason", exc)
+            kind = "timeout" if isinstance(reason, TimeoutError) else "connection"
+            raise FetchFailed(kind, url, f"{reason or type(reason).__name__}") from exc
         finally:
             self._last[host] = time.monotonic()
         if len(body) > self.max_bytes:

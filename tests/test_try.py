@@ -169,3 +169,12 @@ def test_try_rejects_a_bad_config_naming_the_key(tmp_path, monkeypatch) -> None:
     result = _try(bad, tmp_path / "cwd", monkeypatch)
     assert result.exit_code == 2
     assert "config error" in result.output and "id:" in result.output
+
+
+def test_fetcher_gives_up_a_slow_page_as_a_timeout(fresh_portal) -> None:
+    slow = next(a for a in errors.ARTICLES if a.fault == "slow")
+    base = fresh_portal.base_url("errors")
+    fetcher = PoliteFetcher(hosts=(urlsplit(base).hostname,), delay=0, timeout=0.5)
+    with pytest.raises(FetchFailed) as failed:
+        fetcher.get(base + slow.path)
+    assert failed.value.kind == "timeout"
