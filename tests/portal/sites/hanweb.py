@@ -232,15 +232,10 @@ def robots(req: Request, match) -> Response:
     return html(ERROR_PAGE)
 
 
-def home(req: Request, match) -> Response:
-    return html(f'<html><head><meta charset="utf-8"><title>{AGENCY}</title></head><body>'
-                f'<a href="{COLUMN_PAGE}">政府信息公开年报</a></body></html>', modified=MODIFIED)
-
-
 SITE = SiteSpec(
     name="hanweb", address="127.0.0.13", portal_id="fixture-hanweb", agency=AGENCY,
     start=COLUMN_PAGE, family="hanweb",
-    routes=(Route("/robots\\.txt", robots), Route("/", home), Route(COLUMN_PAGE, column_page),
+    routes=(Route("/robots\\.txt", robots), Route(COLUMN_PAGE, column_page),
             Route(PROXY.replace(".", "\\."), dataproxy, ("GET", "HEAD", "POST")),
             Route(DOWNFILE.replace(".", "\\."), downfile), Route("/art/.*\\.jpg", page_image),
             Route("/art/.*", published)),

@@ -256,11 +256,6 @@ def robots(req: Request, match) -> Response:
     return Response(200, ("\n".join(lines) + "\n").encode(), "text/plain")
 
 
-def home(req: Request, match) -> Response:
-    return html(f'<html><head><meta charset="utf-8"><title>{W}</title></head><body>'
-                f'<a href="{COLUMN}">政府信息公开年报</a></body></html>', modified=MODIFIED)
-
-
 def page_js(req: Request, match) -> Response:
     return Response(200, PAGE_JS.encode(), "application/javascript", modified=MODIFIED)
 
@@ -281,7 +276,7 @@ PAGE_JS = """function createPageHTML(_nPageCount, _nCurrIndex, _sPageName, _sPag
 SITE = SiteSpec(
     name="trs", address="127.0.0.11", portal_id="fixture-trs", agency=f"{W}管理委员会",
     start=COLUMN + "index.html", family="trs",
-    routes=(Route("/robots\\.txt", robots), Route("/", home),
+    routes=(Route("/robots\\.txt", robots),  # home pages: homes.py
             Route("/images/createPageHTML\\.js", page_js), *(_list(c) for c in COLUMNS),
             Route("/.*", published)),
     articles=ARTICLES, render=render, disallowed=DISALLOWED,
