@@ -17,6 +17,7 @@ from rich.progress import Progress
 from extract import Report
 from extract.limits import DOCUMENT_TIMEOUT, MEMORY_LIMIT, ExtractionPool, Limits
 from extract.model import summarise
+from flows.cli_report import report
 from flows.errors import ErrorHandlingTyper, set_debug
 
 # Every command runs under the one error handler (flows/errors.py): an expected error is one line
@@ -405,6 +406,8 @@ def _wait_for_api(seconds: float) -> None:
                 raise typer.Exit(1) from None
             time.sleep(1)
 
+
+app.command(name="report")(report)  # the body: flows/cli_report.py
 
 if __name__ == "__main__":
     app()
