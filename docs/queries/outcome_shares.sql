@@ -3,25 +3,18 @@
 -- partial (部分公开), denied by reason (不予公开: state secret, law, security, third party,
 -- internal, process, case file, query), unable (无法提供), not processed (不予处理) and other
 -- (其他处理). Blank cells are null and add nothing.
-WITH answered AS (
-    SELECT year, outcome, applications
-    FROM requests_wide
-    UNPIVOT INCLUDE NULLS (applications FOR outcome IN (
-        granted__total, partial__total, denied_secret__total, denied_law__total,
-        denied_security__total, denied_third_party__total, denied_internal__total,
-        denied_process__total, denied_case_file__total, denied_query__total,
-        unable_no_info__total, unable_need_create__total, unable_unclear__total,
-        rejected_complaint__total, rejected_duplicate__total, rejected_publication__total,
-        rejected_excessive__total, rejected_confirm__total, other__total))),
-grouped AS (
-    SELECT year,
-           CASE WHEN outcome LIKE 'denied_%' THEN 'denied: ' || replace(replace(outcome,
-                     'denied_', ''), '__total', '')
-                WHEN outcome LIKE 'unable_%' THEN 'unable'
-                WHEN outcome LIKE 'rejected_%' THEN 'not processed'
-                ELSE replace(outcome, '__total', '') END AS outcome,
-           sum(applications) AS applications
-    FROM answered GROUP BY ALL)
+WITH grouped AS (
+    SELECT c.year,
+           CASE WHEN c."row" LIKE 'denied\_%' ESCAPE '\' THEN 'denied: ' || substr(c."row", 8)
+                WHEN c."row" LIKE 'unable\_%' ESCAPE '\' THEN 'unable'
+                WHEN c."row" LIKE 'rejected\_%' ESCAPE '\' THEN 'not processed'
+                ELSE c."row" END AS outcome,
+           sum(c.value) AS applications
+    FROM cells c JOIN reports r USING (report_id)
+    WHERE r.canonical AND c."table" = 'requests' AND c.col = 'total'
+      AND (c."row" IN ('granted', 'partial', 'other') OR c."row" LIKE 'denied\_%' ESCAPE '\'
+           OR c."row" LIKE 'unable\_%' ESCAPE '\' OR c."row" LIKE 'rejected\_%' ESCAPE '\')
+    GROUP BY ALL)
 SELECT year, outcome, applications,
        round(100.0 * applications / nullif(sum(applications) OVER (PARTITION BY year), 0), 1)
            AS share_pct
