@@ -20,11 +20,12 @@ from extract import extract_document
 from tests.portal import fixtures
 from flows.summary import COVERAGE_IMAGE, warehouse_findings
 from warehouse.load import DocumentMeta, load_reports
+from warehouse.query import run_query
 from warehouse.report import PLOTS, QUERIES, coverage_png
 from warehouse.report_html import format_value
 from warehouse.report_plots import cjk_font
 from warehouse.store import Warehouse
-from warehouse.views import connect
+from warehouse.views import DamagedTable, connect
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parents[1]
@@ -157,6 +158,19 @@ def test_a_damaged_table_notes_its_figures_and_the_others_still_draw(
                          r"\(damaged_table: table cells is damaged", html), name
     for name in ("coverage_by_province_year", "arithmetic_failure_rates"):  # do not
         assert f'id="img-{name}"' in html and (tmp_path / "out" / f"{name}.png").stat().st_size
+
+
+def test_a_join_using_query_over_a_damaged_table_names_it(warehouse_dir: Path,
+                                                          tmp_path: Path) -> None:
+    """DuckDB cannot list the tables of this SQL without the catalog; it still reads cells."""
+    data = shutil.copytree(warehouse_dir, tmp_path / "data")
+    damaged = next((data / "warehouse" / "cells").rglob("*.parquet"))
+    damaged.write_bytes(damaged.read_bytes()[:2000])
+    with pytest.raises(DamagedTable, match="table cells is damaged"):
+        run_query(data, "SELECT count(*) FROM cells c JOIN reports r USING (report_id) "
+                        "WHERE r.canonical -- not the agencies")
+    assert run_query(data, "SELECT count(*) FROM reports r JOIN agencies a USING (agency_id) "
+                           "WHERE r.canonical -- cells is damaged, not read").rows == [(4,)]
 
 
 def test_chinese_labels_render_with_noto_sans_cjk_not_tofu(warehouse_dir: Path) -> None:
