@@ -54,7 +54,9 @@ def draw_coverage(fig: Figure, rows: list[dict]) -> None:
     for r in rows:
         i, j = provinces.index(r["province"]), years.index(r["year"])
         grid[i][j] = _number(r["coverage_pct"])
-        ax.text(j, i, f"{r['found']}/{r['expected']}", ha="center", va="center", fontsize=8)
+        dark = (r["coverage_pct"] or 0) > 60  # the colour map's dark end: white text reads
+        ax.text(j, i, f"{r['found']}/{r['expected']}", ha="center", va="center", fontsize=8,
+                color="white" if dark else "black")
     image = ax.imshow(grid, cmap="YlGn", vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(len(years)), [str(y) for y in years])
     ax.set_yticks(range(len(provinces)), provinces)
