@@ -173,6 +173,28 @@ def test_a_join_using_query_over_a_damaged_table_names_it(warehouse_dir: Path,
                            "WHERE r.canonical -- cells is damaged, not read").rows == [(4,)]
 
 
+def test_coverage_expects_the_bodies_portal_configs_list(tmp_path: Path) -> None:
+    """A config lists 淮阴区 beside 洪泽区: in each year its portal published for, 淮阴区 is
+    expected in the portal's province and, without a report, not found."""
+    reports = [extract_document(DATA / n) for n in ("hongze_district_2023.pdf",
+                                                    "hongze_district_2024.pdf")]
+    load_reports(Warehouse(tmp_path), reports, {r.sha256: DocumentMeta(portal_id="hz")
+                                                for r in reports},
+                 expected_agencies={"hz": ["淮安市洪泽区人民政府", "淮安市淮阴区人民政府"]})
+    con = connect(tmp_path)
+    jiangsu = con.execute("SELECT agency_id FROM agencies WHERE province = '江苏省'").fetchall()
+    assert "淮安市淮阴区人民政府" not in {n for (n,) in con.execute(
+        "SELECT name FROM agencies").fetchall()}
+    con.close()
+    result = run_query(tmp_path, (QUERIES / "coverage_by_province_year.sql").read_text(
+        encoding="utf-8"))
+    rows = {(r[0], r[1]): r[2:] for r in result.rows}
+    for year in (2023, 2024):
+        expected, found, pct = rows[("江苏省", year)]
+        assert (expected, found) == (len(jiangsu) + 1, 1)
+        assert pct == round(100.0 / expected, 1)
+
+
 def test_chinese_labels_render_with_noto_sans_cjk_not_tofu(warehouse_dir: Path) -> None:
     if cjk_font() is None:
         if os.environ.get("CI"):

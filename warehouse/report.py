@@ -52,12 +52,13 @@ class Section:
 
 COVERAGE = Plot(
     "coverage_by_province_year", "Coverage by province and year",
-    "Each square: the bodies of a province with a report for that year (found) against the "
-    "bodies expected to report. Expected means every body of that province in the agencies "
+    "Each square: of the bodies expected to report in a province for a year, how many have a "
+    "report (found/expected). Expected are (1) every body of the province in the agencies "
     "table — the registry (warehouse/agencies.yaml) and every body a report was recognised "
-    "as — for every year the warehouse holds any report for; a body that has never published "
-    "a report and is not in the registry is not expected. Reports whose agency was not "
-    "recognised are not counted.", draw_coverage)
+    "as — in every year the warehouse holds any report for, and (2) every body a portal "
+    "config lists under `agencies`, in each year that portal published reports for, placed "
+    "in the province of the portal's reports. A body that is in neither is not expected; "
+    "reports whose agency was not recognised are not counted.", draw_coverage)
 
 PLOTS = (
     COVERAGE,
