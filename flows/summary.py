@@ -1,5 +1,7 @@
-"""What a run tells the data team: the failures table and the markdown summary (pure functions of
-the run's crawl reports, load result and warehouse findings; the flow publishes them)."""
+"""What a run tells the data team: the failures table and the markdown summary (functions of the
+run's crawl reports, load result and warehouse findings; the flow publishes them). Each failure
+names its document (URL, raw-store object) and where in it (page, location); the summary carries
+the coverage plot, inline and as a file under the data dir."""
 
 from __future__ import annotations
 
