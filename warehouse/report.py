@@ -105,6 +105,9 @@ def write_report(data_dir: Path, out: Path) -> Path:
     its images next to it; returns the page's path."""
     out.mkdir(parents=True, exist_ok=True)
     sections = [run_section(plot, data_dir, out) for plot in PLOTS]
+    for section in sections:  # an earlier report's figure must not outlive its data
+        if section.image is None:
+            (out / f"{section.plot.name}.png").unlink(missing_ok=True)
     return write_page(out, sections, data_dir)
 
 
