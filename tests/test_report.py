@@ -129,6 +129,8 @@ def test_report_renders_in_chromium_with_every_image_and_the_queries_numbers(
 
 def test_empty_warehouse_gives_a_no_data_note_per_figure(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "requests_by_year.png").write_bytes(PNG)  # an earlier report's figure
     done = nianbao("report", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "data"))
     assert done.returncode == 0, done.stderr[-3000:]
     html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
