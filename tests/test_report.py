@@ -233,6 +233,15 @@ def test_failures_link_their_document_raw_object_page_and_location(
     con.close()
 
 
+def test_summary_of_an_empty_warehouse_says_there_is_no_coverage_yet(tmp_path: Path) -> None:
+    from flows.summary import RunSummary, markdown
+    from warehouse.load import LoadResult
+
+    text = markdown(RunSummary("r1", [], LoadResult("r1")), tmp_path)
+    assert "## Coverage\n\nno data: the warehouse holds no canonical report yet" in text
+    assert "data:image" not in text and not (tmp_path / COVERAGE_IMAGE).exists()
+
+
 @pytest.mark.slow
 def test_nightly_summary_carries_the_coverage_plot_and_failure_links(portal,
                                                                    tmp_path: Path) -> None:
