@@ -138,15 +138,20 @@ def coverage_markdown(data_dir: Path) -> list[str]:
     """The coverage plot as markdown: the image inline (a data: URI, which the Prefect UI's
     markdown shows without reaching any server) and the file it is also written to."""
     path = data_dir / COVERAGE_IMAGE
-    png = coverage_png(data_dir, path)
+    png = coverage_png(data_dir)
     if png is None:
         return ["## Coverage", "", "no data: the warehouse holds no canonical report yet"]
+    try:  # the file is a convenience: a full or read-only disk must not cost the summary
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png)
+        where = f"file: `{path}`"
+    except OSError as exc:
+        where = f"file not written: {exc}"
     encoded = base64.b64encode(png).decode("ascii")
     return ["## Coverage", "",
             "Bodies with a report per province and year against the bodies expected (see "
             "`docs/queries/coverage_by_province_year.sql`).", "",
-            f"![coverage by province and year](data:image/png;base64,{encoded})", "",
-            f"file: `{path}`"]
+            f"![coverage by province and year](data:image/png;base64,{encoded})", "", where]
 
 
 def failure_links(failures: list[dict], limit: int = FAILURES_LINKED) -> list[str]:
