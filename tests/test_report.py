@@ -127,6 +127,7 @@ def test_report_renders_in_chromium_with_every_image_and_the_queries_numbers(
         driver.quit()
 
 
+@pytest.mark.slow
 def test_empty_warehouse_gives_a_no_data_note_per_figure(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "out").mkdir()
@@ -147,6 +148,7 @@ def test_missing_data_dir_is_one_clear_line(tmp_path: Path) -> None:
     assert done.stderr.strip().startswith(f"no_warehouse: no data dir {tmp_path / 'nothing'}")
 
 
+@pytest.mark.slow
 def test_a_damaged_table_notes_its_figures_and_the_others_still_draw(
         warehouse_dir: Path, tmp_path: Path) -> None:
     data = shutil.copytree(warehouse_dir, tmp_path / "data")
