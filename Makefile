@@ -20,7 +20,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # The whole pipeline once, offline: the bundled sample portal (tests/portal) on 127.0.0.1, the
-# nightly flow against it, then the run summary, its quality failures and three research queries.
+# nightly flow against it, then the run summary, its quality failures, three research queries and
+# the static HTML report (nianbao report).
 demo: export COLUMNS ?= 150
 demo: $(VENV)/.installed
 	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
@@ -41,7 +42,9 @@ demo: $(VENV)/.installed
 	  source_url FROM reports WHERE extractor LIKE '%ocr%' ORDER BY source_url" || exit 1; \
 	for q in requests_by_year denial_rates arithmetic_failures; do \
 	  echo "== research query docs/queries/$$q.sql"; sed -n '1,3p' docs/queries/$$q.sql; \
-	  $(NIANBAO) query --file docs/queries/$$q.sql --data-dir $(DEMO_DIR) || exit 1; done
+	  $(NIANBAO) query --file docs/queries/$$q.sql --data-dir $(DEMO_DIR) || exit 1; done; \
+	echo "== the researchers' report (figures, their SQL and rows; open it in a browser)"; \
+	$(NIANBAO) report --out $(DEMO_DIR)/report --data-dir $(DEMO_DIR)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

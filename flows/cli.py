@@ -19,6 +19,7 @@ from extract.limits import DOCUMENT_TIMEOUT, MEMORY_LIMIT, ExtractionPool, Limit
 from extract.model import summarise
 from flows.cli_discover import discover
 from flows.cli_try import try_portal
+from flows.cli_report import report
 from flows.errors import ErrorHandlingTyper, set_debug
 
 # Every command runs under the one error handler (flows/errors.py): an expected error is one line
@@ -410,6 +411,7 @@ def _wait_for_api(seconds: float) -> None:
 
 app.command(name="discover")(discover)
 app.command(name="try")(try_portal)
+app.command(name="report")(report)  # the body: flows/cli_report.py
 
 if __name__ == "__main__":
     app()

@@ -93,7 +93,7 @@ def record_quality(data_dir: Path, summary: RunSummary) -> RunSummary:
                                  "message": "no failures"}]
     create_table_artifact(rows, key=FAILURES_KEY,
                           description=f"Quality failures of run {summary.run_id}")
-    create_markdown_artifact(markdown(summary), key=SUMMARY_KEY,
+    create_markdown_artifact(markdown(summary, data_dir), key=SUMMARY_KEY,
                              description=f"Summary of run {summary.run_id}")
     return summary
 

@@ -1,18 +1,25 @@
-"""What a run tells the data team: the failures table and the markdown summary (pure functions of
-the run's crawl reports, load result and warehouse findings; the flow publishes them)."""
+"""What a run tells the data team: the failures table and the markdown summary (functions of the
+run's crawl reports, load result and warehouse findings; the flow publishes them). Each failure
+names its document (URL, raw-store object) and where in it (page, location); the summary carries
+the coverage plot, inline and as a file under the data dir."""
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawlers.faults import LIST_TRUNCATED, LOST_DOCUMENT_KINDS
+from crawlers.rawstore import RawStore
 from warehouse.load import LoadResult
+from warehouse.report import coverage_png
 from warehouse.views import connect
 
 FAILURES_KEY = "nianbao-quality-failures"
 SUMMARY_KEY = "nianbao-run-summary"
+COVERAGE_IMAGE = Path("report") / "coverage_by_province_year.png"  # under the data dir
+FAILURES_LINKED = 20  # failures the summary lists with links (the table has them all)
 
 
 @dataclass
@@ -56,6 +63,11 @@ class RunSummary:
                 "quality_uncertain": self.load.quality_uncertain}
 
 
+def _no_document(document: str | None = None) -> dict:
+    """The failures table's location columns for a row that has no stored document."""
+    return {"document": document, "raw": None, "page": None, "location": None}
+
+
 def crawl_failures(crawl_reports: list[dict]) -> list[dict]:
     """In the failures table's columns: a row per portal that failed or was blocked, and a row
     ``crawl:<kind>`` per document lost (timeout, too_large, ...) or crawl cut short."""
@@ -66,12 +78,13 @@ def crawl_failures(crawl_reports: list[dict]) -> list[dict]:
                          "rule": "crawl:" + (",".join(r.get("blocked") or [])
                                              or r.get("status", "error")),
                          "subject": "portal", "expected": None, "observed": None,
-                         "message": r.get("message", "")})
+                         "message": r.get("message", ""), **_no_document()})
         for kind, urls in sorted((r.get("errors") or {}).items()):
             if kind in LOST_DOCUMENT_KINDS or kind == LIST_TRUNCATED:
                 rows += [{"portal": r.get("portal_id"), "agency": r.get("agency"), "year": None,
                           "rule": f"crawl:{kind}", "subject": url, "expected": None,
-                          "observed": None, "message": r.get("message", "")} for url in urls]
+                          "observed": None, "message": r.get("message", ""),
+                          **_no_document(document=url)} for url in urls]
     return rows
 
 
@@ -86,11 +99,24 @@ def warehouse_findings(data_dir: Path, run_id: str) -> tuple[list[dict], list[di
                coalesce(r.year, CASE WHEN q.rule = 'W3'
                                      THEN TRY_CAST(split_part(q.scope, '/', 2) AS INTEGER) END)
                    AS year,
-               q.rule, q.subject, q.expected, q.observed, q.message
+               q.rule, q.subject, q.expected, q.observed, q.message,
+               r.source_url AS document, r.document_sha256, found_at.page, found_at.location
         FROM quality_history q LEFT JOIN reports r USING (report_id)
+        -- where in the document: the first cell the finding names that has a page or location
+        LEFT JOIN LATERAL (
+            SELECT c.page, c.location FROM _cells c
+            WHERE c.report_id = q.report_id
+              AND list_contains(q.cells, c."table" || '/' || c."row" || '/' || c.col)
+            ORDER BY c.page IS NULL AND c.location IS NULL,
+                     list_position(q.cells, c."table" || '/' || c."row" || '/' || c.col)
+            LIMIT 1) found_at ON true
         WHERE q.run_id = ? AND q.status = 'FAIL' ORDER BY q.rule, portal, agency, q.subject
     """, [run_id]).fetchall()
-    columns = ("portal", "agency", "year", "rule", "subject", "expected", "observed", "message")
+    columns = ("portal", "agency", "year", "rule", "subject", "expected", "observed", "message",
+               "document", "raw", "page", "location")
+    store = RawStore(data_dir)
+    failures = [(*row[:9], str(store.path_of(row[9])) if row[9] else None, *row[10:])
+                for row in failures]
     rates = con.execute("""
         SELECT rule, count(*) FILTER (WHERE status = 'PASS') AS pass,
                count(*) FILTER (WHERE status = 'FAIL') AS fail,
@@ -108,7 +134,48 @@ def _percent(rate: dict) -> str:
     return "—" if rate["pass_rate"] is None else f"{rate['pass_rate']:.0%}"
 
 
-def markdown(summary: RunSummary) -> str:
+def coverage_markdown(data_dir: Path) -> list[str]:
+    """The coverage plot as markdown: the image inline (a data: URI, which the Prefect UI's
+    markdown shows without reaching any server) and the file it is also written to."""
+    path = data_dir / COVERAGE_IMAGE
+    png = coverage_png(data_dir)
+    if png is None:
+        return ["## Coverage", "", "no data: the warehouse holds no canonical report yet"]
+    try:  # the file is a convenience: a full or read-only disk must not cost the summary
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(png)
+        where = f"file: `{path}`"
+    except OSError as exc:
+        where = f"file not written: {exc}"
+    encoded = base64.b64encode(png).decode("ascii")
+    return ["## Coverage", "",
+            "Bodies with a report per province and year against the bodies expected (see "
+            "`docs/queries/coverage_by_province_year.sql`).", "",
+            f"![coverage by province and year](data:image/png;base64,{encoded})", "", where]
+
+
+def failure_links(failures: list[dict], limit: int = FAILURES_LINKED) -> list[str]:
+    """The first failures as markdown, each with a link to its document, its raw-store object
+    and where in the document (the table artifact holds every row, as text)."""
+    rows = [f for f in failures if f.get("document") or f.get("raw")]
+    if not rows:
+        return []
+    lines = ["## Failures and their documents", ""]
+    for f in rows[:limit]:
+        where = ", ".join(part for part in (f"page {f['page']}" if f.get("page") else "",
+                                            f.get("location") or "") if part)
+        link = f"[document]({f['document']})" if f.get("document") else ""
+        raw = f"raw `{f['raw']}`" if f.get("raw") else ""
+        lines.append(f"- {f.get('rule')} {f.get('agency') or f.get('portal') or ''} "
+                     f"{f.get('year') or ''} {f.get('subject') or ''}: "
+                     + "; ".join(part for part in (link, raw, where) if part))
+    if len(rows) > limit:
+        lines.append(f"- … {len(rows) - limit} more in the `{FAILURES_KEY}` table")
+    return lines
+
+
+def markdown(summary: RunSummary, data_dir: Path | None = None) -> str:
+    """The run summary; given ``data_dir``, with the coverage plot and linked failures."""
     c = summary.counts()
     lines = [f"# nianbao run `{summary.run_id}`", "",
              "| portals crawled | blocked | failed | partial | documents new | reports new | "
@@ -141,4 +208,8 @@ def markdown(summary: RunSummary) -> str:
         reasons = Counter(reason for _, reason in summary.skipped)
         lines += ["", "## Skipped documents", ""]
         lines += [f"- {n} × {reason}" for reason, n in reasons.items()]
+    if data_dir is not None:
+        lines += ["", *coverage_markdown(data_dir)]
+        links = failure_links(summary.failures)
+        lines += ["", *links] if links else []
     return "\n".join(lines) + "\n"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.summary import FAILURES_KEY
+from flows.summary import FAILURES_KEY, SUMMARY_KEY
 from tests.portal import fixtures
 from tests.portal.expected import EXPECTED
 from tests.portal.fixtures import write_configs
@@ -128,6 +128,18 @@ def test_flow_run_and_failures_artifact_in_the_ui(prefect_server, portal, tmp_pa
         driver.save_screenshot(str(tmp_path / "failures-artifact.png"))
         body = driver.find_element("tag name", "body").text
         assert "crawl:blocked:ruishu" in body
+
+        # the run summary's coverage plot: an inline data: URI image the UI's markdown shows
+        (summary,) = _post(f"{prefect_server['api']}/artifacts/filter",
+                           {"artifacts": {"key": {"any_": [SUMMARY_KEY]}}})
+        driver.get(f"{prefect_server['ui']}/artifacts/artifact/{summary['id']}")
+        coverage = "img[src^='data:image/png;base64,']"
+        WebDriverWait(driver, 90).until(lambda d: d.find_elements("css selector", coverage))
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+            "const i = document.querySelector(arguments[0]); return i.complete && "
+            "i.naturalWidth", coverage))
+        driver.execute_script("document.querySelector(arguments[0]).scrollIntoView()", coverage)
+        driver.save_screenshot(str(tmp_path / "summary-artifact.png"))
     except Exception:
         driver.save_screenshot(str(tmp_path / "failure.png"))
         shown = driver.find_element("tag name", "body").text

@@ -29,6 +29,8 @@ _MISTAKES = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogExcep
              duckdb.ConversionException)
 _LEADING_COMMENTS = re.compile(r"(\s+|--[^\n]*(\n|$)|/\*.*?\*/)*", re.DOTALL)
 _PRAGMA_NAME = re.compile(r"PRAGMA\s+(\w+)", re.IGNORECASE)
+_VIEW_NAME = re.compile(r"\b(" + "|".join(sorted(VIEW_TABLES, key=len, reverse=True))
+                        + r")\b")
 _EXPLAIN = re.compile(r"EXPLAIN\s*(\([^)]*\))?\s*(ANALY[SZ]E\b)?", re.IGNORECASE)
 
 
@@ -106,8 +108,12 @@ def _tables_read(sql: str) -> set[str]:
     """The warehouse tables ``sql`` reads, through whichever views."""
     try:
         names = duckdb.get_table_names(sql, qualified=False)
-    except duckdb.Error:  # a PRAGMA naming a table as a string: it reads the schema only
-        return set()
+    except duckdb.Error:
+        # DuckDB binds some SQL it runs fine only against the catalog (JOIN … USING, UNPIVOT):
+        # every view the text names outside strings and comments counts as read (a PRAGMA
+        # naming a table as a string reads the schema only)
+        code = re.sub(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", " ", sql, flags=re.DOTALL)
+        names = set(_VIEW_NAME.findall(code.lower()))
     return set().union(*(VIEW_TABLES.get(name.lower(), set()) for name in names))
 
 
