@@ -343,6 +343,8 @@ def _prefect_api_for_this_run() -> Iterator[None]:
 def print_run(result: dict, out: Console) -> None:
     from rich.table import Table
 
+    from flows.summary import percent
+
     print_crawl_reports(result["crawl_reports"], out)
     out.print(f"run {result['run_id']}: {result['documents_extracted']} documents extracted, "
               f"{result['reports_new']} reports new, {result['reports_unreadable']} unreadable, "
@@ -350,7 +352,7 @@ def print_run(result: dict, out: Console) -> None:
     rates = Table("rule", "PASS", "FAIL", "UNCERTAIN", "pass rate", title="quality by rule")
     for r in result["pass_rates"]:
         rates.add_row(r["rule"], str(r["pass"]), str(r["fail"]), str(r["uncertain"]),
-                      "—" if r["pass_rate"] is None else f"{r['pass_rate']:.0%}")
+                      percent(r))
     out.print(rates)
     failures = result["failures"]
     table = Table("portal", "agency", "year", "rule", "subject", "expected", "observed",

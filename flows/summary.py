@@ -130,7 +130,8 @@ def warehouse_findings(data_dir: Path, run_id: str) -> tuple[list[dict], list[di
              for rule, p, f, u in rates])
 
 
-def _percent(rate: dict) -> str:
+def percent(rate: dict) -> str:
+    """A pass-rate row's rate for people: "93%", or "—" when the rule ran on nothing."""
     return "—" if rate["pass_rate"] is None else f"{rate['pass_rate']:.0%}"
 
 
@@ -199,7 +200,7 @@ def markdown(summary: RunSummary, data_dir: Path | None = None) -> str:
                                                         for r in group)]
     lines += ["", "## Pass rate per rule", "", "| rule | PASS | FAIL | UNCERTAIN | pass rate |",
               "|---|---|---|---|---|"]
-    lines += [f"| {r['rule']} | {r['pass']} | {r['fail']} | {r['uncertain']} | {_percent(r)} |"
+    lines += [f"| {r['rule']} | {r['pass']} | {r['fail']} | {r['uncertain']} | {percent(r)} |"
               for r in summary.pass_rates]
     slowest = sorted(summary.crawl_reports, key=lambda r: -float(r.get("duration_s") or 0))[:5]
     lines += ["", "## Slowest portals", ""]
