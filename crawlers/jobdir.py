@@ -1,6 +1,8 @@
-"""Scrapy's JOBDIR keepers (scheduler queue, seen requests, spider state) with a full disk
-stopping the crawl with one line instead of raising from every enqueue: a traceback per
-request, and a crawl that never ends."""
+"""The scheduler of the JOBDIR (queue, seen requests), with a full disk stopping the crawl with
+one line instead of raising from every enqueue: a traceback per request, and a crawl that never
+ends. The JOBDIR belongs to a crawler process (one for its set of portals, crawlers/run.py);
+Scrapy writes its queue's index only when the crawl stops cleanly, so a JOBDIR left by a killed
+process is marked (``running``) and started afresh."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import logging
 
 from scrapy import Request, Spider
 from scrapy.core.scheduler import Scheduler
-from scrapy.extensions.spiderstate import SpiderState
 from twisted.internet.defer import Deferred
 
 from crawlers.faults import is_disk_full
@@ -41,14 +42,3 @@ class DiskFullScheduler(Scheduler):
                 raise
             _disk_full(self.spider, exc, "the JOBDIR queue")
             return None
-
-
-class DiskFullSpiderState(SpiderState):
-    def spider_closed(self, spider: Spider) -> None:
-        try:
-            super().spider_closed(spider)
-        except OSError as exc:
-            if not is_disk_full(exc):
-                raise
-            # The queue is saved already; only the list offsets are lost (lists are re-read).
-            logger.error("disk_full: %s: spider state not saved (%s)", spider.name, exc.strerror)
