@@ -110,12 +110,7 @@ class PortalSpider(scrapy.Spider):
                               else portal_config.recheck_days),
                 started=started, deadline=started + deadline)
         self._slot_hosts: set[str] = set()  # hosts whose download slot settings are known
-
-    @property
-    def config(self) -> PortalConfig:
-        """The config of a one-portal crawl (``scrapy crawl portal -a config=FILE``)."""
-        (portal,) = self.portals.values()
-        return portal.config
+        self._jobdir_resumed = False
 
     def portal_of(self, request: Request) -> PortalCrawl | None:
         """The portal a request (or its response's request) belongs to; None for requests
@@ -136,6 +131,9 @@ class PortalSpider(scrapy.Spider):
         slots = {host: p.slot_settings() for p in reversed(portals) for host in p.config.hosts}
         spider._slot_hosts.update(slots)
         settings = crawler.settings
+        # A JOBDIR that comes back (after a clean stop) remembers the requests it saw queued.
+        job = settings.get("JOBDIR")
+        spider._jobdir_resumed = bool(job) and Path(job, "requests.seen").exists()
         settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
         settings.set("CONCURRENT_REQUESTS", max(16, 2 * len(slots)), priority="spider")
         # Defaults for requests that carry no portal (robots.txt): the most lenient portal's.
@@ -152,7 +150,8 @@ class PortalSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Request]:
         # Every portal's start pages, then what its previous run left: the list pages it had not
         # finished queueing (going on from the entry where it stopped) and the requests it held
-        # back (dont_filter: the JOBDIR's duplicate filter saw them queued then).
+        # back. Those pass the duplicate filter, so a copy found again on the way is fetched
+        # once - unless the JOBDIR came back, whose filter saw them queued last time.
         for portal in self.portals.values():
             portal.load_resume(self.data_dir)
             unfinished = {url: saved.get("fragment") for url, saved in portal.list_offsets.items()}
@@ -175,7 +174,7 @@ class PortalSpider(scrapy.Spider):
                     self.logger.warning("%s: a held request could not be restored (%s)",
                                         portal.id, exc)
                     continue
-                yield request.replace(dont_filter=True)
+                yield request.replace(dont_filter=self._jobdir_resumed)
 
     def _request(self, portal: PortalCrawl, url: str, callback, meta: dict | None = None,
                  **kwargs: Any) -> Request | None:
@@ -185,10 +184,11 @@ class PortalSpider(scrapy.Spider):
             portal.report.error(OFFSITE_LINK, url)
             return None
         host = urlsplit(url).hostname or ""
-        if host not in self._slot_hosts:  # a subdomain: its own slot, the portal's politeness
+        engine = getattr(getattr(self, "crawler", None), "engine", None)
+        if host not in self._slot_hosts and engine is not None:
+            # A subdomain: a download slot of its own, with the portal's politeness.
             self._slot_hosts.add(host)
-            self.crawler.engine.downloader.per_slot_settings.setdefault(
-                host, portal.slot_settings())
+            engine.downloader.per_slot_settings.setdefault(host, portal.slot_settings())
         meta = {**(meta or {}), "portal_id": portal.id, "download_timeout": portal.config.timeout,
                 "download_maxsize": portal.config.max_download_mb * 1024 * 1024}
         return Request(url, callback=callback, errback=self.on_error, meta=meta, **kwargs)
