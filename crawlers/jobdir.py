@@ -1,15 +1,28 @@
-"""The scheduler of the JOBDIR (queue, seen requests), with a full disk stopping the crawl with
-one line instead of raising from every enqueue: a traceback per request, and a crawl that never
-ends. The JOBDIR belongs to a crawler process (one for its set of portals, crawlers/run.py);
-Scrapy writes its queue's index only when the crawl stops cleanly, so a JOBDIR left by a killed
-process is marked (``running``) and started afresh."""
+"""The JOBDIR's scheduler and request queues.
+
+``DiskFullScheduler``: a full disk stops the crawl with one line instead of raising from every
+enqueue (a traceback per request, and a crawl that never ends).
+
+``SavedOnStopQueue``: the queue of one download slot and priority, held in memory and written to
+the JOBDIR once, when the crawl stops. Scrapy's disk queues write every request as it is queued
+(a pickle, a file per slot made and removed as the slot fills and empties: most of a broad
+crawl's CPU after parsing), yet their index is saved only on a clean stop too, so they resume
+nothing more after a ``kill -9``. The JOBDIR belongs to a crawler process (one for its set of
+portals, crawlers/run.py); one left by a killed process is marked (``running``) and started
+afresh.
+"""
 
 from __future__ import annotations
 
 import logging
+import pickle
+from pathlib import Path
+from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.core.scheduler import Scheduler
+from scrapy.crawler import Crawler
+from scrapy.utils.request import request_from_dict
 from twisted.internet.defer import Deferred
 
 from crawlers.faults import is_disk_full
@@ -42,3 +55,45 @@ class DiskFullScheduler(Scheduler):
                 raise
             _disk_full(self.spider, exc, "the JOBDIR queue")
             return None
+
+
+class SavedOnStopQueue:
+    """A LIFO request queue (as Scrapy's default disk queue) at ``key`` in the JOBDIR: read back
+    when the crawl resumes, written when it stops."""
+
+    def __init__(self, crawler: Crawler, key: str) -> None:
+        self.spider = crawler.spider
+        self.path = Path(key)
+        self._requests: list[Request] = []
+        if self.path.is_file():
+            saved = pickle.loads(self.path.read_bytes())
+            self._requests = [request_from_dict(d, spider=self.spider) for d in saved]
+            self.path.unlink()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, key: str, *args: Any, **kwargs: Any) -> SavedOnStopQueue:
+        return cls(crawler, key)
+
+    def push(self, request: Request) -> None:
+        self._requests.append(request)
+
+    def pop(self) -> Request | None:
+        return self._requests.pop() if self._requests else None
+
+    def peek(self) -> Request | None:
+        return self._requests[-1] if self._requests else None
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    def close(self) -> None:
+        if not self._requests:
+            return
+        saved = []
+        for request in self._requests:
+            try:
+                saved.append(request.to_dict(spider=self.spider))
+            except ValueError as exc:  # a callback that is not a spider method: cannot resume
+                logger.warning("not kept in the JOBDIR: %s (%s)", request.url, exc)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_bytes(pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))

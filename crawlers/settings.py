@@ -53,6 +53,11 @@ DOWNLOADER_MIDDLEWARES = {
 # A full disk under the JOBDIR stops the crawl with one line (see crawlers/jobdir.py). List
 # offsets live in each portal's resume record, not in Scrapy's spider state.
 SCHEDULER = "crawlers.jobdir.DiskFullScheduler"
+SCHEDULER_DISK_QUEUE = "crawlers.jobdir.SavedOnStopQueue"  # written once, on a clean stop
+SCHEDULER_START_DISK_QUEUE = "crawlers.jobdir.SavedOnStopQueue"
+# Spider output (a list page's requests) handled a few at a time: Scrapy starts a task per
+# slot of CONCURRENT_ITEMS for every callback, and the items here are stored synchronously.
+CONCURRENT_ITEMS = 8
 EXTENSIONS = {"scrapy.extensions.spiderstate.SpiderState": None,
               "scrapy.extensions.throttle.AutoThrottle": None,
               "crawlers.throttle.PortalAutoThrottle": 0}
