@@ -71,7 +71,8 @@ class SavedOnStopQueue:
             self.path.unlink()
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, key: str, *args: Any, **kwargs: Any) -> SavedOnStopQueue:
+    def from_crawler(cls, crawler: Crawler, key: str, *args: Any,
+                     **kwargs: Any) -> SavedOnStopQueue:
         return cls(crawler, key)
 
     def push(self, request: Request) -> None:

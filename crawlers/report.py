@@ -2,8 +2,8 @@
 
 A portal that found reports before and none now, or none ever, is an error; a challenge page is
 ``blocked:<vendor>``. A portal that found reports but lost documents on the way (timeouts, size
-caps, bombs; see crawlers/faults.py) or was cut short by its request/document cap is
-``partial``, and so is one stopped at its deadline: the run's failures list it. Reports are written to
+caps, bombs; see crawlers/faults.py) or was cut short by its request/document cap or its
+deadline is ``partial``: the run's failures list it. Reports are written to
 ``DATA_DIR/state/crawl-reports/<portal>.json`` and appended to
 ``DATA_DIR/state/crawl-history.jsonl``.
 """

@@ -12,8 +12,8 @@ import signal
 import subprocess
 import sys
 import time
-from statistics import median
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,7 +23,6 @@ from crawlers.portal_crawl import resume_path
 from crawlers.rawstore import RawStore
 from crawlers.run import jobdir
 from crawlers.spiders.portal import PortalSpider
-from flows.crawling import run_crawl
 from tests.portal import fixtures
 from tests.portal.expected import EXPECTED
 from tests.portal.fixtures import write_configs
@@ -130,7 +129,7 @@ def test_each_host_keeps_its_delay_while_hosts_run_in_parallel(portal, tmp_path)
     spans = []
     for site in CRAWLED_SITES:  # a blocked site gets one or two requests: no gaps to measure
         starts = sorted(h.start for h in hits if h.site == site)
-        gaps = [b - a for a, b in zip(starts, starts[1:])]
+        gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
         # Scrapy spreads each delay over 0.5x..1.5x of it (DOWNLOAD_DELAY_JITTER), timed from
         # when it hands a request out, not when the server sees it (a busy machine shifts
         # single gaps): every gap well above nothing, the typical one at the delay.
@@ -224,7 +223,8 @@ def test_a_crawl_killed_with_sigkill_is_resumed_by_the_next(portal, tmp_path) ->
     job = jobdir(data, [e.portal_id for e in EXPECTED.values()])
     assert (job / "running").exists()  # killed: its JOBDIR is left marked
     total = sum(len(expected_documents(portal, s)) for s in CRAWLED_SITES)
-    stored_before = {(urlsplit(r.url).hostname, urlsplit(r.url).path) for r in RawStore(data).rows()}
+    stored_before = {(urlsplit(r.url).hostname, urlsplit(r.url).path)
+                     for r in RawStore(data).rows()}
     assert 0 < len(stored_before) < total
     portal.log.clear()
 

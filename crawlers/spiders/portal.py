@@ -19,7 +19,6 @@ still queued stay in the JOBDIR, so the next run resumes there.
 from __future__ import annotations
 
 import functools
-import logging
 import re
 import sqlite3
 import time
