@@ -38,6 +38,7 @@ _SPACES = re.compile(r"\s+")
 _INNER_SPACE = re.compile(r"(?<=\S) (?=\S)")  # the spaces of a spaced label (发 布 日 期)
 _INLINE_FIELD = {name: re.compile(rf"^\s*({'|'.join(labels)})\s*[:：]\s*(\S[^\n]{{0,60}})")
                  for name, labels in LABELS.items()}
+_ALL_LABELS = tuple(label for labels in LABELS.values() for label in labels)
 _FIELD_CELLS = etree.XPath(css2xpath("td, th, span, li, p, div.xxgk-info *"))
 _TEXTS = etree.XPath("descendant-or-self::text()")
 _NEXT_SIBLING_TEXTS = etree.XPath("following-sibling::*[1]//text()")
@@ -90,6 +91,8 @@ def _table_fields(page: Selector) -> dict[str, str]:
     for cell in _FIELD_CELLS(page.root):
         text = " ".join(_TEXTS(cell))
         label = _clean(text)
+        if not label.startswith(_ALL_LABELS):  # neither a label cell nor "label：value"
+            continue
         joined = _INNER_SPACE.sub("", text.strip())
         for name, labels in LABELS.items():
             if name in found:
