@@ -14,7 +14,7 @@ USER_AGENT = "nianbao/0.1 (research crawler for government information disclosur
 # first, so one portal's long list never starves the others.
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
-SCHEDULER_PRIORITY_QUEUE = "scrapy.pqueues.DownloaderAwarePriorityQueue"
+SCHEDULER_PRIORITY_QUEUE = "crawlers.jobdir.IdleFirstPriorityQueue"  # Scrapy's, O(1) a pop
 REACTOR_THREADPOOL_MAXSIZE = 20  # DNS lookups of many hosts at once
 DOWNLOAD_DELAY = 2.0
 DOWNLOAD_DELAY_JITTER = 0.5  # ±50%
