@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+from lxml import etree
 from parsel import Selector
+from parsel.csstranslator import css2xpath
 
 ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "wps", "ofd", "xls", "xlsx")
 # The pictures of a 图片版 report: fetched with the page, read by OCR as its tables.
@@ -30,6 +32,16 @@ LABELS = {
     "publisher": ("发布机构", "发文机关", "发文单位", "信息来源", "来源", "所属机构"),
     "publish_date": ("发布日期", "发布时间", "发文日期", "信息时间", "公开日期", "日期", "时间"),
 }
+
+
+_SPACES = re.compile(r"\s+")
+_INNER_SPACE = re.compile(r"(?<=\S) (?=\S)")  # the spaces of a spaced label (发 布 日 期)
+_INLINE_FIELD = {name: re.compile(rf"^\s*({'|'.join(labels)})\s*[:：]\s*(\S[^\n]{{0,60}})")
+                 for name, labels in LABELS.items()}
+_ALL_LABELS = tuple(label for labels in LABELS.values() for label in labels)
+_FIELD_CELLS = etree.XPath(css2xpath("td, th, span, li, p, div.xxgk-info *"))
+_TEXTS = etree.XPath("descendant-or-self::text()")
+_NEXT_SIBLING_TEXTS = etree.XPath("following-sibling::*[1]//text()")
 
 
 @dataclass
@@ -60,7 +72,7 @@ def attachment_extension(url: str) -> str | None:
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"\s+", "", text or "").rstrip(":：")
+    return _SPACES.sub("", text or "").rstrip(":：")
 
 
 def iso_date(text: str | None) -> str | None:
@@ -74,21 +86,27 @@ def iso_date(text: str | None) -> str | None:
 def _table_fields(page: Selector) -> dict[str, str]:
     """索引号 / 发布机构 / 发布日期 from label cells (spaced labels allowed) or "label：value" text."""
     found: dict[str, str] = {}
-    for cell in page.css("td, th, span, li, p, div.xxgk-info *"):
-        text = " ".join(cell.css("::text").getall())
+    # lxml with queries compiled once: parsel's per-cell .css()/.xpath() recompile each query,
+    # tens of milliseconds an article page (most of a crawl's CPU).
+    for cell in _FIELD_CELLS(page.root):
+        text = " ".join(_TEXTS(cell))
         label = _clean(text)
+        if not label.startswith(_ALL_LABELS):  # neither a label cell nor "label：value"
+            continue
+        joined = _INNER_SPACE.sub("", text.strip())
         for name, labels in LABELS.items():
             if name in found:
                 continue
             if label in labels:
-                value = " ".join(cell.xpath("following-sibling::*[1]//text()").getall()).strip()
+                value = " ".join(_NEXT_SIBLING_TEXTS(cell)).strip()
                 if value:
                     found[name] = value
             else:
-                inline = re.match(rf"^\s*({'|'.join(labels)})\s*[:：]\s*(\S[^\n]{{0,60}})",
-                                  re.sub(r"(?<=\S) (?=\S)", "", text.strip()))
+                inline = _INLINE_FIELD[name].match(joined)
                 if inline:
                     found[name] = inline.group(2).strip()
+        if len(found) == len(LABELS):
+            break
     return found
 
 

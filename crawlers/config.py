@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from scrapy.utils.url import url_is_from_any_domain
 
 PLATFORMS = ("auto", "trs", "hanweb", "gkmlpt", "static")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
@@ -45,6 +46,9 @@ class PortalConfig:
     max_documents: int = 2000
     max_download_mb: int = 50
     timeout: float = 60.0  # seconds per request
+    # Past this many minutes from the crawl's start the portal stops as partial (`deadline`);
+    # what it had queued waits for its next run. The nightly flow gives a portal 3 h.
+    deadline_minutes: float = 180.0
     # A document fetched fewer days ago is not requested again (its stored copy is read); older
     # ones get a conditional request. 0: always ask the server (If-None-Match/If-Modified-Since).
     recheck_days: float = 7.0
@@ -60,6 +64,13 @@ class PortalConfig:
     def hosts(self) -> tuple[str, ...]:
         return self.allowed_hosts or tuple(dict.fromkeys(
             urlsplit(u).hostname or "" for u in self.start_urls))
+
+    def allows(self, url: str) -> bool:
+        """Whether the crawl may fetch ``url``: its host is one of ``hosts`` or a subdomain of
+        one (Scrapy's own domain matching, the one rule for links and redirects alike)."""
+        host = urlsplit(url).hostname
+        # Scrapy compares the netloc, port included: hand it the bare host name.
+        return bool(host) and url_is_from_any_domain(f"http://{host}/", self.hosts)
 
 
 _KEYS = {f.name for f in fields(PortalConfig)} - {"source"}
@@ -128,6 +139,7 @@ def parse_config(data: Any, source: str = "<config>") -> PortalConfig:
         if key in values and not isinstance(values[key], bool):
             raise _fail(source, key, f"{values[key]!r} must be true or false")
     for key, kind in (("delay", float), ("timeout", float), ("recheck_days", float),
+                      ("deadline_minutes", float),
                       ("max_pages", int), ("max_requests", int), ("max_documents", int),
                       ("max_download_mb", int)):
         if key in values:

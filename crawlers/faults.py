@@ -37,6 +37,7 @@ OFFSITE_LINK = "offsite_link"  # a link to a host outside the allowed hosts (not
 ROBOTS_DISALLOWED = "robots_disallowed"
 RETRY_AFTER_TOO_LONG = "retry_after_too_long"  # a 503 asking to wait over the cap
 LIST_TRUNCATED = "list_truncated"  # `max_requests` / `max_documents` cut the crawl short
+DEADLINE = "deadline"  # the portal's `deadline_minutes` passed: it stopped, the others went on
 DISK_FULL = "disk_full"  # the data folder's disk is full: the crawl stopped
 SOFT_404 = "soft_404"
 NOT_A_LIST_PAGE = "not_a_list_page"

@@ -1,5 +1,11 @@
 """Downloader middlewares: politeness and safety around every request.
 
+Each takes the portal's config and state from the request (``PortalSpider.portal_of``: the
+request's ``meta["portal_id"]``), since one spider crawls many portals. Requests Scrapy makes
+itself (robots.txt) carry no portal.
+
+- ``PortalGate``: a request of a portal that has stopped (its cap) or is past its deadline is
+  not sent: it is kept for the portal's next run (crawlers/portal_crawl.py).
 - ``RobotsTxt``: Scrapy's robots.txt handling, but a robots.txt served as an HTML page counts as
   none (logged), and a portal may opt out only with a written reason (its config).
 - ``AntiBot``: challenge pages recorded as ``blocked:<vendor>``; the host gets no more requests.
@@ -7,8 +13,8 @@
   redirect back into its own chain or past REDIRECT_MAX_TIMES given up as ``redirect_loop``.
 - ``Compression``: Scrapy's decompression, with a body that inflates past the size cap reported
   as ``decompression_bomb``.
-- ``RequestCap``: at the portal's ``max_requests`` the crawl closes as ``list_truncated``; the
-  requests still queued stay in the JOBDIR for the next run.
+- ``RequestCap``: at the portal's ``max_requests`` that portal stops as ``list_truncated``; its
+  requests still queued are held for its next run. It also counts the portal's retries.
 - ``RetryAfter``: a 503 with Retry-After waits that long (capped) before the retry.
 - ``Conditional``: a document fetched within the portal's ``recheck_days`` is read from the raw
   store without a request; an older one gets If-None-Match / If-Modified-Since, and a 304 is
@@ -37,6 +43,7 @@ from tldextract import TLDExtract
 
 from crawlers.antibot import ChallengeBlocked, challenge_vendor
 from crawlers.faults import (
+    DEADLINE,
     LIST_TRUNCATED,
     DecompressionBomb,
     OffsiteRedirect,
@@ -44,6 +51,7 @@ from crawlers.faults import (
     RetryAfterTooLong,
     RobotsDisallowed,
 )
+from crawlers.portal_crawl import PortalCrawl, PortalStopped
 from crawlers.state import Validators
 
 logger = logging.getLogger(__name__)
@@ -59,8 +67,8 @@ _GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn", "hz-gb-231
 
 class RobotsTxt(RobotsTxtMiddleware):
     async def process_request(self, request: Request) -> None:
-        config = getattr(self.crawler.spider, "config", None)
-        if config is not None and not config.obey_robots:
+        portal = _portal_of(self.crawler.spider, request)
+        if portal is not None and not portal.config.obey_robots:
             return
         try:
             await super().process_request(request)
@@ -78,6 +86,11 @@ class RobotsTxt(RobotsTxtMiddleware):
         await super()._parse_robots(response, netloc, request)
 
 
+def _portal_of(spider: Spider | None, request: Request) -> PortalCrawl | None:
+    portal_of = getattr(spider, "portal_of", None)  # PortalSpider's; any other spider: None
+    return portal_of(request) if portal_of is not None else None
+
+
 class _CrawlerAware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -89,6 +102,28 @@ class _CrawlerAware:
     @property
     def spider(self) -> Spider:
         return self.crawler.spider
+
+    def portal(self, request: Request) -> PortalCrawl | None:
+        return _portal_of(self.crawler.spider, request)
+
+
+class PortalGate(_CrawlerAware):
+    """First in line: a stopped portal's request is held for its next run, not sent. The first
+    request met past a portal's deadline stops it (``deadline``), so a slow portal never holds
+    up the others."""
+
+    def process_request(self, request: Request) -> None:
+        portal = self.portal(request)
+        if portal is None:
+            return
+        if portal.stopping is None and portal.past_deadline():
+            minutes = portal.config.deadline_minutes
+            self.spider.stop(portal, DEADLINE, request.url,
+                             f"past its deadline ({portal.deadline_seconds:.0f} s; config "
+                             f"deadline_minutes: {minutes:g})")
+        if portal.stopping is not None:
+            portal.hold(request.to_dict(spider=self.spider))
+            raise PortalStopped(f"{portal.id} stopped ({portal.stopping}): held")
 
 
 class AntiBot(_CrawlerAware):
@@ -121,7 +156,10 @@ class AllowedRedirects(_CrawlerAware):
         if response.status not in (301, 302, 303, 307, 308) or not location:
             return response
         target = urlsplit(response.urljoin(location.decode("latin-1")))
-        if target.hostname and target.hostname not in self.spider.allowed_domains:
+        portal = self.portal(request)
+        allowed = (portal.config.allows if portal is not None
+                   else getattr(self.spider, "allows_any", lambda url: True))
+        if target.hostname and not allowed(target.geturl()):
             raise OffsiteRedirect(f"{request.url} -> {target.geturl()}")
         chain = [*request.meta.get("redirect_urls", []), request.url]
         if target.geturl() in chain or len(chain) > self.crawler.settings.getint(
@@ -145,20 +183,22 @@ class Compression(HttpCompressionMiddleware):
 
 
 class RequestCap(_CrawlerAware):
-    """Counts the requests that reach the network (a copy read from the raw store does not);
-    the one that reaches the portal's ``max_requests`` closes the crawl as ``list_truncated``.
+    """Counts each portal's requests that reach the network (a copy read from the raw store does
+    not); the one that reaches its ``max_requests`` stops that portal as ``list_truncated``.
     Requests already handed to the downloader still finish (at most CONCURRENT_REQUESTS more),
-    and what they find is queued in the JOBDIR with the rest, for the next run."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler)
-        self.sent = 0
+    and what they find is held with the rest, for the next run. A retried request is counted
+    as a retry of its portal."""
 
     def process_request(self, request: Request) -> None:
-        self.sent += 1
-        if self.sent == self.spider.config.max_requests:
-            self.spider.stop(LIST_TRUNCATED, request.url,
-                             f"max_requests ({self.spider.config.max_requests}) reached")
+        portal = self.portal(request)
+        if portal is None:
+            return
+        if request.meta.get("retry_times"):
+            portal.report.retries += 1
+        portal.requests_sent += 1
+        if portal.requests_sent == portal.config.max_requests:
+            self.spider.stop(portal, LIST_TRUNCATED, request.url,
+                             f"max_requests ({portal.config.max_requests}) reached")
 
 
 class RetryAfter:
@@ -177,12 +217,14 @@ class RetryAfter:
 
 class Conditional(_CrawlerAware):
     def process_request(self, request: Request) -> Response | None:
-        if not request.meta.get("conditional") or request.meta.get("unconditional"):
+        portal = self.portal(request)
+        if (portal is None or not request.meta.get("conditional")
+                or request.meta.get("unconditional")):
             return None
         known = self.spider.crawl_state.validators(request.url)
         if known is None or not self.spider.store.has(known.sha256):
             return None
-        if _age_days(known.fetched_at) < self.spider.recheck_days:  # seen lately: no request
+        if _age_days(known.fetched_at) < portal.recheck_days:  # seen lately: no request
             request.meta["not_requested"] = True
             return self._stored(request, request.url, known)
         if known.etag:
@@ -220,8 +262,8 @@ class Encoding(_CrawlerAware):
     def process_response(self, request: Request, response: Response) -> Response:
         if not isinstance(response, TextResponse):
             return response
-        config = getattr(self.spider, "config", None)
-        forced = config.encoding if config is not None else None
+        portal = self.portal(request)
+        forced = portal.config.encoding if portal is not None else None
         if forced:
             return response.replace(encoding=forced)
         declared = (response.encoding or "").lower()

@@ -1,7 +1,8 @@
 """The raw-store pipeline: bytes stored once by sha256, a manifest row per fetch, validators kept.
 
 A full disk stops the crawl (one ``disk_full`` line, see PortalSpider.disk_full); the item is
-then dropped quietly: logging it would print the document's bytes.
+then dropped quietly: logging it would print the document's bytes. Counts go to the item's
+portal's crawl report (``item["portal_id"]``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from scrapy.crawler import Crawler
 
 from crawlers.faults import DISK_FULL, is_disk_full
 from crawlers.rawstore import ManifestRow
-from crawlers.report import utc_now
+from crawlers.report import CrawlReport, utc_now
 from crawlers.state import Validators
 
 
@@ -26,25 +27,26 @@ class RawStorePipeline:
 
     def process_item(self, item: dict) -> dict:
         spider = self.crawler.spider
-        if spider.stopping == DISK_FULL:  # no more writes to a full disk: recorded as lost
-            spider.report.error(DISK_FULL, item["url"])
+        portal = spider.portals[item["portal_id"]]
+        if spider.crawl_reason == DISK_FULL:  # no more writes to a full disk: recorded as lost
+            portal.report.error(DISK_FULL, item["url"])
             item.pop("body")
             return item
         try:
-            return self._store(item)
+            return self._store(item, portal.report)
         except (OSError, sqlite3.Error) as exc:
             if not is_disk_full(exc):
                 raise
-            spider.disk_full(exc, item["url"])
+            spider.disk_full(exc, item["url"], portal)
             item.pop("body", None)
             return item
 
-    def _store(self, item: dict) -> dict:
+    def _store(self, item: dict, report: CrawlReport) -> dict:
         spider = self.crawler.spider
         body: bytes = item.pop("body")
         etag, last_modified = item.pop("etag"), item.pop("last_modified")
         if not item.pop("requested"):  # read from the store, seen lately: no fetch to record
-            spider.report.documents_unchanged += 1
+            report.documents_unchanged += 1
             item["sha256"] = spider.store.put(body)[0]
             return item
         sha256, new = spider.store.put(body)
@@ -53,9 +55,9 @@ class RawStorePipeline:
         spider.store.record(ManifestRow(**item, size=len(body), sha256=sha256,
                                         fetched_at=fetched_at, new=not unchanged))
         if unchanged:
-            spider.report.documents_unchanged += 1
+            report.documents_unchanged += 1
         else:
-            spider.report.documents_new += 1
+            report.documents_new += 1
         if etag or last_modified:
             spider.crawl_state.remember(item["url"], Validators(etag, last_modified, sha256,
                                                           item["content_type"]), fetched_at)

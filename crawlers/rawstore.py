@@ -156,10 +156,11 @@ class RawStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
+            # No fsync per object (a crawl stores thousands): the name is given by rename, and a
+            # copy a power cut left short no longer hashes to its name - every read checks,
+            # quarantines it, and the next crawl fetches the document again.
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.chmod(tmp, 0o444)
             os.replace(tmp, target)
         except BaseException:  # a full disk, say: no half-written temp file is left behind

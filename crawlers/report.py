@@ -2,8 +2,8 @@
 
 A portal that found reports before and none now, or none ever, is an error; a challenge page is
 ``blocked:<vendor>``. A portal that found reports but lost documents on the way (timeouts, size
-caps, bombs; see crawlers/faults.py) or was cut short by its request/document cap is
-``partial``: the run's failures list it. Reports are written to
+caps, bombs; see crawlers/faults.py) or was cut short by its request/document cap or its
+deadline is ``partial``: the run's failures list it. Reports are written to
 ``DATA_DIR/state/crawl-reports/<portal>.json`` and appended to
 ``DATA_DIR/state/crawl-history.jsonl``.
 """
@@ -16,7 +16,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from crawlers.faults import LIST_TRUNCATED, LOST_DOCUMENT_KINDS, is_disk_full
+from crawlers.faults import DEADLINE, LIST_TRUNCATED, LOST_DOCUMENT_KINDS, is_disk_full
+
+# Reasons a portal stopped on its own, with the rest of its crawl left for its next run.
+CUT_SHORT = {LIST_TRUNCATED: "cut short by its request/document cap",
+             DEADLINE: "stopped at its deadline"}
 
 logger = logging.getLogger(__name__)
 
@@ -73,13 +77,13 @@ class CrawlReport:
         if lost:
             self.message += "; lost " + ", ".join(f"{kind} {len(urls)}"
                                                   for kind, urls in sorted(lost.items()))
-        if reason == LIST_TRUNCATED:
-            self.message += "; cut short by its request/document cap (the next run resumes)"
+        if reason in CUT_SHORT:
+            self.message += f"; {CUT_SHORT[reason]} (the next run resumes)"
         elif reason not in ("finished",):
             self.status = "error" if self.status == "ok" else self.status
             self.message += f" (crawl ended: {reason})"
         # A cut-short crawl is partial even before it met a report: the rest comes next run.
-        if (self.status == "ok" and lost) or (reason == LIST_TRUNCATED and not self.blocked):
+        if (self.status == "ok" and lost) or (reason in CUT_SHORT and not self.blocked):
             self.status = "partial"
         if self.errors.get("layout_changed"):
             self.message += f"; layout changed on {len(self.errors['layout_changed'])} pages"

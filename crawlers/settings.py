@@ -1,5 +1,6 @@
-"""Scrapy settings: polite by default. Per-portal values (delay, timeout, size cap) come from the
-portal's config as spider attributes; see crawlers/config.py."""
+"""Scrapy settings: polite by default, tuned for a broad crawl (many portals in one engine).
+Per-portal values (delay, timeout, size cap) come from each portal's config: a download slot per
+host (DOWNLOAD_SLOTS, set by the spider) and request meta; see crawlers/config.py."""
 
 BOT_NAME = "nianbao"
 SPIDER_MODULES = ["crawlers.spiders"]
@@ -7,9 +8,14 @@ NEWSPIDER_MODULE = "crawlers.spiders"
 
 USER_AGENT = "nianbao/0.1 (research crawler for government information disclosure annual reports)"
 
-# One request in flight per host; AutoThrottle adapts the delay to the server's latency.
+# One request in flight per host; AutoThrottle adapts each host's delay to its latency, never
+# below its portal's delay (crawlers/throttle.py). The spider raises CONCURRENT_REQUESTS to
+# twice the number of hosts; the priority queue hands out requests of the least busy hosts
+# first, so one portal's long list never starves the others.
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
+SCHEDULER_PRIORITY_QUEUE = "crawlers.jobdir.IdleFirstPriorityQueue"  # Scrapy's, O(1) a pop
+REACTOR_THREADPOOL_MAXSIZE = 20  # DNS lookups of many hosts at once
 DOWNLOAD_DELAY = 2.0
 DOWNLOAD_DELAY_JITTER = 0.5  # ±50%
 AUTOTHROTTLE_ENABLED = True
@@ -32,6 +38,7 @@ COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.PortalGate": 50,  # a stopped portal's requests are held, not sent
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawlers.middlewares.RobotsTxt": 100,
     "crawlers.middlewares.RetryAfter": 560,
@@ -43,10 +50,18 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RequestCap": 900,  # after Conditional (580): real requests only
     "crawlers.middlewares.Encoding": 950,
 }
-# A full disk under the JOBDIR stops the crawl with one line (see crawlers/jobdir.py).
+# A full disk under the JOBDIR stops the crawl with one line (see crawlers/jobdir.py). List
+# offsets live in each portal's resume record, not in Scrapy's spider state.
 SCHEDULER = "crawlers.jobdir.DiskFullScheduler"
+SCHEDULER_DISK_QUEUE = "crawlers.jobdir.SavedOnStopQueue"  # written once, on a clean stop
+SCHEDULER_START_DISK_QUEUE = "crawlers.jobdir.SavedOnStopQueue"
+# Spider output (a list page's requests) handled a few at a time: Scrapy starts a task per
+# slot of CONCURRENT_ITEMS for every callback, and the items here are stored synchronously.
+CONCURRENT_ITEMS = 8
 EXTENSIONS = {"scrapy.extensions.spiderstate.SpiderState": None,
-              "crawlers.jobdir.DiskFullSpiderState": 0}
+              "scrapy.extensions.throttle.AutoThrottle": None,
+              "crawlers.throttle.PortalAutoThrottle": 0}
+LOGSTATS_INTERVAL = 60.0
 ITEM_PIPELINES = {"crawlers.pipelines.RawStorePipeline": 300}
 
 LOG_LEVEL = "INFO"

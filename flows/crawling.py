@@ -32,7 +32,8 @@ class CrawlResult:
 
 def run_crawl(portals: Path | Sequence[Path], data_dir: Path, *, delay: float | None = None,
               timeout: float | None = None, echo_log: bool = False,
-              log_level: str = "INFO", recheck_days: float | None = None) -> CrawlResult:
+              log_level: str = "INFO", recheck_days: float | None = None,
+              portal_deadline: float | None = None) -> CrawlResult:
     """Crawl ``portals`` (a config file or folder, or a list of them: one crawler process)."""
     paths = [portals] if isinstance(portals, (str, Path)) else list(portals)
     command = [sys.executable, "-m", "crawlers.run", "--portals", *map(str, paths),
@@ -41,6 +42,8 @@ def run_crawl(portals: Path | Sequence[Path], data_dir: Path, *, delay: float | 
         command += ["--delay", str(delay)]
     if recheck_days is not None:
         command += ["--recheck-days", str(recheck_days)]
+    if portal_deadline is not None:  # seconds; overrides every portal's deadline_minutes
+        command += ["--portal-deadline", str(portal_deadline)]
     stderr = None if echo_log else subprocess.PIPE
     done = subprocess.run(dying_with_this_process(command), stdout=subprocess.PIPE,
                           stderr=stderr, text=True, timeout=timeout, check=False)
