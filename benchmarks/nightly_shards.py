@@ -36,17 +36,17 @@ for _name, _value in (("DO_NOT_TRACK", "1"), ("PREFECT_SERVER_ANALYTICS_ENABLED"
                       ("PREFECT_LOGGING_LEVEL", "WARNING")):
     os.environ.setdefault(_name, _value)
 
-from prefect import flow, task  # noqa: E402
-from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from prefect import flow, task
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from crawlers.config import load_configs  # noqa: E402
-from extract import Report  # noqa: E402
-from extract.limits import shared_pool  # noqa: E402
-from flows.crawling import deal_shards, run_crawl  # noqa: E402
-from flows.pipeline import Candidate  # noqa: E402
-from flows.shards import EXTRACT_BATCH, extract_batch  # noqa: E402
-from tests.portal.fixtures import start_portal, write_configs  # noqa: E402
-from warehouse.load import DocumentMeta  # noqa: E402
+from crawlers.config import load_configs
+from extract import Report
+from extract.limits import shared_pool
+from flows.crawling import deal_shards, run_crawl
+from flows.pipeline import Candidate
+from flows.shards import EXTRACT_BATCH, extract_batch
+from tests.portal.fixtures import start_portal, write_configs
+from warehouse.load import DocumentMeta
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 SOURCES = ("shanghai_gov_office_2019.html", "weihai_2020.docx")

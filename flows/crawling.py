@@ -62,11 +62,15 @@ def run_crawl(portals: Path | Sequence[Path], data_dir: Path, *, delay: float | 
 PORTALS_PER_SHARD = 500
 
 
-def default_shard_count(portals: int, cores: int | None = None) -> int:
+def default_shard_count(portals: int, cores: int | None = None,
+                        task_slots: int | None = None) -> int:
     """One crawler process per core, more when a shard would hold over ``PORTALS_PER_SHARD``
-    portals, never more than there are portals."""
+    portals, never more than there are portals; with ``task_slots`` (tasks the runner runs at
+    once), one slot is left for extraction so that it overlaps the crawl."""
     cores = cores or os.cpu_count() or 2
     wanted = max(cores, -(-portals // PORTALS_PER_SHARD))
+    if task_slots:
+        wanted = min(wanted, max(1, task_slots - 1))
     return max(1, min(portals, wanted))
 
 

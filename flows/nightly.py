@@ -14,7 +14,9 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.context import FlowRunContext
 from prefect.states import Completed, Failed
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from crawlers.config import load_configs
 from extract import Report
@@ -76,6 +78,14 @@ def record_quality(data_dir: Path, summary: RunSummary) -> RunSummary:
     return summary
 
 
+def _thread_slots() -> int | None:
+    """Tasks this flow runs at once on a thread pool (None on a Dask cluster: its size is the
+    cluster's)."""
+    runner = getattr(FlowRunContext.get(), "task_runner", None)
+    return getattr(runner, "_max_workers", None) if isinstance(
+        runner, ThreadPoolTaskRunner) else None
+
+
 @flow(name="nianbao-nightly", log_prints=True, task_runner=make_task_runner("threads"))
 def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
             delay: float | None = None, crawl_timeout: float = CRAWL_TIMEOUT,
@@ -91,7 +101,8 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     except SnapshotError as exc:
         return Failed(message=f"{exc.kind}: {exc}")
     configs = load_configs(Path(portals))
-    dealt = deal_shards(configs, shards or default_shard_count(len(configs)))
+    dealt = deal_shards(configs, shards or default_shard_count(len(configs),
+                                                               task_slots=_thread_slots()))
     logger.info("run %s: crawling %d portals in %d shards", run_id, len(configs), len(dealt))
     crawled = crawl_and_extract(dealt, data, delay, crawl_timeout,
                                 {c.id: c.region for c in configs if c.region}, batch_size)

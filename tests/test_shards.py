@@ -67,6 +67,8 @@ def test_default_shard_count_follows_cores_and_portals() -> None:
     assert default_shard_count(1, cores=8) == 1
     assert default_shard_count(3000, cores=2) == 6  # at most 500 portals a crawler process
     assert default_shard_count(0, cores=4) == 1
+    assert default_shard_count(100, cores=16, task_slots=4) == 3  # a thread left to extract
+    assert default_shard_count(100, cores=16, task_slots=1) == 1
 
 
 def _select_configs(portal, directory: Path, sites: tuple[str, ...]) -> Path:
