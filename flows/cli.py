@@ -302,7 +302,8 @@ def run(
     dask_address: Annotated[str | None, typer.Option(
         help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
     shards: Annotated[int | None, typer.Option(
-        help="Crawler processes (default: from the portal count and the cores).")] = None,
+        help="Crawler processes (default: from the portals, cores and --workers; with "
+             "threads, at most --workers tasks run at once).")] = None,
 ) -> None:
     """Run the whole pipeline once as a Prefect flow: crawl, extract, load, check.
 
