@@ -304,6 +304,9 @@ def run(
     workers: Annotated[int, typer.Option(help="Parallel tasks (threads or Dask workers).")] = 4,
     dask_address: Annotated[str | None, typer.Option(
         help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")] = None,
+    shards: Annotated[int | None, typer.Option(
+        help="Crawler processes (default: from the portals, cores and --workers; with "
+             "threads, at most --workers tasks run at once).")] = None,
 ) -> None:
     """Run the whole pipeline once as a Prefect flow: crawl, extract, load, check.
 
@@ -315,7 +318,7 @@ def run(
 
     flow = nightly.with_options(task_runner=make_task_runner(task_runner, workers, dask_address))
     with _prefect_api_for_this_run():
-        state = flow(portals=str(portals), data_dir=str(data_dir), delay=delay,
+        state = flow(portals=str(portals), data_dir=str(data_dir), delay=delay, shards=shards,
                      return_state=True)
     out = Console()
     if not state.is_completed():

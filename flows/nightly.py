@@ -1,5 +1,6 @@
-"""The nightly pipeline as a Prefect flow: crawl each portal -> extract new documents -> load ->
-checks -> run summary, quality artifacts and the ``runs`` row.
+"""The nightly pipeline as a Prefect flow: crawl the portals in shards, extracting each shard's
+new documents as soon as it finished (flows/shards.py) -> load -> checks -> run summary, quality
+artifacts and the ``runs`` row.
 
 A bad portal or document never fails the run: its failure is recorded and the run completes
 ("Completed" with the failures in its message and artifacts). Only a broken pipeline (the
@@ -8,20 +9,21 @@ warehouse cannot be written, say) fails it.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.context import FlowRunContext
 from prefect.states import Completed, Failed
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from crawlers.config import PortalConfig, load_configs
+from crawlers.config import load_configs
 from extract import Report
-from extract.limits import shared_pool
-from flows.crawling import run_crawl
-from flows.pipeline import Candidate, candidates, load_extracted
+from flows.crawling import deal_shards, default_shard_count
+from flows.pipeline import Candidate, load_extracted
 from flows.runners import make_task_runner
+from flows.shards import EXTRACT_BATCH, crawl_and_extract
 from flows.summary import (
     FAILURES_KEY,
     SUMMARY_KEY,
@@ -34,31 +36,9 @@ from flows.verify import verify_run
 from warehouse.load import LoadResult, new_run_id
 from warehouse.store import SnapshotError, Warehouse, WarehouseLocked
 
-CRAWL_TIMEOUT = 3 * 3600  # seconds per portal
+CRAWL_TIMEOUT = 3 * 3600  # seconds per shard (its portals are crawled at the same time)
 # Documents that could not be tried (not unreadable): left out of the warehouse, retried next run.
 SKIP_ERRORS = ("libreoffice_missing", "ocr_missing")
-
-
-@task(name="crawl portal", retries=1, retry_delay_seconds=30)
-def crawl_portal(config: PortalConfig, data_dir: Path, delay: float | None,
-                 timeout: float) -> dict:
-    """One portal's crawl in its own subprocess; its crawl report, with how long it took."""
-    started = time.monotonic()
-    result = run_crawl(config.source, data_dir, delay=delay, timeout=timeout,
-                       log_level="WARNING")
-    report = result.reports[0] if result.reports else {
-        "portal_id": config.id, "agency": config.agency, "status": "error",
-        "message": result.config_error or f"crawler exited {result.returncode}: "
-                                           f"{result.log_tail[-300:]}"}
-    report["duration_s"] = round(time.monotonic() - started, 2)
-    return report
-
-
-@task(name="extract document")
-def extract_one(item: Candidate) -> Report:
-    """One document (a task run each: its own record) in this process's pool of recycled
-    extraction workers, under the time and memory limits."""
-    return shared_pool().extract(item.path, item.suffix, item.images, item.meta.source_url)
 
 
 @task(name="load warehouse")
@@ -98,24 +78,21 @@ def record_quality(data_dir: Path, summary: RunSummary) -> RunSummary:
     return summary
 
 
-def _crawl_all(configs: list[PortalConfig], data_dir: Path, delay: float | None,
-               timeout: float) -> list[dict]:
-    futures = [(c, crawl_portal.submit(c, data_dir, delay, timeout)) for c in configs]
-    reports = []
-    for config, future in futures:
-        future.wait()
-        if future.state.is_completed():
-            reports.append(future.result())
-        else:  # the crawl task itself broke (timeout, crash): recorded, the run goes on
-            reports.append({"portal_id": config.id, "agency": config.agency, "status": "error",
-                            "message": f"crawl task {future.state.name}: {future.state.message}"})
-    return reports
+def _thread_slots() -> int | None:
+    """Tasks this flow runs at once on a thread pool (None on a Dask cluster: its size is the
+    cluster's)."""
+    runner = getattr(FlowRunContext.get(), "task_runner", None)
+    return getattr(runner, "_max_workers", None) if isinstance(
+        runner, ThreadPoolTaskRunner) else None
 
 
 @flow(name="nianbao-nightly", log_prints=True, task_runner=make_task_runner("threads"))
 def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
-            delay: float | None = None, crawl_timeout: float = CRAWL_TIMEOUT):
-    """Crawl every portal config under ``portals``, extract new documents, load, check."""
+            delay: float | None = None, crawl_timeout: float = CRAWL_TIMEOUT,
+            shards: int | None = None, batch_size: int = EXTRACT_BATCH):
+    """Crawl every portal config under ``portals`` in ``shards`` crawler processes (default:
+    from the portal count and the cores), extract new documents in batches of ``batch_size``,
+    load, check."""
     logger = get_run_logger()
     data = Path(data_dir)
     run_id, started = new_run_id(), datetime.now(timezone.utc)
@@ -124,16 +101,16 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     except SnapshotError as exc:
         return Failed(message=f"{exc.kind}: {exc}")
     configs = load_configs(Path(portals))
-    logger.info("run %s: crawling %d portals", run_id, len(configs))
-    crawl_reports = _crawl_all(configs, data, delay, crawl_timeout)
-
-    items = candidates(data, only_new=True, regions={c.id: c.region for c in configs
-                                                      if c.region})
-    logger.info("extracting %d new documents", len(items))
-    futures = [extract_one.submit(item) for item in items]
-    extracted = [f.result() for f in futures]
-    skipped = [(r.file, r.error_code) for r in extracted if r.error_code in SKIP_ERRORS]
-    reports = [r for r in extracted if r.error_code not in SKIP_ERRORS]
+    dealt = deal_shards(configs, shards or default_shard_count(len(configs),
+                                                               task_slots=_thread_slots()))
+    logger.info("run %s: crawling %d portals in %d shards", run_id, len(configs), len(dealt))
+    crawled = crawl_and_extract(dealt, data, delay, crawl_timeout,
+                                {c.id: c.region for c in configs if c.region}, batch_size)
+    order = {c.id: i for i, c in enumerate(configs)}
+    crawl_reports = sorted(crawled.crawl_reports, key=lambda r: order.get(r["portal_id"], 0))
+    items = crawled.items
+    skipped = [(r.file, r.error_code) for r in crawled.reports if r.error_code in SKIP_ERRORS]
+    reports = [r for r in crawled.reports if r.error_code not in SKIP_ERRORS]
 
     summary = RunSummary(run_id, crawl_reports, LoadResult(run_id), skipped)
     counts = summary.counts()
@@ -153,6 +130,8 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     logger.info("run %s: %s", run_id, message)
     result = {"run_id": run_id, **counts, "documents_extracted": len(items),
               "failures": summary.failures,
-              "pass_rates": summary.pass_rates, "crawl_reports": crawl_reports}
+              "pass_rates": summary.pass_rates, "crawl_reports": crawl_reports,
+              "shards": crawled.shards, "batches": crawled.batches,
+              "batches_failed": crawled.batches_failed}
     return Completed(message=("completed with failures: " if summary.has_failures
                               else "completed: ") + message, data=result)

@@ -4,7 +4,7 @@ raw store -> documents to extract -> reports -> warehouse."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, urlsplit
@@ -39,9 +39,11 @@ def _suffix(row) -> str | None:
 
 
 def candidates(data_dir: Path, *, only_new: bool = True,
-               regions: dict[str, str] | None = None) -> list[Candidate]:
+               regions: dict[str, str] | None = None,
+               portals: Collection[str] | None = None) -> list[Candidate]:
     """Documents of the raw store to extract: every distinct sha256, or only those the warehouse
-    has not seen (an unchanged document is never extracted twice)."""
+    has not seen (an unchanged document is never extracted twice); ``portals``: only documents
+    those portal ids fetched (a crawl shard's, as soon as it finished)."""
     store = RawStore(data_dir)
     seen: set[str] = set()
     if only_new:
@@ -56,6 +58,7 @@ def candidates(data_dir: Path, *, only_new: bool = True,
                 images.setdefault(row.page_url, {})[url] = store.path_of(row.sha256)
     for row in rows:
         if (row.kind == "image" or row.sha256 in seen or row.sha256 in found
+                or (portals is not None and row.portal_id not in portals)
                 or not store.has(row.sha256)):
             continue
         found[row.sha256] = Candidate(row.sha256, store.path_of(row.sha256), _suffix(row),
