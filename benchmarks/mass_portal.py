@@ -54,7 +54,7 @@ KINDS = ("robots", "list", "document", "other")
 
 
 def host_address(index: int) -> str:
-    """The loopback address of host ``index`` (0-based): 127.1.0.1, 127.1.0.2, … never 127.0.x.x."""
+    """The loopback address of host ``index`` (0-based): 127.1.0.1, 127.1.0.2, … (not 127.0.x.x)."""
     return f"127.{1 + index // 62500}.{index // 250 % 250}.{index % 250 + 1}"
 
 
@@ -94,8 +94,8 @@ def render_list(index: int) -> bytes:
     agency = agency_name(index)
     column = Column(COLUMN, "政府信息公开年报", "html", 10, articles(index))
     paging = '<script>createPageHTML(1, 0, "index", "html");</script>'
-    text = list_page(agency, column, list_rows(None, column, list(column.articles)),  # type: ignore[arg-type]
-                     paging, "utf-8", ())
+    rows = list_rows(None, column, list(column.articles))  # type: ignore[arg-type]
+    text = list_page(agency, column, rows, paging, "utf-8", ())
     return text.encode("utf-8")
 
 

@@ -52,8 +52,8 @@ def test_list_page_is_read_by_the_trs_adapter(mass: MassPortal, tmp_path: Path) 
     page = ADAPTERS["trs"].parse_list(response, configs[1])
     assert sorted(e.url.rsplit(":", 1)[1].split("/", 1)[1] for e in page.entries) == \
         sorted(a.path.lstrip("/") for a in articles(1))
-    assert {e.title for e in page.entries} == {
-        f"{agency_name(1)}{year}年政府信息公开工作年度报告" for year in (2021, 2022, 2023)}
+    titles = {f"{agency_name(1)}{year}年政府信息公开工作年度报告" for year in (2021, 2022, 2023)}
+    assert {e.title for e in page.entries} == titles
 
 
 def test_each_report_is_extracted_exactly_and_differs_per_host(mass: MassPortal,
