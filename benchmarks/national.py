@@ -1,7 +1,7 @@
 """National scale: crawl and run over a thousand (and ten thousand) loopback portals. On demand.
 
     .venv/bin/python benchmarks/national.py [--portals 1000] [--large 10000] [--only s,a,b,c,d]
-                                             [--delay 0.5] [--keep DIR]
+                                             [--delay 0.5] [--timeout 3600] [--keep DIR]
 
 Starts the mass portal (benchmarks/mass_portal.py: one server process, a host per 127.a.b.c
 address, each a TRS column with three generated 2021-template reports) and writes one portal
@@ -86,6 +86,9 @@ def report_line(title: str, m: Measured, requests: list, delay: float,
     ratio = f"{m.wall_s / floor:.1f}x floor" if floor else "no floor"
     per_request = m.cpu_s * 1000 / len(requests) if requests else float("nan")
     print(f"\n== {title}")
+    if m.timed_out:
+        print(f"   DID NOT FINISH: killed after {m.wall_s:.0f} s (--timeout); the figures below "
+              "are up to then (CPU: only of processes reaped before the kill)")
     print(f"   exit {m.returncode}; wall {m.wall_s:.1f} s vs politeness floor {floor:.1f} s "
           f"({ratio}); requests served {len(requests)}")
     target = TARGETS["cpu_ms_per_request"]
@@ -131,12 +134,13 @@ def server_check(portal: MassPortal, requests: int = 5000, connections: int = 50
 
 # -- a) and d): crawl only -----------------------------------------------------------------------
 
-def crawl_figure(title: str, portal: MassPortal, hosts: int, delay: float, work: Path) -> None:
+def crawl_figure(title: str, portal: MassPortal, hosts: int, delay: float, work: Path,
+                 timeout: float) -> None:
     configs = portal.write_configs(work / f"configs-{hosts}", delay, hosts)
     window = Window(portal)
     server_cpu = portal.cpu_seconds()
     m = measure([NIANBAO, "crawl", "--portals", str(configs), "--data-dir",
-                 str(work / f"crawl-{hosts}"), "--json"], env=environment())
+                 str(work / f"crawl-{hosts}"), "--json"], env=environment(), timeout=timeout)
     keep_output(m, work / f"crawl-{hosts}.log")
     requests = window.close()
     report_line(title, m, requests, delay)
@@ -184,11 +188,11 @@ def read_back(data_dir: Path, hosts: int) -> str:
 
 
 def run_figure(title: str, portal: MassPortal, hosts: int, delay: float, work: Path,
-               data_dir: Path, second: bool) -> bool:
+               data_dir: Path, second: bool, timeout: float) -> bool:
     configs = portal.write_configs(work / f"configs-{hosts}", delay, hosts)
     window = Window(portal)
     m = measure([NIANBAO, "run", "--portals", str(configs), "--data-dir", str(data_dir)],
-                env=environment())
+                env=environment(), timeout=timeout)
     keep_output(m, work / f"run-{hosts}{'-second' if second else ''}.log")
     requests = window.close()
     report_line(title, m, requests, delay, crawl_only=False)
@@ -224,6 +228,8 @@ def main() -> None:
     parser.add_argument("--only", default="s,a,b,c,d", help="Figures to run: s, a, b, c, d.")
     parser.add_argument("--delay", type=float, default=0.5,
                         help="Seconds between requests to one host (the portal YAMLs' delay).")
+    parser.add_argument("--timeout", type=float, default=3600,
+                        help="Seconds before a measured command's process tree is killed.")
     parser.add_argument("--keep", type=Path, help="Work here and keep it (default: a temp dir).")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -243,16 +249,18 @@ def main() -> None:
                 server_check(portal)
             if "a" in only:
                 crawl_figure(f"a) nianbao crawl, {args.portals} portals", portal, args.portals,
-                             args.delay, work)
+                             args.delay, work, args.timeout)
             if "b" in only:
                 ok &= run_figure(f"b) nianbao run, {args.portals} portals", portal,
-                                 args.portals, args.delay, work, work / "run-data", False)
+                                 args.portals, args.delay, work, work / "run-data", False,
+                                 args.timeout)
             if "c" in only and ok:
                 ok &= run_figure(f"c) second nianbao run, {args.portals} unchanged portals",
-                                 portal, args.portals, args.delay, work, work / "run-data", True)
+                                 portal, args.portals, args.delay, work, work / "run-data", True,
+                                 args.timeout)
             if "d" in only:
                 crawl_figure(f"d) nianbao crawl, {args.large} portals in one shard", portal,
-                             args.large, args.delay, work)
+                             args.large, args.delay, work, args.timeout)
     sys.exit(0 if ok else 1)
 
 

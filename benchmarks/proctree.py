@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import subprocess
 import threading
 import time
@@ -26,6 +27,7 @@ class Measured:
     cpu_s: float
     peak_rss: int  # bytes
     peak_processes: int
+    timed_out: bool = False  # killed (the whole tree, SIGKILL) at the timeout
     lines: list[tuple[float, str]] = field(default_factory=list)  # (seconds from start, line)
 
     def first(self, needle: str) -> float | None:
@@ -74,9 +76,11 @@ def _cpu_of_children() -> float:
 
 
 def measure(command: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-            interval: float = 0.25, echo: bool = False) -> Measured:
-    """Run ``command`` to its end, sampling its tree's memory and collecting its output lines
-    (stdout and stderr merged) with the time each arrived."""
+            interval: float = 0.25, echo: bool = False,
+            timeout: float | None = None) -> Measured:
+    """Run ``command`` to its end (or kill its whole tree after ``timeout`` seconds), sampling
+    its tree's memory and collecting its output lines (stdout and stderr merged) with the time
+    each arrived."""
     cpu_before, started = _cpu_of_children(), time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, errors="replace")
@@ -92,11 +96,19 @@ def measure(command: list[str], *, env: dict[str, str] | None = None, cwd: Path 
     reader = threading.Thread(target=read_output, daemon=True)
     reader.start()
     peak_rss = peak_processes = 0
+    timed_out = False
     while process.poll() is None:
         pids = tree(process.pid)
         peak_rss, peak_processes = max(peak_rss, rss(pids)), max(peak_processes, len(pids))
+        if timeout is not None and time.perf_counter() - started > timeout and not timed_out:
+            timed_out = True
+            for pid in pids:  # only this command's own tree, each by its id
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         time.sleep(interval)
     wall = time.perf_counter() - started
     reader.join(timeout=10)
     return Measured(process.returncode, wall, _cpu_of_children() - cpu_before, peak_rss,
-                    peak_processes, lines)
+                    peak_processes, timed_out, lines)
