@@ -49,7 +49,9 @@ LIST_PATH = COLUMN + "index.html"
 YEARS = (2021, 2022, 2023)
 DEPARTMENTS = ("人民政府", "财政局", "教育局", "卫生健康局", "生态环境局")
 BACKLOG = 4096
-IDLE_SECONDS = 15.0  # a keep-alive connection idle this long is closed (nginx-like)
+# A keep-alive connection idle this long is closed: nginx's default keepalive_timeout. A crawler
+# that stalls longer finds its pooled connections closed (logged as lost connections).
+IDLE_SECONDS = 75.0
 KINDS = ("robots", "list", "document", "other")
 
 
