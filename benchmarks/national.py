@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -144,11 +145,14 @@ def crawl_figure(title: str, portal: MassPortal, hosts: int, delay: float, work:
     keep_output(m, work / f"crawl-{hosts}.log")
     requests = window.close()
     report_line(title, m, requests, delay)
-    statuses = Counter(line.split('"status": "')[1].split('"')[0]
-                       for _, line in m.lines if line.startswith("{") and '"status": "' in line)
-    print(f"   crawl reports by status {dict(statuses)}; requests by kind "
-          f"{dict(Counter(kind for _, _, kind, *_ in requests))}; "
+    reports = [json.loads(line) for _, line in m.lines if line.startswith("{")]
+    print(f"   crawl reports by status {dict(Counter(r['status'] for r in reports))}; "
+          f"requests by kind {dict(Counter(kind for _, _, kind, *_ in requests))}; "
           f"server CPU {portal.cpu_seconds() - server_cpu:.1f} s")
+    troubles = Counter(f"{r['status']}: {r.get('message')}" for r in reports
+                       if r["status"] != "ok")
+    for trouble, count in troubles.most_common(3):
+        print(f"   {count} x {trouble}")
     if m.returncode not in (0, 3):
         print("\n".join(line for _, line in m.lines[-20:]))
 
