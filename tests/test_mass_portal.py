@@ -3,6 +3,9 @@ column whose three generated reports the extractor reads exactly, answered 304 w
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -87,3 +90,32 @@ def test_unchanged_pages_are_answered_304_and_every_request_is_logged(mass: Mass
     logged = mass.requests()[before:]
     assert Counter((kind, status) for _, _, kind, status, _ in logged) == {
         ("document", 200): 1, ("document", 304): 2, ("robots", 200): 1, ("other", 404): 1}
+
+
+def test_run_over_a_mass_host_loads_its_reports_and_exits_without_lost_logs(
+        mass: MassPortal, tmp_path: Path) -> None:
+    """The national benchmark's figure (b) in small: ``nianbao run`` with its own Prefect server
+    (no PREFECT_API_URL) loads the host's three reports exactly and sends its last logs before
+    that server stops (they were retried for a minute at exit, then reported lost)."""
+    configs = tmp_path / "configs"
+    mass.write_configs(configs, delay=0.5, hosts=1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env.update(DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
+    done = subprocess.run([str(Path(sys.executable).with_name("nianbao")), "run", "--portals",
+                           str(configs), "--data-dir", str(tmp_path / "data")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Error logging to API" not in done.stdout + done.stderr
+
+    from warehouse.views import connect
+
+    rows = connect(tmp_path / "data").sql(
+        "SELECT r.agency, r.year, c.\"table\" || '/' || c.\"row\" || '/' || c.col, c.value "
+        "FROM reports r JOIN cells c USING (report_id)").fetchall()
+    loaded: dict[tuple[str, int], dict[str, float]] = {}
+    for agency, year, key, value in rows:
+        loaded.setdefault((agency, year), {})[key] = value
+    assert loaded == {(agency_name(0), year): {k: float(v) for k, v in
+                                               report_cells(f"{agency_name(0)}|{year}").items()}
+                      for year in (2021, 2022, 2023)}
