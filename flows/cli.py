@@ -340,7 +340,12 @@ def _prefect_api_for_this_run() -> Iterator[None]:
         yield
         return
     with prefect_server() as url, temporary_settings(updates={PREFECT_API_URL: url}):
-        yield
+        try:
+            yield
+        finally:  # logs still queued for a stopped server would be retried for a minute at exit
+            from prefect.logging.handlers import APILogWorker
+
+            APILogWorker.drain_all(timeout=5)
 
 
 def print_run(result: dict, out: Console) -> None:
