@@ -10,11 +10,11 @@ USER_AGENT = "nianbao/0.1 (research crawler for government information disclosur
 
 # One request in flight per host; AutoThrottle adapts each host's delay to its latency, never
 # below its portal's delay (crawlers/throttle.py). The spider raises CONCURRENT_REQUESTS to
-# twice the number of hosts; the priority queue hands out requests of the least busy hosts
-# first, so one portal's long list never starves the others.
+# twice the number of hosts; the priority queue hands out requests of idle hosts first
+# (crawlers/jobdir.py), so one portal's long list never starves the others.
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
-SCHEDULER_PRIORITY_QUEUE = "crawlers.jobdir.IdleFirstPriorityQueue"  # Scrapy's, O(1) a pop
+SCHEDULER_PRIORITY_QUEUE = "crawlers.jobdir.IdleFirstPriorityQueue"
 REACTOR_THREADPOOL_MAXSIZE = 20  # DNS lookups of many hosts at once
 DOWNLOAD_DELAY = 2.0
 DOWNLOAD_DELAY_JITTER = 0.5  # ±50%

@@ -140,6 +140,28 @@ def test_each_host_keeps_its_delay_while_hosts_run_in_parallel(portal, tmp_path)
     assert sum(spans) > 10 and span < 0.6 * sum(spans) and span < max(spans) + 3, (span, spans)
 
 
+def test_autothrottle_keeps_each_portals_own_delay_as_its_floor(portal, tmp_path) -> None:
+    """Two portals in one engine, AutoThrottle on: trs at 0.4 s, hanweb at 0.05 s. The fast
+    answers of the loopback server pull AutoThrottle's delay down to its floor: trs's floor
+    stays 0.4 s (Scrapy's own AutoThrottle knows only the global DOWNLOAD_DELAY, here the
+    smaller 0.05 s), while hanweb is not held to trs's pace."""
+    configs = _configs(portal, tmp_path / "configs", trs={"delay": 0.4}, hanweb={"delay": 0.05})
+    for path in configs.glob("*.yaml"):  # only the two
+        if path.stem not in (EXPECTED["trs"].portal_id, EXPECTED["hanweb"].portal_id):
+            path.unlink()
+    portal.reset()
+    reports, _ = _crawl(configs, tmp_path / "data")
+    assert [r["status"] for r in reports] == ["ok", "ok"]
+
+    def gaps(site: str) -> list[float]:
+        starts = sorted(h.start for h in portal.log.hits(site))
+        return [b - a for a, b in zip(starts, starts[1:], strict=False)]
+
+    slow, fast = gaps("trs"), gaps("hanweb")
+    assert len(slow) > 10 and median(slow) >= 0.4 * 0.8, slow
+    assert len(fast) > 10 and median(fast) < 0.2, fast
+
+
 @pytest.mark.slow
 def test_a_portal_past_its_deadline_stops_alone_and_resumes(portal, tmp_path) -> None:
     """hanweb (slow: 0.5 s between requests) gets 5 s; the others, politeness off, finish. It

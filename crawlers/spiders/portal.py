@@ -96,6 +96,7 @@ class PortalSpider(scrapy.Spider):
         self.store = RawStore(self.data_dir)
         self.crawl_state = CrawlState(self.data_dir)
         self.crawl_reason: str | None = None  # disk_full once the whole crawl stops
+        self._disk_full_at = str(self.data_dir)  # where the disk filled up, once it did
         self.close_reason: str | None = None  # Scrapy's, once the spider closed
         started = time.monotonic()
         self.portals: dict[str, PortalCrawl] = {}
@@ -388,7 +389,7 @@ class PortalSpider(scrapy.Spider):
         report = portal.report
         reason = portal.finish_reason(crawl_reason)
         if reason == DISK_FULL and DISK_FULL not in report.errors:  # stopped with the crawl
-            report.error(DISK_FULL, getattr(self, "_disk_full_at", str(self.data_dir)))
+            report.error(DISK_FULL, self._disk_full_at)
         report.finish(reason, self.crawl_state.best_previous_count(portal.id))
         try:
             self.crawl_state.record_crawl(portal.id, report.finished_at or "",
