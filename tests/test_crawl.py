@@ -15,8 +15,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy.http import HtmlResponse
 
 from crawlers.rawstore import RawStore
+from crawlers.spiders.portal import is_soft_404
 from flows.crawling import run_crawl
 from tests.portal import fixtures
 from tests.portal.expected import EXPECTED, OFFSITE
@@ -261,3 +263,18 @@ def test_usable_the_scrapy_way(portal, tmp_path) -> None:
     found = {(r.portal_id, r.agency, r.year, r.url, r.sha256)
              for r in RawStore(tmp_path / "data").rows()}
     assert found == expected_documents(portal, "static")
+
+
+@pytest.mark.parametrize(("body", "soft_404"), [
+    pytest.param('<a href="t20240110_104040.html">某局2023年政府信息公开工作年度报告</a>', False,
+                 id="digits-404-in-a-link"),
+    pytest.param("<p>文号：第404号</p>", False, id="404-in-a-document-number"),
+    pytest.param("<p>404错误：页面已删除</p>", True, id="404-error"),
+    pytest.param("<h1>404 Not Found</h1>", True, id="404-not-found"),
+    pytest.param("<div>抱歉，您访问的页面不存在</div>", True, id="page-does-not-exist"),
+])
+def test_soft_404_is_read_from_the_page_text(body: str, soft_404: bool) -> None:
+    """A small list page whose links carry the digits 404 is a list, not 'page not found'."""
+    page = HtmlResponse("http://127.0.0.1/xxgk/", encoding="utf-8",
+                        body=f"<html><body>{body}</body></html>".encode())
+    assert is_soft_404(page) is soft_404

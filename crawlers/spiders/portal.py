@@ -53,8 +53,9 @@ from crawlers.rawstore import RawStore
 from crawlers.selectors import LayoutChanged
 from crawlers.state import CrawlState
 
-_SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|此)?页面|404\s*(Not\s*Found|错误)?|已被删除|Page Not Found",
-                       re.I)
+# "404" as a word of the page's text (not the digits of t20240110_104040.html or 第404号).
+_SOFT_404 = re.compile(r"页面不存在|页面未找到|找不到(该|此)?页面|已被删除|Page Not Found"
+                       r"|(?<!\w)404(?!\w)|404\s*(错误|Not\s*Found)|错误\s*404", re.IGNORECASE)
 SOFT_404_MAX_BYTES = 4096
 _COLUMN_PAGE = re.compile(r"(/|/index\.s?html?)$")
 
@@ -77,8 +78,11 @@ def recorded(callback):
 
 def is_soft_404(response: Response) -> bool:
     """A 200 answer that is really 'page not found' (small, and says so)."""
-    return (isinstance(response, TextResponse) and len(response.body) < SOFT_404_MAX_BYTES
-            and bool(_SOFT_404.search(response.text)))
+    if not isinstance(response, TextResponse) or len(response.body) >= SOFT_404_MAX_BYTES:
+        return False
+    text = (" ".join(response.xpath("//body//text()").getall())
+            if isinstance(response, HtmlResponse) else response.text)
+    return bool(_SOFT_404.search(text))
 
 
 class PortalSpider(scrapy.Spider):
