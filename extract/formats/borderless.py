@@ -41,6 +41,7 @@ from extract.formats.borderless_columns import (
     runs,
     text_of,
 )
+from extract.formats.borderless_refit import continued_columns, value_runs
 from extract.formats.ruling import Glyph, Segment, group_tables
 from extract.labels import MATCH_THRESHOLD, best_match, exact_entry, normalise_label
 from extract.schema import SCHEMA
@@ -60,6 +61,9 @@ class Region:
     lines: list[Line] = field(default_factory=list)
     continued: bool = False  # the previous page's table, without a header of its own
     header_lines: list[Line] = field(default_factory=list)
+    # its rows may be laid out apart from its columns: a continuation, or rows under a header
+    # that a page break left on the previous page (a split table laid out anew)
+    relaid: bool = False
 
 
 
@@ -110,7 +114,7 @@ def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region
     regions: list[Region] = []
     start = 0
     if carried:
-        regions.append(Region(carried, continued=True))
+        regions.append(Region(carried, continued=True, relaid=True))
     for top, bottom, columns in blocks:
         first = top
         while (first > start and top - first < HEADER_LINES_ABOVE
@@ -221,21 +225,6 @@ def _blank_rows(blocks) -> list[tuple[float, str]]:
     return rows
 
 
-def _value_runs(glyphs: list[Glyph], size: float) -> list[list[Glyph]]:
-    """The line's printed values: runs of touching characters; a piece that is no value by
-    itself (a unit or a decimal point printed apart in a fallback or monospaced font) joined to
-    its neighbour."""
-    out: list[list[Glyph]] = []
-    for run in runs(glyphs, VALUE_GAP, size):
-        if (out and not (is_value_token(text_of(run)) and is_value_token(text_of(out[-1])))
-                and run[0].left - out[-1][-1].right
-                <= LABEL_GAP * size):
-            out[-1].extend(run)
-        else:
-            out.append(run)
-    return out
-
-
 def _quality(lines: list[Line], anchor: float) -> float:
     """How well a band's lines read as one row label beside ``anchor`` and whole rows without
     values: the row label's score, less one for each other block that reads as no label."""
@@ -276,6 +265,8 @@ def _bands(labels: list[Line], anchors: list[float]) -> list[list[Line]]:
 def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
     """The region's RawTable rows (header first) and whether it ran to the end of its lines
     (a table that may continue on the next page)."""
+    if region.relaid:
+        region.columns = continued_columns(region.columns, region.lines)
     columns = region.columns
     size = sorted(g.size for line in region.lines for g in line.glyphs)[
         sum(len(line.glyphs) for line in region.lines) // 2] if region.lines else 10.0
@@ -287,7 +278,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         label = [g for g in line.glyphs if g.x < edge]
         values: dict[int, list[str]] = {}
         intruded = False
-        for run in _value_runs([g for g in line.glyphs if g.x >= edge], line.size):
+        for run in value_runs([g for g in line.glyphs if g.x >= edge], line.size):
             text = text_of(run)
             if not is_value_token(text):
                 intruded = intruded or len(run) > 1
@@ -379,6 +370,8 @@ class UnruledReader:
             # a header at the top of the page: its first lines (行政复议) may end the last page
             lines = _above(tail, lines[0]) + lines
             regions = page_regions(lines, carried)
+        if pending and headed:
+            regions[0].relaid = True
         grids = []
         for n, region in enumerate(regions):
             rows, ended = region_rows(region)

@@ -1,0 +1,95 @@
+"""Columns of a table printed without ruling lines that continues on a new page laid out anew.
+
+A table split in two (a page break in the source between its rows) may be laid out twice: an
+HTML table autofits its columns to its own content, so the part without a header gets column
+widths of its own and the previous page's column labels no longer sit above its values. The
+values still print in the same columns, in order, each column's values stacked: their extents
+overlap within a column and are apart between columns. A continuation whose value stacks do not
+line up one to one with the carried columns gets columns from the stacks themselves; a column
+that is blank in every row of the part (no stack) is put where the stacks stand furthest apart
+(a blank column still takes its cell padding). Used by ``borderless.py``.
+"""
+
+from __future__ import annotations
+
+from extract.formats.borderless_columns import LABEL_GAP, VALUE_GAP, Column, Line, runs, \
+    text_of
+from extract.formats.ruling import Glyph
+from extract.values import is_value_token
+
+# A stack this far (a share of the font size) from its carried column does not line up with it.
+MISALIGNED = 0.5
+
+
+def value_runs(glyphs: list[Glyph], size: float) -> list[list[Glyph]]:
+    """The line's printed values: runs of touching characters; a piece that is no value by
+    itself (a unit or a decimal point printed apart in a fallback or monospaced font) joined to
+    its neighbour."""
+    out: list[list[Glyph]] = []
+    for run in runs(glyphs, VALUE_GAP, size):
+        if (out and not (is_value_token(text_of(run)) and is_value_token(text_of(out[-1])))
+                and run[0].left - out[-1][-1].right
+                <= LABEL_GAP * size):
+            out[-1].extend(run)
+        else:
+            out.append(run)
+    return out
+
+
+def _stacks(lines: list[Line], edge: float) -> list[tuple[float, float]]:
+    """The horizontal extents of the values printed right of ``edge`` after each line's label,
+    merged where they overlap: one (left, right) per column that prints a value, left to
+    right."""
+    spans = []
+    for line in lines:
+        pieces = value_runs([g for g in line.glyphs if g.x >= edge], line.size)
+        words = [n for n, run in enumerate(pieces) if not is_value_token(text_of(run))]
+        start = words[-1] + 1 if words else 0
+        spans += [(run[0].left, run[-1].right) for run in pieces[start:]]
+    stacks: list[tuple[float, float]] = []
+    for left, right in sorted(spans):
+        if stacks and left <= stacks[-1][1]:
+            stacks[-1] = (stacks[-1][0], max(stacks[-1][1], right))
+        else:
+            stacks.append((left, right))
+    return stacks
+
+
+def _lines_up(columns: list[Column], stacks: list[tuple[float, float]], size: float) -> bool:
+    """Whether each stack has its own carried column, in order, and lines up with it."""
+    last = -1
+    for left, right in stacks:
+        near = min(range(len(columns)), key=lambda k: columns[k].misalignment(left, right))
+        if near <= last or columns[near].misalignment(left, right) > MISALIGNED * size:
+            return False
+        last = near
+    return True
+
+
+def continued_columns(columns: list[Column], lines: list[Line]) -> list[Column]:
+    """The columns of lines that may be laid out apart from ``columns`` (a continuation
+    without a header of its own, or rows under a header the page break left on the previous
+    page): ``columns`` when the values line up with them, else columns at the value stacks."""
+    if not lines:
+        return columns
+    size = sorted(g.size for line in lines for g in line.glyphs)[
+        sum(len(line.glyphs) for line in lines) // 2]
+    stacks = _stacks(lines, min(c.left for c in columns) - 0.3 * size)
+    if not stacks or len(stacks) > len(columns) or _lines_up(columns, stacks, size):
+        return columns
+    # the gaps after each stack (the last: to the table's right edge, where half a cell's
+    # padding stands) and the blank columns each holds, given to the widest share first
+    right_edge = max(c.right for c in columns)
+    gaps = [b[0] - a[1] for a, b in zip(stacks, stacks[1:])]
+    gaps.append(2 * max(0.0, right_edge - stacks[-1][1]))
+    blanks = [0] * len(gaps)
+    for _ in range(len(columns) - len(stacks)):
+        widest = max(range(len(gaps)), key=lambda k: gaps[k] / (blanks[k] + 1))
+        blanks[widest] += 1
+    spans: list[tuple[float, float]] = []
+    for n, (left, right) in enumerate(stacks):
+        spans.append((left, right))
+        end = stacks[n + 1][0] if n + 1 < len(stacks) else max(right_edge, right)
+        step = (end - right) / (blanks[n] + 1)
+        spans += [(right + k * step, right + k * step) for k in range(1, blanks[n] + 1)]
+    return [Column(c.label, left, right) for c, (left, right) in zip(columns, spans)]
