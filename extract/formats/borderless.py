@@ -64,6 +64,8 @@ class Region:
     # its rows may be laid out apart from its columns: a continuation, or rows under a header
     # that a page break left on the previous page (a split table laid out anew)
     relaid: bool = False
+    # the columns that printed a value: before the page break (a continuation), then here
+    filled: set[int] = field(default_factory=set)
 
 
 
@@ -107,14 +109,16 @@ def _hangs_under_values(lines: list[Line], n: int) -> bool:
     return _label_score(label + text_of(lines[n].glyphs)) > _label_score(label)
 
 
-def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region]:
+def page_regions(lines: list[Line], carried: list[Column] | None,
+                 filled: set[int] | None = None) -> list[Region]:
     """The page's table regions: each header with the lines under it; lines above the first
-    header continue the previous page's table when ``carried`` columns are given."""
+    header continue the previous page's table when ``carried`` columns are given (``filled``:
+    those of them that printed a value)."""
     blocks = header_blocks(lines, find_columns(lines))
     regions: list[Region] = []
     start = 0
     if carried:
-        regions.append(Region(carried, continued=True, relaid=True))
+        regions.append(Region(carried, continued=True, relaid=True, filled=set(filled or ())))
     for top, bottom, columns in blocks:
         first = top
         while (first > start and top - first < HEADER_LINES_ABOVE
@@ -266,7 +270,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
     """The region's RawTable rows (header first) and whether it ran to the end of its lines
     (a table that may continue on the next page)."""
     if region.relaid:
-        region.columns = continued_columns(region.columns, region.lines)
+        region.columns = continued_columns(region.columns, region.lines, region.filled)
     columns = region.columns
     size = sorted(g.size for line in region.lines for g in line.glyphs)[
         sum(len(line.glyphs) for line in region.lines) // 2] if region.lines else 10.0
@@ -286,6 +290,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
             n = min(range(len(columns)),
                     key=lambda k: columns[k].misalignment(run[0].left, run[-1].right))
             values.setdefault(n, []).append(text)
+            region.filled.add(n)
         if intruded and not values:  # prose under the table: the table has ended
             ended = False
             break
@@ -346,6 +351,7 @@ class UnruledReader:
 
     def __init__(self) -> None:
         self.carried: list[Column] | None = None
+        self.filled: set[int] = set()  # the carried columns that printed a value
         self.pending: list[Line] = []
         self.tail: list[Line] = []  # the previous page's last lines
 
@@ -364,12 +370,12 @@ class UnruledReader:
         if pending:
             lines = _above(pending, lines[0]) + lines
             carried = None  # the header is read again, whole
-        regions = page_regions(lines, carried)
+        regions = page_regions(lines, carried, self.filled)
         headed = [r for r in regions if not r.continued]
         if tail and headed and headed[0].header_lines[:1] == lines[:1]:
             # a header at the top of the page: its first lines (行政复议) may end the last page
             lines = _above(tail, lines[0]) + lines
-            regions = page_regions(lines, carried)
+            regions = page_regions(lines, carried, self.filled)
         if pending and headed:
             regions[0].relaid = True
         grids = []
@@ -382,6 +388,7 @@ class UnruledReader:
             if data:
                 grids.append(rows)
             self.carried = region.columns if ended else None
+            self.filled = region.filled
         if not self.pending:
             self.tail = lines[-HEADER_LINES_ABOVE:]
         return grids

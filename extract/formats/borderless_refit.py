@@ -12,6 +12,8 @@ that is blank in every row of the part (no stack) is put where the stacks stand 
 
 from __future__ import annotations
 
+from itertools import combinations
+
 from extract.formats.borderless_columns import LABEL_GAP, VALUE_GAP, Column, Line, runs, \
     text_of
 from extract.formats.ruling import Glyph
@@ -66,10 +68,37 @@ def _lines_up(columns: list[Column], stacks: list[tuple[float, float]], size: fl
     return True
 
 
-def continued_columns(columns: list[Column], lines: list[Line]) -> list[Column]:
+def _widest_gaps(stacks: list[tuple[float, float]], right_edge: float, count: int
+                 ) -> list[int]:
+    """Where ``count`` blank columns go by geometry alone: into the gaps after each stack (the
+    last: to the table's right edge, where half a cell's padding stands), the widest share
+    first. The blank columns before the first stack and after each stack."""
+    gaps = [b[0] - a[1] for a, b in zip(stacks, stacks[1:])]
+    gaps.append(2 * max(0.0, right_edge - stacks[-1][1]))
+    held = [0] * len(gaps)
+    for _ in range(count):
+        held[max(range(len(gaps)), key=lambda k: gaps[k] / (held[k] + 1))] += 1
+    return [0, *held]
+
+
+def _held(blanks: set[int], width: int) -> list[int]:
+    """The blank columns before the first filled column and after each one."""
+    held = [0]
+    for n in range(width):
+        if n in blanks:
+            held[-1] += 1
+        else:
+            held.append(0)
+    return held
+
+
+def continued_columns(columns: list[Column], lines: list[Line], filled: set[int] | None = None
+                      ) -> list[Column]:
     """The columns of lines that may be laid out apart from ``columns`` (a continuation
     without a header of its own, or rows under a header the page break left on the previous
-    page): ``columns`` when the values line up with them, else columns at the value stacks."""
+    page): ``columns`` when the values line up with them, else columns at the value stacks.
+    ``filled``: the columns that printed a value before the page break; a column blank in
+    every row so far is the likeliest to be blank in the rest too."""
     if not lines:
         return columns
     size = sorted(g.size for line in lines for g in line.glyphs)[
@@ -77,19 +106,21 @@ def continued_columns(columns: list[Column], lines: list[Line]) -> list[Column]:
     stacks = _stacks(lines, min(c.left for c in columns) - 0.3 * size)
     if not stacks or len(stacks) > len(columns) or _lines_up(columns, stacks, size):
         return columns
-    # the gaps after each stack (the last: to the table's right edge, where half a cell's
-    # padding stands) and the blank columns each holds, given to the widest share first
-    right_edge = max(c.right for c in columns)
-    gaps = [b[0] - a[1] for a, b in zip(stacks, stacks[1:])]
-    gaps.append(2 * max(0.0, right_edge - stacks[-1][1]))
-    blanks = [0] * len(gaps)
-    for _ in range(len(columns) - len(stacks)):
-        widest = max(range(len(gaps)), key=lambda k: gaps[k] / (blanks[k] + 1))
-        blanks[widest] += 1
+    right_edge = max(max(c.right for c in columns), stacks[-1][1])
+    geometric = _widest_gaps(stacks, right_edge, len(columns) - len(stacks))
+    # a blank in every row so far first, then the nearest to the geometry
+    width = len(columns)
+    blanks = max((set(c) for c in combinations(range(width), width - len(stacks))),
+                 key=lambda b: (len(set(range(width)) - b & (filled or set())),
+                                -sum(abs(h - g) for h, g in zip(_held(b, width), geometric))))
     spans: list[tuple[float, float]] = []
-    for n, (left, right) in enumerate(stacks):
-        spans.append((left, right))
-        end = stacks[n + 1][0] if n + 1 < len(stacks) else max(right_edge, right)
-        step = (end - right) / (blanks[n] + 1)
-        spans += [(right + k * step, right + k * step) for k in range(1, blanks[n] + 1)]
+    queue = list(stacks)
+    for n in range(len(columns)):
+        if n not in blanks:
+            spans.append(queue.pop(0))
+            continue
+        # a blank column: a point between its neighbours (no value lines up with it)
+        before = spans[-1][1] if spans else stacks[0][0] - size
+        after = queue[0][0] if queue else right_edge
+        spans.append(((before + after) / 2, (before + after) / 2))
     return [Column(c.label, left, right) for c, (left, right) in zip(columns, spans)]
