@@ -41,7 +41,7 @@ from extract.formats.borderless_columns import (
     runs,
     text_of,
 )
-from extract.formats.borderless_refit import continued_columns, value_runs
+from extract.formats.borderless_refit import continued_columns, split_touching, value_runs
 from extract.formats.ruling import Glyph, Segment, group_tables
 from extract.labels import MATCH_THRESHOLD, best_match, exact_entry, normalise_label
 from extract.schema import SCHEMA
@@ -282,7 +282,9 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         label = [g for g in line.glyphs if g.x < edge]
         values: dict[int, list[str]] = {}
         intruded = False
-        for run in value_runs([g for g in line.glyphs if g.x >= edge], line.size):
+        for run in (piece for whole in value_runs([g for g in line.glyphs if g.x >= edge],
+                                                  line.size)
+                    for piece in split_touching(whole, columns, size)):
             text = text_of(run)
             if not is_value_token(text):
                 intruded = intruded or len(run) > 1

@@ -21,6 +21,8 @@ from extract.values import is_value_token
 
 # A stack this far (a share of the font size) from its carried column does not line up with it.
 MISALIGNED = 0.5
+# A value printed against its cell's edge lines up with the column label's edge this closely.
+ALIGNED = 0.3
 
 
 def value_runs(glyphs: list[Glyph], size: float) -> list[list[Glyph]]:
@@ -36,6 +38,26 @@ def value_runs(glyphs: list[Glyph], size: float) -> list[list[Glyph]]:
         else:
             out.append(run)
     return out
+
+
+def _edge_aligned(run: list[Glyph], column: Column, size: float) -> bool:
+    return min(abs(run[0].left - column.left), abs(run[-1].right - column.right)) \
+        <= ALIGNED * size
+
+
+def split_touching(run: list[Glyph], columns: list[Column], size: float) -> list[list[Glyph]]:
+    """A run of touching characters that prints the values of neighbouring columns (cells
+    without padding, both values against the same cell edge: "1" and "859" print "1859") as
+    those values: cut where each part lines up, by an edge, with a column of its own."""
+    for cut in range(1, len(run)):
+        head, tail = run[:cut], run[cut:]
+        if not (is_value_token(text_of(head)) and is_value_token(text_of(tail))):
+            continue
+        first = [k for k, c in enumerate(columns) if _edge_aligned(head, c, size)]
+        rest = [k for k, c in enumerate(columns) if _edge_aligned(tail, c, size)]
+        if first and rest and max(first) < min(rest):
+            return [head, *split_touching(tail, columns, size)]
+    return [run]
 
 
 def _stacks(lines: list[Line], edge: float) -> list[tuple[float, float]]:
