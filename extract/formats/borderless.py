@@ -212,11 +212,16 @@ def _best_part(lines: list[Line], anchor: float | None
 
 def _row_labels(lines: list[Line], anchor: float) -> tuple[str, list[tuple[float, str]]]:
     """The band's row label (the best matching sub-column part) and the label blocks of rows
-    without values in it, as (height, label)."""
+    without values in it, as (height, label). A blank row's label may start left of the row
+    label's part (a row under another parent label, wholly left of that part): the lines the
+    part leaves out are read as blocks of their own."""
     if not lines:
         return "", []
     _, blocks, main = _best_part(lines, anchor)
-    return _blocktext_of(main), _blank_rows(block for block in blocks if block is not main)
+    kept = {line.baseline for block in blocks for line in block}
+    apart = [line for line in lines if line.baseline not in kept]
+    return _blocktext_of(main), _blank_rows(
+        [*(block for block in blocks if block is not main), *(_blocks(apart) if apart else [])])
 
 
 def _blank_rows(blocks) -> list[tuple[float, str]]:
