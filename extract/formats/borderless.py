@@ -225,12 +225,16 @@ def _row_labels(lines: list[Line], anchor: float) -> tuple[str, list[tuple[float
 
 
 def _blank_rows(blocks) -> list[tuple[float, str]]:
-    """Label blocks that read as a template row: rows printed without values."""
+    """Label blocks that read as a template row: rows printed without values. A block that
+    reads as none may be several rows whose lines a parent label (written down its own column
+    beside them) joined: its best part, split where its own lines stand apart, is read again."""
     rows = []
     for block in blocks:
         score, _, label = _best_part(block, None)
         if score >= MATCH_THRESHOLD:
             rows.append((_middle(block), _blocktext_of(label)))
+        elif len(pieces := _blocks(label)) > 1:
+            rows += _blank_rows(pieces)
     return rows
 
 
