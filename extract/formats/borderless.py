@@ -318,7 +318,10 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
     rows: list[list[str | None]] = [] if region.continued else [
         [*region.header, *(c.label for c in columns)]]
     if not anchors:  # label lines only: the end of a row cut by a page break, or blank rows
-        for _, text in _blank_rows(_blocks(labels) if labels else []):
+        blocks = _blocks(labels) if labels else []
+        if region.continued and blocks and _best_part(blocks[0], None)[0] < MATCH_THRESHOLD:
+            rows.append([_blocktext_of(blocks.pop(0)), *([""] * len(columns))])
+        for _, text in _blank_rows(blocks):
             rows.append([text, *([""] * len(columns))])
         return rows, ended
     bands = _bands(labels, [a[0] for a in anchors])
