@@ -169,7 +169,32 @@ def find_columns(lines: list[Line]) -> list[tuple[int, int, Column]]:
     for item in found:
         if not any(_overlap(item, other) for other in kept):
             kept.append(item)
+    kept += _between_found(lines, kept)
     return sorted(kept, key=lambda f: (f[0], f[2].left))
+
+
+def _between_found(lines: list[Line], found: list[tuple[int, int, Column]]
+                   ) -> list[tuple[int, int, Column]]:
+    """Whole labels printed edge to edge with parts of labels already found (cells without
+    padding: "公益服务其他" is 社会公益组织's and 法律服务机构's second lines, then 其他): what
+    is left of a touching run once the found labels' characters are taken out."""
+    more: list[tuple[int, int, Column]] = []
+    for n, line in enumerate(lines):
+        covering = [c for first, last, c in found if first <= n <= last]
+        if not covering:
+            continue
+        for run in runs(line.glyphs, ISOLATED, line.size):
+            free = [k for k, g in enumerate(run)
+                    if not any(c.left - 0.01 <= g.left and g.right <= c.right + 0.01
+                               for c in covering)]
+            if not free or len(free) == len(run) or free[-1] - free[0] + 1 != len(free):
+                continue
+            rest = run[free[0]:free[-1] + 1]
+            label = normalise_label(text_of(rest))
+            item = (n, n, Column(label, rest[0].left, rest[-1].right))
+            if label in _LABELS and not any(_overlap(item, other) for other in found + more):
+                more.append(item)
+    return more
 
 
 def _segmented(run: list[Glyph]) -> list[Column]:
