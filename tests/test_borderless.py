@@ -144,9 +144,10 @@ def test_chromium_prints_are_exact_with_and_without_borders(chromium_prints: dic
 
 
 # LibreOffice variants without borders that the fast path reads exactly (of 78). A floor, raised
-# as the reader improves; the misses are printed (-s). Most are the HTML source split into two
-# tables that LibreOffice lays out with different column widths, the second without a header.
-EXACT_FLOOR = 73
+# as the reader improves; the misses are printed (-s). The four left are weihai DOCX layouts:
+# a header whose wrapped labels a page break cuts (A5), and labels a page break cuts in the
+# middle of a word that reads as no template label on either page (a row missing, none misread).
+EXACT_FLOOR = 74
 
 
 @pytest.mark.slow
