@@ -66,6 +66,8 @@ class Region:
     relaid: bool = False
     # the columns that printed a value: before the page break (a continuation), then here
     filled: set[int] = field(default_factory=set)
+    # its last row's lines, held for the next page (a label cut mid-word by the page break)
+    held: list[Line] = field(default_factory=list)
 
 
 
@@ -335,8 +337,16 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         label, blanks = _row_labels(band, baseline)
         out = [(baseline, [label, *("".join(values.get(n, [])) for n in range(len(columns)))])]
         out += [(y, [text, *([""] * len(columns))]) for y, text in blanks]
+        last = len(rows)
         rows.extend(row for _, row in sorted(out, key=lambda r: -r[0]))
-    if ended and bands[-1]:  # a label at the page foot that the page break cuts: its start
+    if ended and region.lines[-1].baseline >= anchors[-1][0] and not _label_score(label):
+        # the page's last line prints a row whose label reads as no row at all: a label the
+        # page break cuts mid-word ("3.补正后申请内" / "容仍不明确"); its lines are read again
+        # with the next page's
+        top = max([anchors[-1][0], *(line.baseline for line in bands[-1])])
+        region.held = [line for line in region.lines if line.baseline <= top]
+        del rows[last:]
+    elif ended and bands[-1]:  # a label at the page foot that the page break cuts: its start
         _, blocks, main = _best_part(bands[-1], anchors[-1][0])
         last = blocks[-1]
         if (last is not main and last[0].baseline < anchors[-1][0]
@@ -368,6 +378,7 @@ class UnruledReader:
         self.filled: set[int] = set()  # the carried columns that printed a value
         self.pending: list[Line] = []
         self.tail: list[Line] = []  # the previous page's last lines
+        self.held: list[Line] = []  # the previous page's last row, cut mid-label
 
     def page(self, glyphs: list[Glyph], baselines: list[float], ruled: list[Box]
              ) -> list[list[list[str | None]]]:
@@ -378,9 +389,12 @@ class UnruledReader:
         carried, self.carried = self.carried, None
         pending, self.pending = self.pending, []
         tail, self.tail = self.tail, []
+        held, self.held = self.held, []
         if not free:
             return []
         lines = lines_of([glyphs[n] for n in free], [baselines[n] for n in free])
+        if held and carried:
+            lines = _above(held, lines[0]) + lines
         if pending:
             lines = _above(pending, lines[0]) + lines
             carried = None  # the header is read again, whole
@@ -399,6 +413,8 @@ class UnruledReader:
             if not data and ended and n == len(regions) - 1 and not region.continued:
                 self.pending = region.header_lines + region.lines  # a header at the page foot
                 continue
+            if n == len(regions) - 1:
+                self.held = region.held
             if data:
                 grids.append(rows)
             self.carried = region.columns if ended else None
