@@ -277,6 +277,27 @@ def _bands(labels: list[Line], anchors: list[float]) -> list[list[Line]]:
     return bands
 
 
+def _cut_end(band: list[Line], anchor: float) -> tuple[str, list[Line]] | None:
+    """The end of a label that the page break cut, printed right above the first row's label
+    at the top of a continuation (no wider gap between them): (its text, the row's lines),
+    when the row's label reads better without those lines. Its text is taken from the row
+    label's sub-column (a parent label beside it left out)."""
+    whole = _quality(band, anchor)
+    found = None
+    for k in range(1, len(band)):
+        if band[k - 1].baseline <= anchor:
+            break
+        if (quality := _quality(band[k:], anchor)) > whole:
+            whole, found = quality, k
+    if found is None or _best_part(band[:found], None)[0] >= MATCH_THRESHOLD:
+        return None
+    _, _, main = _best_part(band[found:], anchor)
+    left = min(g.left for line in main for g in line.glyphs) - 0.01
+    text = "\n".join(t for line in band[:found]
+                     if (t := text_of([g for g in line.glyphs if g.left >= left])))
+    return (text, band[found:]) if text else None
+
+
 def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
     """The region's RawTable rows (header first) and whether it ran to the end of its lines
     (a table that may continue on the next page)."""
@@ -333,6 +354,9 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
                 and _best_part(lead[0], None)[0] < MATCH_THRESHOLD):
             rows.append([_blocktext_of(lead[0]), *([""] * len(columns))])
             bands[0] = [line for block in lead[1:] for line in block]
+        elif (end := _cut_end(bands[0], anchors[0][0])) is not None:
+            rows.append([end[0], *([""] * len(columns))])
+            bands[0] = end[1]
     for (baseline, values), band in zip(anchors, bands):
         label, blanks = _row_labels(band, baseline)
         out = [(baseline, [label, *("".join(values.get(n, [])) for n in range(len(columns)))])]
