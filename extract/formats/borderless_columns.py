@@ -74,6 +74,11 @@ def _column_labels() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 
 _LABELS, _PREFIXES, _PARTS = _column_labels()
+# Header words of the template's tables (信息内容) that a padding-free header prints edge to
+# edge with its column labels: no column themselves.
+_MARKERS = frozenset(normalise_label(m) for table in SCHEMA.values() for m in table.markers)
+_MARKER_PREFIXES = frozenset(m[:n] for m in _MARKERS for n in range(1, len(m) + 1))
+_HEADER_WORDS = _LABELS | _MARKERS
 
 
 @lru_cache(maxsize=8192)
@@ -118,12 +123,19 @@ def text_of(glyphs: list[Glyph]) -> str:
 
 
 def _isolated(line: Line, start: int, end: int) -> bool:
-    """Whether glyphs start..end of the line are not glued to a neighbour on either side."""
+    """Whether glyphs start..end of the line are not glued to a neighbour on either side; a
+    neighbour that is a whole column label or header word of its own (信息内容 printed edge to
+    edge with 采购项目数量 when cells have no padding) does not glue."""
     size = line.size
-    before = line.glyphs[start - 1] if start > 0 else None
-    after = line.glyphs[end + 1] if end + 1 < len(line.glyphs) else None
-    return ((before is None or line.glyphs[start].left - before.right > ISOLATED * size)
-            and (after is None or after.left - line.glyphs[end].right > ISOLATED * size))
+    glyphs = line.glyphs
+    first, last = start, end
+    while first > 0 and glyphs[first].left - glyphs[first - 1].right <= ISOLATED * size:
+        first -= 1
+    while (last + 1 < len(glyphs)
+           and glyphs[last + 1].left - glyphs[last].right <= ISOLATED * size):
+        last += 1
+    return all(not part or normalise_label(text_of(part)) in _HEADER_WORDS
+               for part in (glyphs[first:start], glyphs[end + 1:last + 1]))
 
 
 def _pieces(line: Line) -> list[tuple[int, int, str, bool]]:
@@ -199,7 +211,8 @@ def _between_found(lines: list[Line], found: list[tuple[int, int, Column]]
 
 def _segmented(run: list[Glyph]) -> list[Column]:
     """A run of touching characters that is wholly a sequence of two or more column labels
-    ("结果维持结果纠正…" when the cells have no padding), as those labels; else nothing."""
+    ("结果维持结果纠正…" when the cells have no padding; a header word such as 信息内容 may be
+    one of them), as those labels; else nothing."""
     if len(run) < 4 or normalise_label(text_of(run)) in _LABELS:
         return []
     # ways[j]: a split of run[:j] into labels (the fewest labels), or None
@@ -211,15 +224,16 @@ def _segmented(run: list[Glyph]) -> list[Column]:
         for j in range(i + 1, len(run) + 1):
             text += run[j - 1].text
             norm = normalise_label(text)
-            if norm not in _PREFIXES:
+            if norm not in _PREFIXES and norm not in _MARKER_PREFIXES:
                 break
-            if norm in _LABELS and (ways[j] is None or len(ways[i]) + 1 < len(ways[j])):
+            if ((norm in _LABELS or norm in _MARKERS)
+                    and (ways[j] is None or len(ways[i]) + 1 < len(ways[j]))):
                 ways[j] = [*ways[i], (i, j)]
     split = ways[-1]
     if not split or len(split) < 2:
         return []
-    return [Column(normalise_label(text_of(run[i:j])), run[i].left, run[j - 1].right)
-            for i, j in split]
+    return [Column(label, run[i].left, run[j - 1].right) for i, j in split
+            if (label := normalise_label(text_of(run[i:j]))) in _LABELS]
 
 
 def _extend(lines: list[Line], pieces: list, n: int, norm: str, left: float, right: float,
