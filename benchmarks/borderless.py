@@ -10,8 +10,9 @@ in a temporary directory by tests/variants.py: a sample of the LibreOffice varia
 path objects removed (the twin of the corpus file) and, with ``--chromium``, Chromium's prints
 of both sources. For each pair ``read_pdf_fast`` (chars with boxes, ruling lines, grids) is
 timed on both files in CPU time (one warm-up call, then the best of ``--repeat``: the least
-noisy estimate of a deterministic job on a shared machine) and its reading scored against the source's answer key. The ratio
-borderless/ruled per pair, and its median, is the number to watch (goal: <= 2x).
+noisy estimate of a deterministic job on a shared machine) and its reading scored against the
+source's answer key. The ratio borderless/ruled per pair, and its median, is the number to
+watch (goal: <= 2x).
 
 The ruled file of each pair is also timed three ways, to show what looking for tables without
 ruling lines costs a ruled report: as read (the probe skipped when the ruled tables give every
@@ -155,9 +156,10 @@ def main() -> None:
     print(f"\n{'ruled file':58} {'bare ms':>8} {'as read':>8} {'forced':>8}  "
           "as read/bare  forced/bare")
     for r in rows:
-        print(f"{r['pair']:58} {r['ruled_bare_s'] * 1000:8.1f} {r['ruled_as_read_s'] * 1000:8.1f} "
-              f"{r['ruled_forced_probe_s'] * 1000:8.1f}  {r['ruled_as_read_s'] / r['ruled_bare_s']:12.2f}"
-              f"  {r['ruled_forced_probe_s'] / r['ruled_bare_s']:11.2f}")
+        bare, as_read, forced = (r["ruled_bare_s"], r["ruled_as_read_s"],
+                                 r["ruled_forced_probe_s"])
+        print(f"{r['pair']:58} {bare * 1000:8.1f} {as_read * 1000:8.1f} {forced * 1000:8.1f}  "
+              f"{as_read / bare:12.2f}  {forced / bare:11.2f}")
     as_read = statistics.median(r["ruled_as_read_s"] / r["ruled_bare_s"] for r in rows)
     forced = statistics.median(r["ruled_forced_probe_s"] / r["ruled_bare_s"] for r in rows)
     print(f"ruled PDFs, median over the bare ruled reading: as read {as_read:.2f}x, probe forced "

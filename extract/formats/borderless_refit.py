@@ -12,10 +12,16 @@ that is blank in every row of the part (no stack) is put where the stacks stand 
 
 from __future__ import annotations
 
-from itertools import combinations
+from itertools import combinations, pairwise
 
-from extract.formats.borderless_columns import LABEL_GAP, VALUE_GAP, Column, Line, runs, \
-    text_of
+from extract.formats.borderless_columns import (
+    LABEL_GAP,
+    VALUE_GAP,
+    Column,
+    Line,
+    runs,
+    text_of,
+)
 from extract.formats.ruling import Glyph
 from extract.values import is_value_token
 
@@ -95,7 +101,7 @@ def _widest_gaps(stacks: list[tuple[float, float]], right_edge: float, count: in
     """Where ``count`` blank columns go by geometry alone: into the gaps after each stack (the
     last: to the table's right edge, where half a cell's padding stands), the widest share
     first. The blank columns before the first stack and after each stack."""
-    gaps = [b[0] - a[1] for a, b in zip(stacks, stacks[1:])]
+    gaps = [b[0] - a[1] for a, b in pairwise(stacks)]
     gaps.append(2 * max(0.0, right_edge - stacks[-1][1]))
     held = [0] * len(gaps)
     for _ in range(count):
