@@ -39,7 +39,7 @@ PINS = {
     "extract.formats.docx": ("2", "22172d55c7a0d1ad"),
     "extract.formats.office": ("1", "91fe59932a6f16f5"),
     "extract.formats.pdf": ("2", "cece4cca7f826083"),
-    "extract.formats.pdfium_grid": ("3", "0d98e19fd6ddefae"),
+    "extract.formats.pdfium_grid": ("3", "2bd07f6e8566bc2d"),
     "extract.formats.scan_pdf": ("1", "3f543f4c0940224b"),
     "extract.formats.lattice": ("1", "0f5bebf532e0ad73"),
 }

@@ -37,12 +37,11 @@ from extract.formats.borderless_columns import (
     find_columns,
     header_blocks,
     is_column_label,
-    lines_of,
     runs,
     text_of,
 )
 from extract.formats.borderless_refit import continued_columns, split_touching, value_runs
-from extract.formats.ruling import Glyph, Segment, group_tables
+from extract.formats.ruling import Glyph
 from extract.labels import MATCH_THRESHOLD, best_match, exact_entry, normalise_label
 from extract.schema import SCHEMA
 from extract.values import is_value_token
@@ -377,82 +376,3 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
                 and _best_part(last, None)[0] < MATCH_THRESHOLD):
             rows.append([_blocktext_of(last), *([""] * len(columns))])
     return rows, ended
-
-
-Box = tuple[float, float, float, float]  # left, bottom, right, top
-
-
-def ruled_boxes(horizontals: list[Segment], verticals: list[Segment]) -> list[Box]:
-    """The extent of each ruled table on the page (its characters are the grid reader's)."""
-    boxes = []
-    for hs, vs in group_tables(horizontals, verticals):
-        xs = [v.pos for v in vs] + [h.start for h in hs] + [h.end for h in hs]
-        ys = [h.pos for h in hs] + [v.start for v in vs] + [v.end for v in vs]
-        boxes.append((min(xs), min(ys), max(xs), max(ys)))
-    return boxes
-
-
-class UnruledReader:
-    """Reads a document's pages in order; a table that runs to the foot of a page lends its
-    columns to the top of the next page (a continuation without a repeated header), and a
-    header that a page break cuts (its rows on the next page) is read with the next page."""
-
-    def __init__(self) -> None:
-        self.carried: list[Column] | None = None
-        self.filled: set[int] = set()  # the carried columns that printed a value
-        self.pending: list[Line] = []
-        self.tail: list[Line] = []  # the previous page's last lines
-        self.held: list[Line] = []  # the previous page's last row, cut mid-label
-
-    def page(self, glyphs: list[Glyph], baselines: list[float], ruled: list[Box]
-             ) -> list[list[list[str | None]]]:
-        """The grids of the page's tables without ruling lines, top to bottom."""
-        free = [n for n, g in enumerate(glyphs)
-                if not any(b[0] <= g.x <= b[2] and b[1] <= g.y <= b[3] for b in ruled)
-                ] if ruled else list(range(len(glyphs)))
-        carried, self.carried = self.carried, None
-        pending, self.pending = self.pending, []
-        tail, self.tail = self.tail, []
-        held, self.held = self.held, []
-        if not free:
-            return []
-        lines = lines_of([glyphs[n] for n in free], [baselines[n] for n in free])
-        if held and carried:
-            lines = _above(held, lines[0]) + lines
-        if pending:
-            lines = _above(pending, lines[0]) + lines
-            carried = None  # the header is read again, whole
-        regions = page_regions(lines, carried, self.filled)
-        headed = [r for r in regions if not r.continued]
-        if tail and headed and headed[0].header_lines[:1] == lines[:1]:
-            # a header at the top of the page: its first lines (行政复议) may end the last page
-            lines = _above(tail, lines[0]) + lines
-            regions = page_regions(lines, carried, self.filled)
-        if pending and headed:
-            regions[0].relaid = True
-        grids = []
-        for n, region in enumerate(regions):
-            rows, ended = region_rows(region)
-            data = len(rows) > (0 if region.continued else 1)
-            if not data and ended and n == len(regions) - 1 and not region.continued:
-                self.pending = region.header_lines + region.lines  # a header at the page foot
-                continue
-            if n == len(regions) - 1:
-                self.held = region.held
-            if data:
-                grids.append(rows)
-            self.carried = region.columns if ended else None
-            self.filled = region.filled
-        if not self.pending:
-            self.tail = lines[-HEADER_LINES_ABOVE:]
-        return grids
-
-
-def _above(lines: list[Line], first: Line) -> list[Line]:
-    """``lines`` (from the foot of the previous page) moved to just above ``first``, one line
-    pitch apart, as if the page break were not there."""
-    pitch = 1.5 * first.size
-    shift = first.baseline + pitch - lines[-1].baseline
-    return [Line(line.baseline + shift,
-                 [g._replace(y=g.y + shift, bottom=g.bottom + shift, top=g.top + shift)
-                  for g in line.glyphs]) for line in lines]

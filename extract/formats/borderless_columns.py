@@ -280,3 +280,23 @@ def header_blocks(lines: list[Line], found: list[tuple[int, int, Column]]
 def is_column_label(text: str) -> bool:
     """Whether a printed text is a template column label (after normalising)."""
     return normalise_label(text) in _LABELS
+
+
+def stacked_columns(lines: list[Line]) -> list[Column]:
+    """Column labels written one character a line down narrow columns, read down each column
+    whatever the lines between (a page break may leave a gap in one column and not in its
+    neighbours): characters standing alone on their lines, stacked by their extents."""
+    stacks: list[list[Glyph]] = []
+    for line in lines:
+        for run in runs(line.glyphs, LABEL_GAP, line.size):
+            if len(run) != 1:
+                continue
+            glyph = run[0]
+            home = next((s for s in stacks if s[0].left < glyph.x < s[0].right), None)
+            if home is None:
+                stacks.append([glyph])
+            else:
+                home.append(glyph)
+    columns = [Column(label, min(g.left for g in s), max(g.right for g in s)) for s in stacks
+               if (label := normalise_label(text_of(s))) in _LABELS]
+    return sorted(columns, key=lambda c: c.left)

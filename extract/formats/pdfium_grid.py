@@ -23,7 +23,7 @@ import pypdfium2
 import pypdfium2.raw as pdfium_c
 
 from extract.errors import ExtractionError
-from extract.formats.borderless import Box, UnruledReader, ruled_boxes
+from extract.formats.borderless_pages import Box, UnruledReader, ruled_boxes
 from extract.formats.pdf import open_document, require_text
 from extract.formats.ruling import Glyph, Segment, page_tables
 from extract.interpret import interpret
