@@ -47,7 +47,9 @@ READERS: dict[str, tuple[str, ...]] = {
     "extract.formats.pdf": (),
     "extract.formats.pdfium_grid": ("extract.formats.pdf", "extract.formats.ruling",
                                     "extract.formats.borderless",
-                                    "extract.formats.borderless_columns"),
+                                    "extract.formats.borderless_columns",
+                                    "extract.formats.borderless_pages",
+                                    "extract.formats.borderless_refit"),
     "extract.formats.scan_pdf": ("extract.formats.scan", "extract.formats.ocr_engine",
                                  "extract.formats.ruling"),
     "extract.formats.lattice": ("extract.formats.ruling",),  # its union-find

@@ -40,7 +40,7 @@ PINS = {
     "extract.formats.docx": ("2", "22172d55c7a0d1ad"),
     "extract.formats.office": ("1", "91fe59932a6f16f5"),
     "extract.formats.pdf": ("2", "cece4cca7f826083"),
-    "extract.formats.pdfium_grid": ("2", "5da5a1118dd7948b"),
+    "extract.formats.pdfium_grid": ("3", "cd1cf867fe97422e"),
     "extract.formats.scan_pdf": ("1", "fde8814fc575db78"),
     "extract.formats.lattice": ("1", "9615e8acaeefaa91"),
 }

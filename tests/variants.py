@@ -107,12 +107,15 @@ def _axes(source: str) -> list[Variant]:
 VARIANTS: list[Variant] = list({v.name: v for v in _axes(DOCX) + _axes(HTML)}.values())
 # Every LibreOffice variant once more without ruling lines.
 BORDERLESS: list[Variant] = [replace(v, borderless=True) for v in VARIANTS]
-# Chromium prints of both sources, with and without ruling lines, and some of the axes.
+# Chromium prints of both sources, with and without ruling lines, and some of the axes: among
+# them the requests table split by a page break into two tables (each laid out with its own
+# column widths) and cells without padding whose right-aligned numbers touch.
 CHROMIUM: list[Variant] = [
     replace(v, printer="chromium", borderless=b)
     for v in (Variant(DOCX), Variant(HTML), Variant(HTML, fonts=FONTS[1], size=8),
               Variant(HTML, page="A5"), Variant(HTML, page="A4", landscape=True),
-              Variant(HTML, fonts=FONTS[2], size=12))
+              Variant(HTML, fonts=FONTS[2], size=12), Variant(HTML, split_at=9),
+              Variant(HTML, align="right"), Variant(HTML, split_at=9, align="right"))
     for b in (True, False)]
 
 

@@ -37,11 +37,11 @@ from extract.formats.borderless_columns import (
     find_columns,
     header_blocks,
     is_column_label,
-    lines_of,
     runs,
     text_of,
 )
-from extract.formats.ruling import Glyph, Segment, group_tables
+from extract.formats.borderless_refit import continued_columns, split_touching, value_runs
+from extract.formats.ruling import Glyph
 from extract.labels import MATCH_THRESHOLD, best_match, exact_entry, normalise_label
 from extract.schema import SCHEMA
 from extract.values import is_value_token
@@ -60,6 +60,13 @@ class Region:
     lines: list[Line] = field(default_factory=list)
     continued: bool = False  # the previous page's table, without a header of its own
     header_lines: list[Line] = field(default_factory=list)
+    # its rows may be laid out apart from its columns: a continuation, or rows under a header
+    # that a page break left on the previous page (a split table laid out anew)
+    relaid: bool = False
+    # the columns that printed a value: before the page break (a continuation), then here
+    filled: set[int] = field(default_factory=set)
+    # its last row's lines, held for the next page (a label cut mid-word by the page break)
+    held: list[Line] = field(default_factory=list)
 
 
 
@@ -103,14 +110,16 @@ def _hangs_under_values(lines: list[Line], n: int) -> bool:
     return _label_score(label + text_of(lines[n].glyphs)) > _label_score(label)
 
 
-def page_regions(lines: list[Line], carried: list[Column] | None) -> list[Region]:
+def page_regions(lines: list[Line], carried: list[Column] | None,
+                 filled: set[int] | None = None) -> list[Region]:
     """The page's table regions: each header with the lines under it; lines above the first
-    header continue the previous page's table when ``carried`` columns are given."""
+    header continue the previous page's table when ``carried`` columns are given (``filled``:
+    those of them that printed a value)."""
     blocks = header_blocks(lines, find_columns(lines))
     regions: list[Region] = []
     start = 0
     if carried:
-        regions.append(Region(carried, continued=True))
+        regions.append(Region(carried, continued=True, relaid=True, filled=set(filled or ())))
     for top, bottom, columns in blocks:
         first = top
         while (first > start and top - first < HEADER_LINES_ABOVE
@@ -204,36 +213,30 @@ def _best_part(lines: list[Line], anchor: float | None
 
 def _row_labels(lines: list[Line], anchor: float) -> tuple[str, list[tuple[float, str]]]:
     """The band's row label (the best matching sub-column part) and the label blocks of rows
-    without values in it, as (height, label)."""
+    without values in it, as (height, label). A blank row's label may start left of the row
+    label's part (a row under another parent label, wholly left of that part): the lines the
+    part leaves out are read as blocks of their own."""
     if not lines:
         return "", []
     _, blocks, main = _best_part(lines, anchor)
-    return _blocktext_of(main), _blank_rows(block for block in blocks if block is not main)
+    kept = {line.baseline for block in blocks for line in block}
+    apart = [line for line in lines if line.baseline not in kept]
+    return _blocktext_of(main), _blank_rows(
+        [*(block for block in blocks if block is not main), *(_blocks(apart) if apart else [])])
 
 
 def _blank_rows(blocks) -> list[tuple[float, str]]:
-    """Label blocks that read as a template row: rows printed without values."""
+    """Label blocks that read as a template row: rows printed without values. A block that
+    reads as none may be several rows whose lines a parent label (written down its own column
+    beside them) joined: its best part, split where its own lines stand apart, is read again."""
     rows = []
     for block in blocks:
         score, _, label = _best_part(block, None)
         if score >= MATCH_THRESHOLD:
             rows.append((_middle(block), _blocktext_of(label)))
+        elif len(pieces := _blocks(label)) > 1:
+            rows += _blank_rows(pieces)
     return rows
-
-
-def _value_runs(glyphs: list[Glyph], size: float) -> list[list[Glyph]]:
-    """The line's printed values: runs of touching characters; a piece that is no value by
-    itself (a unit or a decimal point printed apart in a fallback or monospaced font) joined to
-    its neighbour."""
-    out: list[list[Glyph]] = []
-    for run in runs(glyphs, VALUE_GAP, size):
-        if (out and not (is_value_token(text_of(run)) and is_value_token(text_of(out[-1])))
-                and run[0].left - out[-1][-1].right
-                <= LABEL_GAP * size):
-            out[-1].extend(run)
-        else:
-            out.append(run)
-    return out
 
 
 def _quality(lines: list[Line], anchor: float) -> float:
@@ -273,9 +276,32 @@ def _bands(labels: list[Line], anchors: list[float]) -> list[list[Line]]:
     return bands
 
 
+def _cut_end(band: list[Line], anchor: float) -> tuple[str, list[Line]] | None:
+    """The end of a label that the page break cut, printed right above the first row's label
+    at the top of a continuation (no wider gap between them): (its text, the row's lines),
+    when the row's label reads better without those lines. Its text is taken from the row
+    label's sub-column (a parent label beside it left out)."""
+    whole = _quality(band, anchor)
+    found = None
+    for k in range(1, len(band)):
+        if band[k - 1].baseline <= anchor:
+            break
+        if (quality := _quality(band[k:], anchor)) > whole:
+            whole, found = quality, k
+    if found is None or _best_part(band[:found], None)[0] >= MATCH_THRESHOLD:
+        return None
+    _, _, main = _best_part(band[found:], anchor)
+    left = min(g.left for line in main for g in line.glyphs) - 0.01
+    text = "\n".join(t for line in band[:found]
+                     if (t := text_of([g for g in line.glyphs if g.left >= left])))
+    return (text, band[found:]) if text else None
+
+
 def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
     """The region's RawTable rows (header first) and whether it ran to the end of its lines
     (a table that may continue on the next page)."""
+    if region.relaid:
+        region.columns = continued_columns(region.columns, region.lines, region.filled)
     columns = region.columns
     size = sorted(g.size for line in region.lines for g in line.glyphs)[
         sum(len(line.glyphs) for line in region.lines) // 2] if region.lines else 10.0
@@ -287,7 +313,9 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
         label = [g for g in line.glyphs if g.x < edge]
         values: dict[int, list[str]] = {}
         intruded = False
-        for run in _value_runs([g for g in line.glyphs if g.x >= edge], line.size):
+        for run in (piece for whole in value_runs([g for g in line.glyphs if g.x >= edge],
+                                                  line.size)
+                    for piece in split_touching(whole, columns, size)):
             text = text_of(run)
             if not is_value_token(text):
                 intruded = intruded or len(run) > 1
@@ -295,6 +323,7 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
             n = min(range(len(columns)),
                     key=lambda k: columns[k].misalignment(run[0].left, run[-1].right))
             values.setdefault(n, []).append(text)
+            region.filled.add(n)
         if intruded and not values:  # prose under the table: the table has ended
             ended = False
             break
@@ -311,7 +340,10 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
     rows: list[list[str | None]] = [] if region.continued else [
         [*region.header, *(c.label for c in columns)]]
     if not anchors:  # label lines only: the end of a row cut by a page break, or blank rows
-        for _, text in _blank_rows(_blocks(labels) if labels else []):
+        blocks = _blocks(labels) if labels else []
+        if region.continued and blocks and _best_part(blocks[0], None)[0] < MATCH_THRESHOLD:
+            rows.append([_blocktext_of(blocks.pop(0)), *([""] * len(columns))])
+        for _, text in _blank_rows(blocks):
             rows.append([text, *([""] * len(columns))])
         return rows, ended
     bands = _bands(labels, [a[0] for a in anchors])
@@ -321,84 +353,26 @@ def region_rows(region: Region) -> tuple[list[list[str | None]], bool]:
                 and _best_part(lead[0], None)[0] < MATCH_THRESHOLD):
             rows.append([_blocktext_of(lead[0]), *([""] * len(columns))])
             bands[0] = [line for block in lead[1:] for line in block]
+        elif (end := _cut_end(bands[0], anchors[0][0])) is not None:
+            rows.append([end[0], *([""] * len(columns))])
+            bands[0] = end[1]
     for (baseline, values), band in zip(anchors, bands):
         label, blanks = _row_labels(band, baseline)
         out = [(baseline, [label, *("".join(values.get(n, [])) for n in range(len(columns)))])]
         out += [(y, [text, *([""] * len(columns))]) for y, text in blanks]
+        last = len(rows)
         rows.extend(row for _, row in sorted(out, key=lambda r: -r[0]))
-    if ended and bands[-1]:  # a label at the page foot that the page break cuts: its start
+    if ended and region.lines[-1].baseline >= anchors[-1][0] and not _label_score(label):
+        # the page's last line prints a row whose label reads as no row at all: a label the
+        # page break cuts mid-word ("3.补正后申请内" / "容仍不明确"); its lines are read again
+        # with the next page's
+        top = max([anchors[-1][0], *(line.baseline for line in bands[-1])])
+        region.held = [line for line in region.lines if line.baseline <= top]
+        del rows[last:]
+    elif ended and bands[-1]:  # a label at the page foot that the page break cuts: its start
         _, blocks, main = _best_part(bands[-1], anchors[-1][0])
         last = blocks[-1]
         if (last is not main and last[0].baseline < anchors[-1][0]
                 and _best_part(last, None)[0] < MATCH_THRESHOLD):
             rows.append([_blocktext_of(last), *([""] * len(columns))])
     return rows, ended
-
-
-Box = tuple[float, float, float, float]  # left, bottom, right, top
-
-
-def ruled_boxes(horizontals: list[Segment], verticals: list[Segment]) -> list[Box]:
-    """The extent of each ruled table on the page (its characters are the grid reader's)."""
-    boxes = []
-    for hs, vs in group_tables(horizontals, verticals):
-        xs = [v.pos for v in vs] + [h.start for h in hs] + [h.end for h in hs]
-        ys = [h.pos for h in hs] + [v.start for v in vs] + [v.end for v in vs]
-        boxes.append((min(xs), min(ys), max(xs), max(ys)))
-    return boxes
-
-
-class UnruledReader:
-    """Reads a document's pages in order; a table that runs to the foot of a page lends its
-    columns to the top of the next page (a continuation without a repeated header), and a
-    header that a page break cuts (its rows on the next page) is read with the next page."""
-
-    def __init__(self) -> None:
-        self.carried: list[Column] | None = None
-        self.pending: list[Line] = []
-        self.tail: list[Line] = []  # the previous page's last lines
-
-    def page(self, glyphs: list[Glyph], baselines: list[float], ruled: list[Box]
-             ) -> list[list[list[str | None]]]:
-        """The grids of the page's tables without ruling lines, top to bottom."""
-        free = [n for n, g in enumerate(glyphs)
-                if not any(b[0] <= g.x <= b[2] and b[1] <= g.y <= b[3] for b in ruled)
-                ] if ruled else list(range(len(glyphs)))
-        carried, self.carried = self.carried, None
-        pending, self.pending = self.pending, []
-        tail, self.tail = self.tail, []
-        if not free:
-            return []
-        lines = lines_of([glyphs[n] for n in free], [baselines[n] for n in free])
-        if pending:
-            lines = _above(pending, lines[0]) + lines
-            carried = None  # the header is read again, whole
-        regions = page_regions(lines, carried)
-        headed = [r for r in regions if not r.continued]
-        if tail and headed and headed[0].header_lines[:1] == lines[:1]:
-            # a header at the top of the page: its first lines (行政复议) may end the last page
-            lines = _above(tail, lines[0]) + lines
-            regions = page_regions(lines, carried)
-        grids = []
-        for n, region in enumerate(regions):
-            rows, ended = region_rows(region)
-            data = len(rows) > (0 if region.continued else 1)
-            if not data and ended and n == len(regions) - 1 and not region.continued:
-                self.pending = region.header_lines + region.lines  # a header at the page foot
-                continue
-            if data:
-                grids.append(rows)
-            self.carried = region.columns if ended else None
-        if not self.pending:
-            self.tail = lines[-HEADER_LINES_ABOVE:]
-        return grids
-
-
-def _above(lines: list[Line], first: Line) -> list[Line]:
-    """``lines`` (from the foot of the previous page) moved to just above ``first``, one line
-    pitch apart, as if the page break were not there."""
-    pitch = 1.5 * first.size
-    shift = first.baseline + pitch - lines[-1].baseline
-    return [Line(line.baseline + shift,
-                 [g._replace(y=g.y + shift, bottom=g.bottom + shift, top=g.top + shift)
-                  for g in line.glyphs]) for line in lines]

@@ -74,6 +74,11 @@ def _column_labels() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 
 _LABELS, _PREFIXES, _PARTS = _column_labels()
+# Header words of the template's tables (信息内容) that a padding-free header prints edge to
+# edge with its column labels: no column themselves.
+_MARKERS = frozenset(normalise_label(m) for table in SCHEMA.values() for m in table.markers)
+_MARKER_PREFIXES = frozenset(m[:n] for m in _MARKERS for n in range(1, len(m) + 1))
+_HEADER_WORDS = _LABELS | _MARKERS
 
 
 @lru_cache(maxsize=8192)
@@ -118,12 +123,19 @@ def text_of(glyphs: list[Glyph]) -> str:
 
 
 def _isolated(line: Line, start: int, end: int) -> bool:
-    """Whether glyphs start..end of the line are not glued to a neighbour on either side."""
+    """Whether glyphs start..end of the line are not glued to a neighbour on either side; a
+    neighbour that is a whole column label or header word of its own (信息内容 printed edge to
+    edge with 采购项目数量 when cells have no padding) does not glue."""
     size = line.size
-    before = line.glyphs[start - 1] if start > 0 else None
-    after = line.glyphs[end + 1] if end + 1 < len(line.glyphs) else None
-    return ((before is None or line.glyphs[start].left - before.right > ISOLATED * size)
-            and (after is None or after.left - line.glyphs[end].right > ISOLATED * size))
+    glyphs = line.glyphs
+    first, last = start, end
+    while first > 0 and glyphs[first].left - glyphs[first - 1].right <= ISOLATED * size:
+        first -= 1
+    while (last + 1 < len(glyphs)
+           and glyphs[last + 1].left - glyphs[last].right <= ISOLATED * size):
+        last += 1
+    return all(not part or normalise_label(text_of(part)) in _HEADER_WORDS
+               for part in (glyphs[first:start], glyphs[end + 1:last + 1]))
 
 
 def _pieces(line: Line) -> list[tuple[int, int, str, bool]]:
@@ -169,12 +181,38 @@ def find_columns(lines: list[Line]) -> list[tuple[int, int, Column]]:
     for item in found:
         if not any(_overlap(item, other) for other in kept):
             kept.append(item)
+    kept += _between_found(lines, kept)
     return sorted(kept, key=lambda f: (f[0], f[2].left))
+
+
+def _between_found(lines: list[Line], found: list[tuple[int, int, Column]]
+                   ) -> list[tuple[int, int, Column]]:
+    """Whole labels printed edge to edge with parts of labels already found (cells without
+    padding: "公益服务其他" is 社会公益组织's and 法律服务机构's second lines, then 其他): what
+    is left of a touching run once the found labels' characters are taken out."""
+    more: list[tuple[int, int, Column]] = []
+    for n, line in enumerate(lines):
+        covering = [c for first, last, c in found if first <= n <= last]
+        if not covering:
+            continue
+        for run in runs(line.glyphs, ISOLATED, line.size):
+            free = [k for k, g in enumerate(run)
+                    if not any(c.left - 0.01 <= g.left and g.right <= c.right + 0.01
+                               for c in covering)]
+            if not free or len(free) == len(run) or free[-1] - free[0] + 1 != len(free):
+                continue
+            rest = run[free[0]:free[-1] + 1]
+            label = normalise_label(text_of(rest))
+            item = (n, n, Column(label, rest[0].left, rest[-1].right))
+            if label in _LABELS and not any(_overlap(item, other) for other in found + more):
+                more.append(item)
+    return more
 
 
 def _segmented(run: list[Glyph]) -> list[Column]:
     """A run of touching characters that is wholly a sequence of two or more column labels
-    ("结果维持结果纠正…" when the cells have no padding), as those labels; else nothing."""
+    ("结果维持结果纠正…" when the cells have no padding; a header word such as 信息内容 may be
+    one of them), as those labels; else nothing."""
     if len(run) < 4 or normalise_label(text_of(run)) in _LABELS:
         return []
     # ways[j]: a split of run[:j] into labels (the fewest labels), or None
@@ -186,15 +224,16 @@ def _segmented(run: list[Glyph]) -> list[Column]:
         for j in range(i + 1, len(run) + 1):
             text += run[j - 1].text
             norm = normalise_label(text)
-            if norm not in _PREFIXES:
+            if norm not in _PREFIXES and norm not in _MARKER_PREFIXES:
                 break
-            if norm in _LABELS and (ways[j] is None or len(ways[i]) + 1 < len(ways[j])):
+            if ((norm in _LABELS or norm in _MARKERS)
+                    and (ways[j] is None or len(ways[i]) + 1 < len(ways[j]))):
                 ways[j] = [*ways[i], (i, j)]
     split = ways[-1]
     if not split or len(split) < 2:
         return []
-    return [Column(normalise_label(text_of(run[i:j])), run[i].left, run[j - 1].right)
-            for i, j in split]
+    return [Column(label, run[i].left, run[j - 1].right) for i, j in split
+            if (label := normalise_label(text_of(run[i:j]))) in _LABELS]
 
 
 def _extend(lines: list[Line], pieces: list, n: int, norm: str, left: float, right: float,
@@ -241,3 +280,23 @@ def header_blocks(lines: list[Line], found: list[tuple[int, int, Column]]
 def is_column_label(text: str) -> bool:
     """Whether a printed text is a template column label (after normalising)."""
     return normalise_label(text) in _LABELS
+
+
+def stacked_columns(lines: list[Line]) -> list[Column]:
+    """Column labels written one character a line down narrow columns, read down each column
+    whatever the lines between (a page break may leave a gap in one column and not in its
+    neighbours): characters standing alone on their lines, stacked by their extents."""
+    stacks: list[list[Glyph]] = []
+    for line in lines:
+        for run in runs(line.glyphs, LABEL_GAP, line.size):
+            if len(run) != 1:
+                continue
+            glyph = run[0]
+            home = next((s for s in stacks if s[0].left < glyph.x < s[0].right), None)
+            if home is None:
+                stacks.append([glyph])
+            else:
+                home.append(glyph)
+    columns = [Column(label, min(g.left for g in s), max(g.right for g in s)) for s in stacks
+               if (label := normalise_label(text_of(s))) in _LABELS]
+    return sorted(columns, key=lambda c: c.left)

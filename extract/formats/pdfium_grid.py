@@ -23,13 +23,15 @@ import pypdfium2
 import pypdfium2.raw as pdfium_c
 
 from extract.errors import ExtractionError
-from extract.formats.borderless import UnruledReader, ruled_boxes
+from extract.formats.borderless_pages import Box, UnruledReader, ruled_boxes
 from extract.formats.pdf import open_document, require_text
 from extract.formats.ruling import Glyph, Segment, page_tables
+from extract.interpret import interpret
 from extract.model import Content, RawTable
+from extract.schema import TEMPLATED_TABLES, all_keys
 
 NAME = "pdfium-grid"
-VERSION = "2"  # 2: tables without ruling lines
+VERSION = "3"  # 2: tables without ruling lines; 3: read only where ruled tables leave cells
 
 # A path whose box is at most this thick (points) is a ruling line, whatever its drawing mode.
 THIN = 3.5
@@ -182,18 +184,32 @@ def glyphs(textpage: pypdfium2.PdfTextPage, turn: Matrix = _IDENTITY,
     return out
 
 
+def _reads_every_cell(tables: list[RawTable]) -> bool:
+    """Whether these tables alone give every cell the template asks of the report (both
+    templated tables' templates decided): a table without ruling lines can add nothing then."""
+    reading = interpret(tables)
+    if any(name not in reading.templates for name in TEMPLATED_TABLES):
+        return False
+    return set(all_keys(reading.templates, reading.extra_columns)) <= reading.cells.keys()
+
+
 def read_pdf_fast(path: Path) -> Content:
-    """The document's text and the tables its ruling lines draw, in page order."""
+    """The document's text and its tables (ruled, then those without ruling lines), in page
+    order. The characters outside ruled tables are read for tables without ruling lines only
+    when the ruled tables leave a template cell unread: a ruled report pays nothing for it."""
     document = open_document(path)
     texts: list[str] = []
     empty: list[int] = []
-    tables: list[RawTable] = []
-    unruled = UnruledReader()
+    ruled: list[list[list[list[str | None]]]] = []  # each page's ruled grids
+    # each page's characters, their baselines and its ruled tables' boxes (None: no text)
+    probes: list[tuple[list[Glyph], list[float], list[Box]] | None] = []
     try:
         for number in range(len(document)):
             page = document[number]
             textpage = page.get_textpage()
             texts.append(textpage.get_text_range())
+            ruled.append([])
+            probes.append(None)
             if not texts[-1].strip():
                 empty.append(number + 1)
             else:
@@ -202,10 +218,8 @@ def read_pdf_fast(path: Path) -> Content:
                 baselines: list[float] = []
                 chars = glyphs(textpage, turn, baselines)
                 if hs and vs:
-                    for rows in page_tables(hs, vs, chars):
-                        tables.append(RawTable(rows=rows, page=number + 1, index=len(tables)))
-                for rows in unruled.page(chars, baselines, ruled_boxes(hs, vs)):
-                    tables.append(RawTable(rows=rows, page=number + 1, index=len(tables)))
+                    ruled[-1] = page_tables(hs, vs, chars)
+                probes[-1] = (chars, baselines, ruled_boxes(hs, vs))
             textpage.close()
             page.close()
     except pypdfium2.PdfiumError as exc:
@@ -213,5 +227,15 @@ def read_pdf_fast(path: Path) -> Content:
     finally:
         document.close()
     require_text(texts)
+    tables = [RawTable(rows=rows, page=number + 1, index=0)
+              for number, grids in enumerate(ruled) for rows in grids]
+    if not _reads_every_cell(tables):
+        unruled = UnruledReader()
+        tables = []
+        for number, (grids, probe) in enumerate(zip(ruled, probes)):
+            found = unruled.page(*probe) if probe is not None else []
+            tables += [RawTable(rows=rows, page=number + 1, index=0) for rows in grids + found]
+    for index, table in enumerate(tables):
+        table.index = index
     return Content(text="\n".join(texts), tables=tables, extractor=NAME,
                    extractor_version=VERSION, pages_without_text=empty)
