@@ -26,7 +26,7 @@ from crawlers.settings import USER_AGENT
 from flows.cli import app
 from flows.crawling import run_crawl
 from tests.portal import fixtures
-from tests.portal.content import realpage
+from tests.portal.content import data_file
 from tests.portal.expected import EXPECTED
 from tests.portal.sites import gkmlpt, hanweb, homes, trs
 
@@ -190,7 +190,8 @@ def test_every_discovered_config_passes_try(discovered, monkeypatch, tmp_path) -
 def test_links_of_a_real_trs_page_are_read_by_their_text() -> None:
     """宜春市's 政务要闻 list as the portal served it: its sidebar leads to the 年度报告 column."""
     url = "http://www.yichun.gov.cn/zwgk/zwyw/index.html"
-    page = HtmlResponse(url, body=realpage("lists/yichun-zwyw-news.html"), encoding="utf-8")
+    page = HtmlResponse(url, body=data_file("realpages/trs_yichun_zwyw_list.html"),
+                        encoding="utf-8")
     roles = {(u, t): link_role(t, u) for u, t in page_links(page)}
     assert [(u, t) for (u, t), r in roles.items() if r == COLUMN] == [
         ("http://www.yichun.gov.cn/xxgk/gkndbg/", "政府信息公开年度报告")]

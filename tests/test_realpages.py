@@ -1,9 +1,9 @@
 """Real list pages, as portals served them, read by the adapters (no network).
 
-A registry config whose list page was saved gets it as a fixture,
-``tests/portal/realpages/lists/<config id>.html``, and a test that its adapter still finds the
-reports there (the way scraper projects pin each spider to a saved page). Saved news lists of
-real portals check the other side: a column full of real titles that are not reports yields none.
+A registry config whose list page was saved (tests/data/realpages) gets it as a fixture, named
+in ``SAVED_LISTS``, and a test that its adapter still finds the reports there (the way scraper
+projects pin each spider to a saved page). Saved news lists of real portals check the other
+side: a column full of real titles that are not reports yields none.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from crawlers.config import PortalConfig, load_configs, parse_config
 from crawlers.detect import classify_title
 
 ROOT = Path(__file__).resolve().parents[1]
-LISTS = ROOT / "tests" / "portal" / "realpages" / "lists"
+SAVED = ROOT / "tests" / "data" / "realpages"
 REGISTRY = {c.id: c for c in load_configs(ROOT / "crawlers" / "portals")}
 
+# Registry config -> its saved list page.
+SAVED_LISTS = {"ordos-egb": "trs_ordos_egb_xxgknb_list.html"}
 # Saved news columns of real TRS portals (no registry config lists them): page URL as linked.
-NEWS_PAGES = {"yichun-zwyw-news": "http://www.yichun.gov.cn/zwgk/zwyw/",
-              "yzq-zwyw-news": "http://www.yzq.gov.cn/zwyw/"}
+NEWS_PAGES = {"trs_yichun_zwyw_list.html": "http://www.yichun.gov.cn/zwgk/zwyw/",
+              "trs_yzq_zwyw_list.html": "http://www.yzq.gov.cn/zwyw/"}
 
 # What each saved registry list page holds: its reports (title, year) in list order, and the
 # list pages it links next. Read off the saved page by hand.
@@ -47,15 +49,15 @@ def read_list(config: PortalConfig, page: Path):
 
 
 def test_every_saved_list_belongs_to_a_registry_config_or_is_a_news_page() -> None:
-    saved = {p.stem for p in LISTS.glob("*.html")}
-    assert saved == set(EXPECTED_REPORTS) | set(NEWS_PAGES)
-    assert set(EXPECTED_REPORTS) <= set(REGISTRY)
+    saved = {p.name for p in SAVED.glob("*.html")}
+    assert saved == set(SAVED_LISTS.values()) | set(NEWS_PAGES)
+    assert set(EXPECTED_REPORTS) == set(SAVED_LISTS) and set(SAVED_LISTS) <= set(REGISTRY)
 
 
 @pytest.mark.parametrize("portal_id", sorted(EXPECTED_REPORTS))
 def test_adapter_finds_the_reports_on_the_saved_list_page(portal_id: str) -> None:
     config = REGISTRY[portal_id]
-    platform, listing = read_list(config, LISTS / f"{portal_id}.html")
+    platform, listing = read_list(config, SAVED / SAVED_LISTS[portal_id])
     expected = EXPECTED_REPORTS[portal_id]
     assert platform == config.platform
     assert len(listing.entries) == expected["entries"]
@@ -70,8 +72,8 @@ def test_adapter_finds_the_reports_on_the_saved_list_page(portal_id: str) -> Non
 
 @pytest.mark.parametrize("page", sorted(NEWS_PAGES))
 def test_real_news_column_yields_no_report(page: str) -> None:
-    config = parse_config({"id": page, "agency": "某", "start_urls": [NEWS_PAGES[page]]})
-    platform, listing = read_list(config, LISTS / f"{page}.html")
+    config = parse_config({"id": "news", "agency": "某", "start_urls": [NEWS_PAGES[page]]})
+    platform, listing = read_list(config, SAVED / page)
     assert platform == "trs"
     assert len(listing.entries) >= 20  # uppercase tags and spacer rows still parse
     assert not [e.title for e in listing.entries if classify_title(e.title).is_report]
@@ -80,8 +82,9 @@ def test_real_news_column_yields_no_report(page: str) -> None:
 
 def test_yichun_config_is_the_column_its_site_links() -> None:
     """The yichun config's URL is the sidebar's 政府信息公开年度报告 link on the saved page."""
-    response = HtmlResponse(url=NEWS_PAGES["yichun-zwyw-news"], encoding="utf-8",
-                            body=(LISTS / "yichun-zwyw-news.html").read_bytes())
+    page = "trs_yichun_zwyw_list.html"
+    response = HtmlResponse(url=NEWS_PAGES[page], encoding="utf-8",
+                            body=(SAVED / page).read_bytes())
     linked = {response.urljoin(a.attrib["href"]) for a in response.css("a[href]")
               if "政府信息公开年度报告" in "".join(a.css("::text").getall())}
     assert REGISTRY["yichun"].start_urls[0] in linked
