@@ -67,10 +67,15 @@ class PortalConfig:
 
     def allows(self, url: str) -> bool:
         """Whether the crawl may fetch ``url``: its host is one of ``hosts`` or a subdomain of
-        one (Scrapy's own domain matching, the one rule for links and redirects alike)."""
-        host = urlsplit(url).hostname
-        # Scrapy compares the netloc, port included: hand it the bare host name.
-        return bool(host) and url_is_from_any_domain(f"http://{host}/", self.hosts)
+        one (the one rule for links and redirects alike)."""
+        return on_hosts(url, self.hosts)
+
+
+def on_hosts(url: str, hosts: tuple[str, ...]) -> bool:
+    """``url``'s host is one of ``hosts`` or a subdomain of one: Scrapy's own domain matching."""
+    host = urlsplit(url).hostname
+    # Scrapy compares the netloc, port included: hand it the bare host name.
+    return bool(host) and url_is_from_any_domain(f"http://{host}/", hosts)
 
 
 _KEYS = {f.name for f in fields(PortalConfig)} - {"source"}

@@ -29,9 +29,9 @@ import yaml
 from scrapy.http import HtmlResponse, TextResponse
 
 from crawlers.article import attachment_extension
-from crawlers.config import PortalConfig, load_config
+from crawlers.config import PortalConfig, load_config, on_hosts
 from crawlers.detect import classify_title
-from crawlers.fetch import FetchFailed, PoliteFetcher, same_site
+from crawlers.fetch import FetchFailed, PoliteFetcher
 from crawlers.trial import TrialFailed, read_list, read_page, same_page
 
 COLUMN_TEXT = re.compile(r"年报|年度报告")
@@ -208,7 +208,7 @@ class _Walk:
             self._read_link(Link(url, text, response.url, link.depth + 1))
 
     def _read_link(self, link: Link) -> None:
-        if not same_site(urlsplit(link.url).hostname, (self.host,)):
+        if not on_hosts(link.url, (self.host,)):
             return
         role = link_role(link.text, link.url)
         if role == DECOY:
@@ -250,7 +250,7 @@ class _Walk:
             path = urlsplit(url).path
             folder = path.rsplit("/", 1)[0] + "/"
             below = folder != here and folder.startswith(here) and _COLUMN_PAGE.search(path)
-            if below and same_site(urlsplit(url).hostname, (self.host,)) and text \
+            if below and on_hosts(url, (self.host,)) and text \
                     and not DECOY_TEXT.search(text):
                 self._enqueue(link, True)
             elif COLUMN_TEXT.search(text):

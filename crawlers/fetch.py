@@ -22,12 +22,13 @@ from scrapy.http import Headers, Request, Response, TextResponse
 from scrapy.responsetypes import responsetypes
 
 from crawlers.antibot import challenge_vendor
+from crawlers.config import on_hosts
+from crawlers.encoding import decoded
 from crawlers.settings import USER_AGENT
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # The decoding rule of crawlers/middlewares.Encoding, copied (that module runs inside Scrapy's
 # engine): GB-family labels mean gb18030; a page whose declared charset fails is gb18030.
-_GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn", "hz-gb-2312"}
 
 
 class FetchFailed(Exception):
@@ -38,30 +39,6 @@ class FetchFailed(Exception):
         super().__init__(f"{url}: {detail or kind}")
         self.kind = kind
         self.url = url
-
-
-def decoded(response: TextResponse, forced: str | None = None) -> TextResponse:
-    """``response`` with the encoding the crawler would read it in."""
-    if forced:
-        return response.replace(encoding=forced)
-    declared = (response.encoding or "").lower()
-    if declared in _GB_FAMILY:
-        return response.replace(encoding="gb18030")
-    try:
-        response.body.decode(declared or "utf-8")
-    except (UnicodeDecodeError, LookupError):
-        try:
-            response.body.decode("gb18030")
-        except UnicodeDecodeError:
-            return response
-        return response.replace(encoding="gb18030")
-    return response
-
-
-def same_site(host: str | None, allowed: tuple[str, ...]) -> bool:
-    """``host`` is one of ``allowed`` or a subdomain of one."""
-    host = (host or "").lower()
-    return any(host == a or host.endswith("." + a) for a in allowed)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -110,7 +87,7 @@ class PoliteFetcher:
             parts.hostname  # noqa: B018 -- raises ValueError for a malformed host ("http://[x")
         except ValueError as exc:
             raise FetchFailed("bad_url", url, str(exc)) from exc
-        if parts.scheme not in ("http", "https") or not same_site(parts.hostname, self.hosts):
+        if parts.scheme not in ("http", "https") or not on_hosts(url, self.hosts):
             raise FetchFailed("offsite", url, f"not on {', '.join(self.hosts)}")
         if parts.netloc in self._blocked:  # no second request to a host that challenged us
             raise FetchFailed("blocked", url, f"a {self._blocked[parts.netloc]} challenge page, "
@@ -172,7 +149,8 @@ class PoliteFetcher:
         self._challenged(response)
         if status >= 400:
             raise FetchFailed(f"http_{status}", url, f"HTTP {status}")
-        return decoded(response, self.encoding) if isinstance(response, TextResponse) else response
+        return decoded(response, self.encoding)[0] if isinstance(response, TextResponse) \
+            else response
 
     def _challenged(self, response: Response) -> None:
         """FetchFailed(blocked) for a challenge page; its host gets no further request."""

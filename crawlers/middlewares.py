@@ -42,6 +42,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from tldextract import TLDExtract
 
 from crawlers.antibot import ChallengeBlocked, challenge_vendor
+from crawlers.encoding import decoded
 from crawlers.faults import (
     DEADLINE,
     LIST_TRUNCATED,
@@ -62,7 +63,6 @@ logger = logging.getLogger(__name__)
 scrapy_cookies._split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
 
 RETRY_AFTER_CAP = 120.0  # seconds; a longer wait gives the URL up for this crawl
-_GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn", "hz-gb-2312"}
 
 
 class RobotsTxt(RobotsTxtMiddleware):
@@ -264,19 +264,8 @@ class Encoding(_CrawlerAware):
             return response
         portal = self.portal(request)
         forced = portal.config.encoding if portal is not None else None
-        if forced:
-            return response.replace(encoding=forced)
-        declared = (response.encoding or "").lower()
-        if declared in _GB_FAMILY:
-            return response.replace(encoding="gb18030")
-        try:
-            response.body.decode(declared or "utf-8")
-        except (UnicodeDecodeError, LookupError):
-            try:
-                response.body.decode("gb18030")
-            except UnicodeDecodeError:
-                return response
+        response, mislabelled = decoded(response, forced)
+        if mislabelled:
             self.crawler.stats.inc_value("nianbao/encoding_mislabelled")
-            logger.info("%s declares %s but is gb18030", response.url, declared or "nothing")
-            return response.replace(encoding="gb18030")
+            logger.info("%s is gb18030, not what it declares", response.url)
         return response
