@@ -56,7 +56,7 @@ def test_a_change_to_the_interpreter_re_extracts_every_document(stored: Path,
     reading on the next rebuild (a new report version, now canonical), and only once."""
     first = rebuild(stored, workers=1)
     assert first.reports_loaded == 2
-    monkeypatch.setattr(interpret, "VERSION", "2")
+    monkeypatch.setattr(interpret, "VERSION", str(int(interpret.VERSION) + 1))
     bumped = rebuild(stored, workers=1)
     assert bumped.reports_loaded == 2 and bumped.reports_unchanged == 0
     assert bumped.cells_loaded == 198 * 2
