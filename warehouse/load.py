@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from extract.model import Report, Status
+from warehouse import wide
 from warehouse.agencies import AgencyResolver, Registry
 from warehouse.agencies_load import agency_rows, conform, identify, identity, identity_findings
 from warehouse.canonical import choose_canonical
@@ -101,6 +102,7 @@ def cell_rows(report: Report, rid: str, corrections: dict[str, Correction]) -> l
             "value": fix.value if fix else cell.value, "raw": cell.raw, "page": cell.page,
             "location": f"table {cell.table_index}: {cell.row_label}",
             "corrected": fix is not None, "original_value": cell.value if fix else None,
+            "ocr_confidence": cell.ocr_confidence,
         })
     return rows
 
@@ -157,12 +159,17 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         result.reports_loaded = sum(1 for r in new_reports if r["status"] in ("ok", "quality_failures"))
         result.cells_loaded = len(cells)
         tx.append("documents", _new_documents(warehouse, documents or []))
-        tx.append("cells", _table("cells", cells))
+        new_cells = _table("cells", cells)
+        tx.append("cells", new_cells)
         tx.append("quality", _table("quality", quality))
-        reports_table, touched = _reports_with_canonical(warehouse, new_reports, resolver)
+        published = conform(warehouse.read("reports"), "reports")
+        reports_table, touched = _reports_with_canonical(published, new_reports, resolver)
         if touched or new_reports:
             tx.replace("reports", reports_table)
-        tx.replace("agencies", agency_rows(reports_table, resolver))
+        agencies = agency_rows(reports_table, resolver)
+        agencies_before = warehouse.read("agencies")
+        tx.replace("agencies", agencies)
+        wide.update(tx, published, reports_table, agencies_before, agencies, new_cells)
         cross = (cross_report_findings(tx, run_id, touched, expected_agencies, resolver)
                  + identity_findings(reports_table, resolver, run_id))
         tx.append("quality", _table("quality", cross))
@@ -205,13 +212,12 @@ def _new_documents(warehouse: Warehouse, rows: list[dict]) -> pa.Table:
     return _table("documents", fresh)
 
 
-def _reports_with_canonical(warehouse: Warehouse, new_rows: list[dict],
+def _reports_with_canonical(published: pa.Table, new_rows: list[dict],
                             resolver: AgencyResolver) -> tuple[pa.Table, set[str]]:
-    """Every report, the new ones included, with agency ids resolved again and the canonical
-    flags of the touched identities (the new reports', and those a registry change merged or
-    split) chosen again; and those identities."""
-    combined = pa.concat_tables([conform(warehouse.read("reports"), "reports"),
-                                 _table("reports", new_rows)])
+    """Every report (the ``published`` ones, then the new ones) with agency ids resolved again
+    and the canonical flags of the touched identities (the new reports', and those a registry
+    change merged or split) chosen again; and those identities."""
+    combined = pa.concat_tables([published, _table("reports", new_rows)])
     combined, touched = identify(combined, resolver)
     fresh = combined.slice(combined.num_rows - len(new_rows)) if new_rows else combined.slice(0, 0)
     touched |= {identity(row) for row in fresh.select(["agency_id", "agency_key"]).to_pylist()}

@@ -265,18 +265,33 @@ class Transaction:
             data = self._conform(table, data)
         write_deltalake(self.warehouse.path(table), data, mode="append",
                         partition_by=list(TABLES[table].partition_by) or None,
+                        schema_mode="merge",  # a column added since (cells.ocr_confidence)
                         writer_properties=WRITER, commit_properties=CommitProperties(
                             custom_metadata={LAST_WRITE: "true"}) if last else None)
         self._done(table)
 
-    def replace(self, table: str, data: pa.Table) -> None:
-        """The table's whole content, as one new version (small tables: ``reports``). A MERGE
-        would rewrite only the touched files, but delta-rs writes them with string_view columns
-        that pyarrow datasets then fail to filter. The table takes the current definition's
-        schema (a column added since it was written, e.g. reports.agency_id)."""
-        write_deltalake(self.warehouse.path(table), self._conform(table, data), mode="overwrite",
+    def replace(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
+        """The table's whole content, as one new version (small tables: ``reports``; a wide
+        table rebuilt, streamed). A MERGE would rewrite only the touched files, but delta-rs
+        writes them with string_view columns that pyarrow datasets then fail to filter. The
+        table takes the current definition's schema (a column added since it was written,
+        e.g. reports.agency_id)."""
+        if isinstance(data, pa.Table):
+            data = self._conform(table, data)
+        write_deltalake(self.warehouse.path(table), data, mode="overwrite",
                         partition_by=list(TABLES[table].partition_by) or None,
                         writer_properties=WRITER, schema_mode="overwrite")
+        self._done(table)
+
+    def replace_partitions(self, table: str, data: pa.Table, column: str,
+                           values: set[int]) -> None:
+        """Replace the partitions ``column IN values`` with ``data`` (rows of those partitions
+        only), as one new version: the other partitions' files stay as they are."""
+        listing = ", ".join(str(int(v)) for v in sorted(values))
+        write_deltalake(self.warehouse.path(table), self._conform(table, data),
+                        mode="overwrite", predicate=f"{column} IN ({listing})",
+                        partition_by=list(TABLES[table].partition_by) or None,
+                        writer_properties=WRITER)
         self._done(table)
 
 
