@@ -168,8 +168,11 @@ def test_export_round_trips(tmp_path: Path, corpus_reports) -> None:
     assert back == expected and written["cells"] == len(expected)
     assert duckdb.sql(f"SELECT count(*) FROM '{out}/reports.parquet'").fetchall() == [(4,)]
     package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
-    assert {r["name"] for r in package["resources"]} == {"documents", "reports", "cells",
-                                                         "quality", "runs", "agencies"}
+    assert {r["name"] for r in package["resources"]} == {
+        "documents", "reports", "cells", "quality", "runs", "agencies", *WIDE_TABLES}
+    assert written["requests_wide"] == 4 and duckdb.sql(
+        f"SELECT new__total FROM '{out}/requests_wide.parquet' WHERE agency = '淮安市人民政府'"
+    ).fetchall() == [(3119,)]
     exported = {a for (a,) in duckdb.sql(f"SELECT agency_id FROM '{out}/agencies.parquet'"
                                          ).fetchall()}
     assert exported == {a for (a,) in con.execute("SELECT agency_id FROM agencies").fetchall()}
