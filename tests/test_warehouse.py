@@ -211,7 +211,8 @@ for n in range(40):  # many loads back to back: a kill lands inside one of them
 @pytest.mark.slow
 def test_sigkill_mid_load_leaves_old_or_new_state(tmp_path: Path) -> None:
     """Kill loaders at growing delays; after each kill the warehouse reads consistently (every
-    report's cells present, every cell's report present) and the next load succeeds."""
+    report's cells present, every cell's report present, a wide row for each canonical report)
+    and the next load succeeds."""
     script = tmp_path / "loader.py"
     script.write_text(_LOADER, encoding="utf-8")
     docs = [str(DATA / "weihai_2020.docx"), str(DATA / "shanghai_gov_office_2019.html")]
@@ -237,6 +238,9 @@ def test_sigkill_mid_load_leaves_old_or_new_state(tmp_path: Path) -> None:
                               "(SELECT report_id FROM reports)").fetchone()[0]
         assert orphans == 0 and n_cells == n_reports // 2 * cells_per_load
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == n_reports // 2
+        for view in WIDE_TABLES:  # the wide tables: the same snapshot, old or new, never half
+            assert con.execute(f"SELECT report_id FROM {view} ORDER BY 1").fetchall() == \
+                con.execute("SELECT report_id FROM reports WHERE canonical ORDER BY 1").fetchall()
     assert mid_load_kills, "no kill landed inside a load; raise the loads per process"
     # the next load rolls the unpublished commits back and succeeds
     result = load_reports(Warehouse(tmp_path / "wh"), [extract_document(DATA / "weihai_2020.pdf")])
