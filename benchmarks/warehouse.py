@@ -173,7 +173,8 @@ def make_chunk(first: int, last: int, loaded_at: datetime):
             ids.take(pa.array(rep)), pa.array(year[rep]), table.take(k), row.take(k), col.take(k),
             value, pc.fill_null(pc.cast(value, pa.string()), ""),
             pa.array(first_page[rep] + offset[key], mask=fmt[rep] != 1), location.take(k),
-            pa.array(np.zeros(rep.size, bool)), pa.nulls(rep.size, pa.float64())],
+            pa.array(np.zeros(rep.size, bool)), pa.nulls(rep.size, pa.float64()),
+            pa.nulls(rep.size, pa.float64())],  # original_value, ocr_confidence
             schema=CELLS.schema))
     expected, target = np.zeros((len(YEARS), len(PROVINCES))), POS["requests/new/total"]
     np.add.at(expected, (year - YEARS[0], province), values[:, target] * ~blank[:, target])

@@ -161,7 +161,7 @@ AGENCIES = TableDef("agencies", "One row per body that reports name, identified 
     Column("source", S, "rules, or the registry entry's who: why (source)"),
 ), key=("agency_id",))
 
-WIDE_BUCKETS = 256  # partitions of the wide tables (docs/warehouse.md: the layout)
+WIDE_BUCKETS = 64  # partitions of the wide tables (docs/warehouse.md: the layout)
 
 
 def _wide(name: str, table: str, title: str) -> TableDef:

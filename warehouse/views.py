@@ -122,8 +122,10 @@ def _register_table(con: duckdb.DuckDBPyConnection, source, name: str,
         # the value read from the Hive-style folder name Delta writes (bucket=7/...).
         column = table.partition_by[0]
         listing = ", ".join(_quote(p) for p, _ in files)
+        # (every file has the table's schema: a load rebuilds a wide table whose columns
+        # changed, so DuckDB need not open every file to bind the view)
         con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM read_parquet("
-                    f"[{listing}], union_by_name = true, hive_partitioning = true, "
+                    f"[{listing}], hive_partitioning = true, "
                     f"hive_types = {{'{column}': {_SQL_TYPES[types[column]]}}})")
         return
     by_partition: dict[tuple, list[str]] = {}

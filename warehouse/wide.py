@@ -40,7 +40,9 @@ def bucket_of(agency_key: str | None) -> int:
 
 def buckets(agency_keys: pa.Array | pa.ChunkedArray) -> pa.Array:
     """``bucket_of`` of each key, hashing each distinct key once."""
-    encoded = pc.dictionary_encode(pc.fill_null(agency_keys, "")).combine_chunks()
+    if isinstance(agency_keys, pa.ChunkedArray):
+        agency_keys = agency_keys.combine_chunks()
+    encoded = pc.dictionary_encode(pc.fill_null(agency_keys, ""))
     codes = np.array([bucket_of(k) for k in encoded.dictionary.to_pylist()], np.int64)
     return pa.array(codes[encoded.indices.to_numpy(zero_copy_only=False)]
                     if len(codes) else np.zeros(0, np.int64))
@@ -167,7 +169,7 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     """Bring the wide tables in step with a load: ``before``/``after`` are the reports table
     as published and as this load writes it, ``new_cells`` the cells this load added.
     Returns the partitions rewritten."""
-    if any(tx.warehouse.published().get(t.name) is None for t in WIDE):
+    if not all(_current(tx, t) for t in WIDE):
         rebuild(tx, after, agencies)
         return set(range(WIDE_BUCKETS))
     gone, come = changes(before, after)
@@ -188,15 +190,26 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     source = [*new_cells.select(["report_id", "table", "row", "col", "value"]).to_batches(),
               *_cells(tx.dataset("cells"), old["report_id"].combine_chunks(), years)]
     fresh = rows(adding, agencies, iter(source))
-    in_touched = pc.field("bucket").isin(pa.array(sorted(touched), pa.int64()))
     drop = pa.array(sorted(gone | come), pa.string())
     for table in WIDE:
-        kept = tx.dataset(table.name).to_table(filter=in_touched & ~pc.field(
-            "report_id").isin(drop)).select(table.schema.names)
-        kept = _refresh_agency(kept.cast(table.schema), agencies)
+        paths = [path for path, part in tx.files(table.name) or [] if part["bucket"] in touched]
+        kept = ds.dataset(paths, schema=table.schema.remove(table.schema.get_field_index(
+            "bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
+        kept = kept.append_column("bucket", buckets(kept["agency_key"]))
+        kept = _refresh_agency(kept.select(table.schema.names).cast(table.schema), agencies)
         tx.replace_partitions(table.name, _sorted(pa.concat_tables([kept, fresh[table.name]])),
                               "bucket", touched)
     return touched
+
+
+def _current(tx, table: TableDef) -> bool:
+    """The table is published with the columns of its definition (a template key added since
+    means a rebuild) and its files can be listed (no deletion vectors)."""
+    if tx.warehouse.published().get(table.name) is None:
+        return False
+    delta = tx.warehouse.delta(table.name)
+    names = [f.name for f in delta.schema().fields]
+    return names == table.schema.names and tx.files(table.name) is not None
 
 
 def _refresh_agency(table: pa.Table, agencies: pa.Table) -> pa.Table:
