@@ -142,6 +142,11 @@ class Warehouse:
         None when the files alone do not give the table: DuckDB can then read them directly."""
         return _files(self.delta(table), self.path(table), TABLES[table].partition_by)
 
+    def commit_metadata(self, table: str) -> dict:
+        """The commit information of the table's published version ({} before one)."""
+        delta = self.delta(table)
+        return delta.history(1)[0] if delta is not None else {}
+
     def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
         return self.dataset(table).to_table(columns=columns)
 
@@ -270,7 +275,8 @@ class Transaction:
                             custom_metadata={LAST_WRITE: "true"}) if last else None)
         self._done(table)
 
-    def replace(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
+    def replace(self, table: str, data: pa.Table | pa.RecordBatchReader,
+                metadata: dict[str, str] | None = None) -> None:
         """The table's whole content, as one new version (small tables: ``reports``; a wide
         table rebuilt, streamed). A MERGE would rewrite only the touched files, but delta-rs
         writes them with string_view columns that pyarrow datasets then fail to filter. The
@@ -280,7 +286,9 @@ class Transaction:
             data = self._conform(table, data)
         write_deltalake(self.warehouse.path(table), data, mode="overwrite",
                         partition_by=list(TABLES[table].partition_by) or None,
-                        writer_properties=WRITER, schema_mode="overwrite")
+                        writer_properties=WRITER, schema_mode="overwrite",
+                        commit_properties=CommitProperties(custom_metadata=metadata)
+                        if metadata else None)
         self._done(table)
 
     def replace_partitions(self, table: str, data: pa.Table, column: str,
