@@ -259,3 +259,15 @@ def test_sigkill_mid_load_leaves_old_or_new_state(tmp_path: Path) -> None:
     # the next load rolls the unpublished commits back and succeeds
     result = load_reports(Warehouse(tmp_path / "wh"), [extract_document(DATA / "weihai_2020.pdf")])
     assert result.reports_loaded == 1
+
+
+def test_cells_carry_ocr_confidence_null_unless_read_by_ocr(tmp_path: Path) -> None:
+    scanned = extract_document(DATA / "weihai_2020.docx")
+    scanned.sha256 = "c" * 64
+    scanned.cells["requests/new/total"].ocr_confidence = 87.5  # as an OCR reader records it
+    load_reports(Warehouse(tmp_path), [scanned])
+    con = connect(tmp_path)
+    assert con.execute("SELECT ocr_confidence FROM cells WHERE \"table\" = 'requests' AND "
+                       "\"row\" = 'new' AND col = 'total'").fetchall() == [(87.5,)]
+    assert con.execute("SELECT count(*) FROM cells WHERE ocr_confidence IS NULL"
+                       ).fetchone()[0] == len(scanned.cells) - 1
