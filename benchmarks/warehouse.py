@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 from extract.schema import APPEAL_COLUMNS, OUTCOME_ROWS, SCHEMA, TEMPLATES, all_keys
 from warehouse import wide
 from warehouse.agencies import AgencyResolver
-from warehouse.agencies_load import agency_rows, identify
+from warehouse.agencies_load import agency_rows, identify, identity_metadata
 from warehouse.schema import CELLS, REPORTS
 from warehouse.store import Warehouse
 
@@ -285,7 +285,8 @@ def job_load(spec: dict, workdir: Path) -> dict:
         table, _ = identify(pa.Table.from_batches(reports, REPORTS.schema), resolver)
         tx.append("reports", table)
         agencies = agency_rows(table, resolver)
-        tx.replace("agencies", agencies)
+        tx.replace("agencies", agencies,
+                   metadata=identity_metadata(resolver.registry, tx.versions["reports"]))
         stats["identify_s"] = time.perf_counter() - started - load_s
         t0 = time.perf_counter()
         wide.rebuild(tx, table, agencies)

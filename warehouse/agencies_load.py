@@ -52,6 +52,12 @@ def identity_digest(registry: Registry) -> str:
     return digest.hexdigest()[:16]
 
 
+def identity_metadata(registry: Registry, reports_version: int | None) -> dict[str, str]:
+    """The commit metadata of an ``agencies`` write: the ids of ``reports_version`` of the
+    reports table were resolved with this registry and these rules."""
+    return {IDENTITY_DIGEST: identity_digest(registry), REPORTS_VERSION: str(reports_version)}
+
+
 def identify(reports: pa.Table, resolver: AgencyResolver, start: int = 0
              ) -> tuple[pa.Table, set[str]]:
     """``reports`` with ``agency_id`` resolved again for every row from ``start`` (the rows

@@ -22,7 +22,7 @@ from warehouse import wide
 from warehouse.agencies import AgencyResolver, Registry
 from warehouse.agencies_load import (
     IDENTITY_DIGEST, REPORTS_VERSION, agency_rows, conform, identify, identity, identity_digest,
-    identity_findings,
+    identity_findings, identity_metadata,
 )
 from warehouse.canonical import choose_canonical
 from warehouse.corrections import Correction, agency_key, index, load_corrections
@@ -180,9 +180,8 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         fresh = reports_table.slice(published.num_rows)
         agencies = (agency_rows(fresh, resolver, agencies_before) if same
                     else agency_rows(reports_table, resolver))
-        tx.replace("agencies", agencies, metadata={
-            IDENTITY_DIGEST: digest,
-            REPORTS_VERSION: str(tx.versions.get("reports", warehouse.published().get("reports")))})
+        tx.replace("agencies", agencies, metadata=identity_metadata(
+            resolver.registry, tx.versions.get("reports", warehouse.published().get("reports"))))
         touched_rows = _of_identities(reports_table, touched)
         wide.update(tx, published, reports_table, agencies_before, agencies, new_cells)
         cross = (cross_report_findings(tx, run_id, touched, expected_agencies, resolver,
