@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +41,7 @@ __all__ = ["Transaction", "Warehouse", "WarehouseLocked"]
 
 WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 POINTER = "_published.json"
+ROW_GROUP = 2048  # rows per row group of the files ``write_partitions`` writes
 LAST_WRITE = "nianbao_last_write"  # commit metadata: this commit ended a transaction
 
 
@@ -281,8 +282,7 @@ class Transaction:
 
     def replace(self, table: str, data: pa.Table | pa.RecordBatchReader,
                 metadata: dict[str, str] | None = None) -> None:
-        """The table's whole content, as one new version (small tables: ``reports``; a wide
-        table rebuilt, streamed). A MERGE would rewrite only the touched files, but delta-rs
+        """The table's whole content, as one new version (small tables: ``reports``). A MERGE would rewrite only the touched files, but delta-rs
         writes them with string_view columns that pyarrow datasets then fail to filter. The
         table takes the current definition's schema (a column added since it was written,
         e.g. reports.agency_id)."""
@@ -295,32 +295,50 @@ class Transaction:
                         if metadata else None)
         self._done(table)
 
-    def replace_partitions(self, table: str, data: pa.Table, column: str,
-                           values: set[int]) -> None:
-        """Replace the partitions ``column IN values`` with ``data`` (rows of those partitions
-        only), as one new version: the other partitions' files stay as they are.
+    def write_partitions(self, table: str, chunks: Iterable[pa.Table], column: str,
+                         values: set[int] | None = None) -> None:
+        """Replace the partitions ``column IN values`` (all of the table if None) with the rows
+        of ``chunks``, as one new version: the other partitions' files stay as they are.
 
-        The files are written by pyarrow and committed to Delta as add actions: delta-rs's own
-        writer sets up each partition's writer at a cost that, for a table with hundreds of
-        columns, was most of a nightly load."""
-        path = self.warehouse.path(table)
-        schema = TABLES[table].schema
-        data = self._conform(table, data)
+        The files are written by pyarrow, one per partition (small row groups: sorted rows
+        let a reader skip all but the few holding what it asks for), and
+        committed to Delta as add actions: delta-rs's own writer sets up each partition's
+        writer at a cost that, for a table with hundreds of columns, was most of a load."""
+        path, schema = self.warehouse.path(table), TABLES[table].schema
+        if values is None or not DeltaTable.is_deltatable(str(path)):
+            # the whole table: emptied (and given the current columns) first, in this load
+            write_deltalake(path, schema.empty_table(), mode="overwrite", partition_by=[column],
+                            writer_properties=WRITER, schema_mode="overwrite")
+        writers: dict[int, tuple[str, pq.ParquetWriter]] = {}
+        try:
+            for chunk in chunks:
+                chunk = self._conform(table, chunk)
+                for value in pc.unique(chunk[column]).to_pylist():
+                    rows = chunk.filter(pc.equal(chunk[column], value)).drop_columns([column])
+                    if value not in writers:
+                        relative = f"{column}={value}/part-{uuid.uuid4()}.zstd.parquet"
+                        (path / relative).parent.mkdir(parents=True, exist_ok=True)
+                        writers[value] = relative, pq.ParquetWriter(
+                            path / relative, rows.schema, compression="zstd",
+                            compression_level=3)
+                    writers[value][1].write_table(rows, row_group_size=ROW_GROUP)
+        finally:
+            for _, writer in writers.values():
+                writer.close()
         adds = []
-        for value in sorted(values):
-            rows = data.filter(pc.equal(data[column], value)).drop_columns([column])
-            if not rows.num_rows:
-                continue
-            relative = f"{column}={value}/part-{uuid.uuid4()}.zstd.parquet"
-            (path / relative).parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(rows, path / relative, compression="zstd", compression_level=3)
+        for value, (relative, _) in sorted(writers.items()):
             stat = (path / relative).stat()
+            rows = pq.read_metadata(path / relative).num_rows
             adds.append(AddAction(relative, stat.st_size, {column: str(value)},
                                   int(stat.st_mtime * 1000), True,
-                                  json.dumps({"numRecords": rows.num_rows})))
-        DeltaTable(path).create_write_transaction(
-            adds, mode="overwrite", schema=schema, partition_by=[column],
-            partition_filters=[(column, "in", [str(v) for v in sorted(values)])])
+                                  json.dumps({"numRecords": rows})))
+        if values is None:
+            DeltaTable(path).create_write_transaction(adds, mode="append", schema=schema,
+                                                      partition_by=[column])
+        else:
+            DeltaTable(path).create_write_transaction(
+                adds, mode="overwrite", schema=schema, partition_by=[column],
+                partition_filters=[(column, "in", [str(v) for v in sorted(values)])])
         self._done(table)
 
 

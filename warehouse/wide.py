@@ -148,20 +148,22 @@ def _cells(cells: ds.Dataset, ids: pa.Array, years: list[int], table: str | None
 
 
 def rebuild(tx, reports: pa.Table, agencies: pa.Table) -> None:
-    """Every wide table from scratch, from the canonical ``reports``: each table streamed to
-    its one new version, pivoted a year partition of ``cells`` at a time."""
+    """Every wide table from scratch, from the canonical ``reports``, pivoted a year partition
+    of ``cells`` at a time; a table is held in memory to be written sorted."""
     canonical = reports.filter(pc.fill_null(reports["canonical"], False))
     years = sorted(y for y in pc.unique(canonical["year"]).to_pylist() if y is not None)
     source = tx.dataset("cells")  # (opened here: a Delta table cannot open inside a write)
 
-    def batches(table: TableDef) -> Iterator[pa.RecordBatch]:
+    def built(table: TableDef) -> pa.Table:
+        chunks = []
         for year in years:
             chunk = canonical.filter(pc.equal(canonical["year"], year))
             cells = _cells(source, chunk["report_id"].combine_chunks(), [year], table.cell_table)
-            yield from rows(chunk, agencies, cells)[table.name].to_batches()
+            chunks.append(rows(chunk, agencies, cells)[table.name])
+        return _sorted(pa.concat_tables(chunks) if chunks else table.schema.empty_table())
 
-    for table in WIDE:
-        tx.replace(table.name, pa.RecordBatchReader.from_batches(table.schema, batches(table)))
+    for table in WIDE:  # (sorted as a whole: each file's row groups hold few agencies)
+        tx.write_partitions(table.name, [built(table)], "bucket")
 
 
 def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
@@ -197,8 +199,8 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
             "bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
         kept = kept.append_column("bucket", buckets(kept["agency_key"]))
         kept = _refresh_agency(kept.select(table.schema.names).cast(table.schema), agencies)
-        tx.replace_partitions(table.name, _sorted(pa.concat_tables([kept, fresh[table.name]])),
-                              "bucket", touched)
+        tx.write_partitions(table.name, [_sorted(pa.concat_tables([kept, fresh[table.name]]))],
+                            "bucket", touched)
     return touched
 
 
