@@ -118,6 +118,8 @@ def timeliness(con, run_id: str) -> list[dict]:
 def missing(con, run_id: str, expected: dict[str, list[str]],
             resolver: AgencyResolver) -> list[dict]:
     findings = []
+    if not expected:
+        return findings
     present = {(k, y) for k, y in con.execute(
         "SELECT agency_of, year FROM reports WHERE canonical").fetchall()}
     for portal_id, agencies in sorted(expected.items()):

@@ -183,7 +183,8 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         tx.replace("agencies", agencies, metadata=identity_metadata(
             resolver.registry, tx.versions.get("reports", warehouse.published().get("reports"))))
         touched_rows = _of_identities(reports_table, touched)
-        wide.update(tx, published, reports_table, agencies_before, agencies, new_cells)
+        wide.update(tx, published, reports_table, agencies_before, agencies, new_cells,
+                    registry_changed=not same)
         cross = (cross_report_findings(tx, run_id, touched, expected_agencies, resolver,
                                        set(wide.buckets(touched_rows["agency_key"]).to_pylist()))
                  + identity_findings(touched_rows if same else reports_table, resolver, run_id))

@@ -48,25 +48,22 @@ def buckets(agency_keys: pa.Array | pa.ChunkedArray) -> pa.Array:
                     if len(codes) else np.zeros(0, np.int64))
 
 
-def _identity_columns(reports: pa.Table) -> tuple[np.ndarray, list]:
-    return (reports["canonical"].to_numpy(zero_copy_only=False).astype(bool),
-            reports["agency_id"].to_pylist())
-
-
 def changes(before: pa.Table, after: pa.Table) -> tuple[set[str], set[str]]:
     """(report_ids whose wide row goes, report_ids whose wide row comes): ``after`` is
     ``before`` (the published reports) with new reports appended and flags and ids chosen
     again."""
-    was, was_id = _identity_columns(before)
-    now, now_id = _identity_columns(after)
-    ids = after["report_id"].to_pylist()
     old_n = before.num_rows
-    moved = [n for n in range(old_n) if was_id[n] != now_id[n]]
-    flipped = np.flatnonzero(was != now[:old_n]).tolist()
-    gone = {ids[n] for n in set(flipped) | set(moved) if was[n]}
-    come = {ids[n] for n in set(flipped) | set(moved) if now[n]}
-    come |= {ids[n] for n in range(old_n, after.num_rows) if now[n]}
-    return gone, come
+    was = pc.fill_null(before["canonical"], False)
+    now = pc.fill_null(after["canonical"], False)
+    then_id, now_id = before["agency_id"], after["agency_id"].slice(0, old_n)
+    moved = pc.fill_null(pc.not_equal(then_id, now_id), True)  # null against a value: moved
+    moved = pc.and_(moved, pc.invert(pc.and_(pc.is_null(then_id), pc.is_null(now_id))))
+    changed = pc.or_(moved, pc.not_equal(was, now.slice(0, old_n)))
+    ids = after["report_id"]
+    gone = pc.filter(ids.slice(0, old_n), pc.and_(changed, was))
+    come = pc.filter(ids.slice(0, old_n), pc.and_(changed, now.slice(0, old_n)))
+    new = pc.filter(ids.slice(old_n), now.slice(old_n))
+    return set(gone.to_pylist()), set(come.to_pylist()) | set(new.to_pylist())
 
 
 def changed_agencies(before: pa.Table, after: pa.Table) -> set[str]:
@@ -167,27 +164,27 @@ def rebuild(tx, reports: pa.Table, agencies: pa.Table) -> None:
 
 
 def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
-           agencies: pa.Table, new_cells: pa.Table) -> set[int]:
+           agencies: pa.Table, new_cells: pa.Table, *, registry_changed: bool = True
+           ) -> set[int]:
     """Bring the wide tables in step with a load: ``before``/``after`` are the reports table
-    as published and as this load writes it, ``new_cells`` the cells this load added.
-    Returns the partitions rewritten."""
+    as published and as this load writes it, ``new_cells`` the cells this load added;
+    ``registry_changed``: agencies' region, level or kind may have changed (else they only
+    gained bodies). Returns the partitions rewritten."""
     if not all(_current(tx, t) for t in WIDE):
         rebuild(tx, after, agencies)
         return set(range(WIDE_BUCKETS))
     gone, come = changes(before, after)
-    moved = changed_agencies(agencies_before, agencies)
-    all_buckets = buckets(after["agency_key"])
+    moved = changed_agencies(agencies_before, agencies) if registry_changed else set()
     touched_rows = pc.is_in(after["report_id"], pa.array(sorted(gone | come), pa.string()))
     if moved:
         touched_rows = pc.or_(touched_rows, pc.fill_null(pc.is_in(
             after["agency_id"], pa.array(sorted(moved), pa.string())), False))
-    touched = set(pc.unique(pc.filter(all_buckets, touched_rows)).to_pylist())
+    touched = set(pc.unique(buckets(pc.filter(after["agency_key"], touched_rows))).to_pylist())
     if not touched:
         return set()
     adding = after.filter(pc.is_in(after["report_id"], pa.array(sorted(come), pa.string())))
-    loaded = set(new_cells["report_id"].to_pylist()) if new_cells.num_rows else set()
-    old = adding.filter(pc.invert(pc.is_in(adding["report_id"], pa.array(sorted(loaded),
-                                                                          pa.string()))))
+    old = adding.filter(pc.invert(pc.is_in(adding["report_id"], pc.unique(
+        new_cells["report_id"]))))
     years = sorted({y for y in old["year"].to_pylist() if y is not None})
     source = [*new_cells.select(["report_id", "table", "row", "col", "value"]).to_batches(),
               *_cells(tx.dataset("cells"), old["report_id"].combine_chunks(), years)]
@@ -198,7 +195,9 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
         kept = ds.dataset(paths, schema=table.schema.remove(table.schema.get_field_index(
             "bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
         kept = kept.append_column("bucket", buckets(kept["agency_key"]))
-        kept = _refresh_agency(kept.select(table.schema.names).cast(table.schema), agencies)
+        kept = kept.select(table.schema.names).cast(table.schema)
+        if registry_changed:
+            kept = _refresh_agency(kept, agencies)
         tx.write_partitions(table.name, [_sorted(pa.concat_tables([kept, fresh[table.name]]))],
                             "bucket", touched)
     return touched
