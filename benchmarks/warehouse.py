@@ -5,13 +5,18 @@
 
 N reports (N/6 agencies over the 31 provinces, 2019-2024, the real cell keys: 221 cells on the
 2019 templates, 225 on 2021's) are generated vectorised, a chunk of whole agencies at a time, and
-streamed into the product's writer (``Warehouse.transaction``, ``tx.append``). Measured: the load
-(s, cells/s, peak RSS), bytes per cell on disk; through ``warehouse.views.connect`` (best of 3)
-(a) the national aggregate, requests/new/total by year and province, checked against the
-generator's sums, (b) one agency's six years, long and via ``requests_wide``; the nightly
-``load_reports`` of 20 reports (10 new agencies, 10 reposts that move canonical flags and meet
-W4). Each runs in a child process, so its peak RSS is its own; past --mem-limit (default 60% of
-RAM) it is stopped and shown FAILED. Free disk is checked first. Sizes grow 10x: ~10x is linear.
+streamed into the product's writer (``Warehouse.transaction``, ``tx.append``); agency ids, the
+agencies table and the wide tables are then written as a load writes them. Measured: the load
+(s, cells/s, peak RSS), bytes per cell on disk; through ``warehouse.views.connect`` (best of 3),
+each beside today's SQL over ``cells`` on the same data, as a ratio: (a) the national aggregate,
+requests/new/total by year and province, both checked against the generator's sums, (b) one
+agency's six years: long, via the view over cells the wide tables replaced, via
+``requests_wide``; W1 of the 20 agencies a nightly load touches, over cells and over the
+touched partitions of ``requests_wide``; the nightly ``load_reports`` of 20 reports (10 new
+agencies, 10 reposts that move canonical flags and meet W4). Each runs in a child process, so
+its peak RSS is its own; past --mem-limit (default 60% of RAM) it is stopped and shown FAILED.
+Free disk is checked first. Sizes grow 10x: ~10x is linear. On a shared machine the times are
+noisy: compare the ratios measured in the same run.
 """
 
 from __future__ import annotations
