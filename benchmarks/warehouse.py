@@ -5,13 +5,18 @@
 
 N reports (N/6 agencies over the 31 provinces, 2019-2024, the real cell keys: 221 cells on the
 2019 templates, 225 on 2021's) are generated vectorised, a chunk of whole agencies at a time, and
-streamed into the product's writer (``Warehouse.transaction``, ``tx.append``). Measured: the load
-(s, cells/s, peak RSS), bytes per cell on disk; through ``warehouse.views.connect`` (best of 3)
-(a) the national aggregate, requests/new/total by year and province, checked against the
-generator's sums, (b) one agency's six years, long and via ``requests_wide``; the nightly
-``load_reports`` of 20 reports (10 new agencies, 10 reposts that move canonical flags and meet
-W4). Each runs in a child process, so its peak RSS is its own; past --mem-limit (default 60% of
-RAM) it is stopped and shown FAILED. Free disk is checked first. Sizes grow 10x: ~10x is linear.
+streamed into the product's writer (``Warehouse.transaction``, ``tx.append``); agency ids, the
+agencies table and the wide tables are then written as a load writes them. Measured: the load
+(s, cells/s, peak RSS), bytes per cell on disk; through ``warehouse.views.connect`` (best of 3),
+each beside today's SQL over ``cells`` on the same data, as a ratio: (a) the national aggregate,
+requests/new/total by year and province, both checked against the generator's sums, (b) one
+agency's six years: long, via the view over cells the wide tables replaced, via
+``requests_wide``; W1 of the 20 agencies a nightly load touches, over cells and over the
+touched partitions of ``requests_wide``; the nightly ``load_reports`` of 20 reports (10 new
+agencies, 10 reposts that move canonical flags and meet W4). Each runs in a child process, so
+its peak RSS is its own; past --mem-limit (default 60% of RAM) it is stopped and shown FAILED.
+Free disk is checked first. Sizes grow 10x: ~10x is linear. On a shared machine the times are
+noisy: compare the ratios measured in the same run.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from extract.schema import APPEAL_COLUMNS, OUTCOME_ROWS, SCHEMA, TEMPLATES, all_keys
+from warehouse import wide
+from warehouse.agencies import AgencyResolver
+from warehouse.agencies_load import agency_rows, identify, identity_metadata
 from warehouse.schema import CELLS, REPORTS
 from warehouse.store import Warehouse
 
@@ -170,7 +178,8 @@ def make_chunk(first: int, last: int, loaded_at: datetime):
             ids.take(pa.array(rep)), pa.array(year[rep]), table.take(k), row.take(k), col.take(k),
             value, pc.fill_null(pc.cast(value, pa.string()), ""),
             pa.array(first_page[rep] + offset[key], mask=fmt[rep] != 1), location.take(k),
-            pa.array(np.zeros(rep.size, bool)), pa.nulls(rep.size, pa.float64())],
+            pa.array(np.zeros(rep.size, bool)), pa.nulls(rep.size, pa.float64()),
+            pa.nulls(rep.size, pa.float64())],  # original_value, ocr_confidence
             schema=CELLS.schema))
     expected, target = np.zeros((len(YEARS), len(PROVINCES))), POS["requests/new/total"]
     np.add.at(expected, (year - YEARS[0], province), values[:, target] * ~blank[:, target])
@@ -192,13 +201,22 @@ def make_chunk(first: int, last: int, loaded_at: datetime):
          for f in REPORTS.schema], schema=REPORTS.schema), expected
 
 
+def nightly_numbers(agencies: int) -> np.ndarray:
+    """The agencies of the nightly load: half new, half existing (spread over the warehouse)."""
+    half = NIGHTLY // 2
+    return np.concatenate([agencies + 10 + np.arange(half),
+                           np.linspace(0, agencies - 1, NIGHTLY - half).astype(np.int64)])
+
+
+def nightly_agencies(agencies: int) -> pa.Array:
+    return agency_names(nightly_numbers(agencies))[0]
+
+
 def nightly_reports(agencies: int) -> list:
     """``NIGHTLY`` extracted 2024 reports: half for new agencies, half other documents for
     existing agencies' 2024 reports (reposts: canonical chosen again, W4 compares them)."""
     from extract.model import Cell, CheckResult, Report, Status
-    rng, half = np.random.default_rng([SEED, 99]), NIGHTLY // 2
-    numbers = np.concatenate([agencies + 10 + np.arange(half),
-                              np.linspace(0, agencies - 1, NIGHTLY - half).astype(np.int64)])
+    rng, numbers = np.random.default_rng([SEED, 99]), nightly_numbers(agencies)
     values = [{k: None if rng.random() < 0.1 else float(rng.poisson(2)) for k in KEYS["2021"]}
               for _ in range(NIGHTLY)]
     return [Report(file=f"nightly_{n}.pdf", sha256=f"{n + 1:064x}", format="pdf", agency=name,
@@ -212,14 +230,38 @@ def nightly_reports(agencies: int) -> list:
 
 # -- jobs: each runs in its own child process -----------------------------------------------------
 
-QUERIES = {
-    "a": """SELECT r.year, r.region, sum(c.value) FROM cells c JOIN reports r USING (report_id)
+QUERIES = {  # today's SQL over cells beside the materialized table, on the same data
+    "a_cells": """SELECT r.year, r.region, sum(c.value) FROM cells c JOIN reports r USING (report_id)
         WHERE r.canonical AND c."table" = 'requests' AND c."row" = 'new' AND c.col = 'total'
         GROUP BY ALL""",
+    "a_wide": "SELECT year, region, sum(new__total) FROM requests_wide GROUP BY ALL",
     "b_long": """SELECT r.year, c."table", c."row", c.col, c.value FROM cells c
         JOIN reports r USING (report_id) WHERE r.canonical AND r.agency = $agency
         ORDER BY r.year, c."table", c."row", c.col""",
-    "b_wide": "SELECT * FROM requests_wide WHERE agency = $agency ORDER BY year"}
+    "b_view": "SELECT * FROM old_requests_wide WHERE agency = $agency ORDER BY year",
+    "b_wide": "SELECT * FROM requests_wide WHERE agency = $agency ORDER BY year",
+    # W1 for the 20 agencies a nightly load touches: today's scan of cells, the wide partitions
+    "w1_cells": """WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical
+                       AND agency_key IN (SELECT agency FROM touched)),
+        pairs AS (SELECT cur.report_id AS cur_id, prev.report_id AS prev_id
+                  FROM canon cur JOIN canon prev
+                  ON cur.agency_key = prev.agency_key AND prev.year = cur.year - 1)
+        SELECT p.cur_id, cols.col, c.value, f.value FROM pairs p
+        CROSS JOIN (SELECT unnest(['natural_person', 'total']) AS col) cols
+        LEFT JOIN cells c ON c.report_id = p.cur_id AND c."table" = 'requests'
+             AND c."row" = 'carried_over' AND c.col = cols.col
+        LEFT JOIN cells f ON f.report_id = p.prev_id AND f."table" = 'requests'
+             AND f."row" = 'carried_forward' AND f.col = cols.col""",
+    "w1_wide": """WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical
+                       AND agency_key IN (SELECT agency FROM touched)),
+        pairs AS (SELECT cur.report_id AS cur_id, prev.report_id AS prev_id
+                  FROM canon cur JOIN canon prev
+                  ON cur.agency_key = prev.agency_key AND prev.year = cur.year - 1),
+        wide AS (SELECT * FROM requests_wide WHERE bucket IN (SELECT bucket FROM buckets))
+        SELECT p.cur_id, [cw.carried_over__natural_person, cw.carried_over__total],
+               [pw.carried_forward__natural_person, pw.carried_forward__total]
+        FROM pairs p LEFT JOIN wide cw ON cw.report_id = p.cur_id
+        LEFT JOIN wide pw ON pw.report_id = p.prev_id"""}
 
 
 def job_load(spec: dict, workdir: Path) -> dict:
@@ -242,8 +284,18 @@ def job_load(spec: dict, workdir: Path) -> dict:
     warehouse = Warehouse(workdir)
     with warehouse.transaction("bench") as tx:
         tx.append("cells", pa.RecordBatchReader.from_batches(CELLS.schema, cell_batches()))
-        tx.append("reports", pa.Table.from_batches(reports, REPORTS.schema))
-    load_s = time.perf_counter() - started
+        load_s = time.perf_counter() - started
+        # agency ids and the agencies table as a load writes them, then the wide tables
+        resolver = AgencyResolver()
+        table, _ = identify(pa.Table.from_batches(reports, REPORTS.schema), resolver)
+        tx.append("reports", table)
+        agencies = agency_rows(table, resolver)
+        tx.replace("agencies", agencies,
+                   metadata=identity_metadata(resolver.registry, tx.versions["reports"]))
+        stats["identify_s"] = time.perf_counter() - started - load_s
+        t0 = time.perf_counter()
+        wide.rebuild(tx, table, agencies)
+        stats["wide_s"] = time.perf_counter() - t0
     files = [p for p in warehouse.path("cells").rglob("*") if p.is_file()]
     return {**stats, "reports": n, "agencies": n // len(YEARS), "load_s": load_s,
             "cells_per_s": stats["cells"] / load_s, "cells_files": len(files),
@@ -253,10 +305,14 @@ def job_load(spec: dict, workdir: Path) -> dict:
 
 
 def job_query(spec: dict, workdir: Path) -> dict:
-    from warehouse.views import connect
+    from warehouse.views import connect, wide_view_sql
     t0 = time.perf_counter()
     con, sql, times = connect(workdir), QUERIES[spec["query"]], []
     connect_s, params = time.perf_counter() - t0, {"agency": spec["agency"]} if "$" in sql else None
+    con.execute(wide_view_sql("old_requests_wide", "requests"))  # today's view, for b_view
+    touched = nightly_agencies(spec["agencies"])
+    con.register("touched", pa.table({"agency": touched}))
+    con.register("buckets", pa.table({"bucket": pc.unique(wide.buckets(touched))}))
     for _ in range(REPEAT):
         t0 = time.perf_counter()
         rows = con.execute(sql, params).fetchall()
@@ -264,7 +320,7 @@ def job_query(spec: dict, workdir: Path) -> dict:
     if spec["explain"]:
         print(con.execute("EXPLAIN ANALYZE " + sql, params).fetchall()[0][1], file=sys.stderr)
     return {"connect_s": connect_s, "times": times, "rows": len(rows),
-            "result": rows if spec["query"] == "a" else None}
+            "result": rows if spec["query"].startswith("a_") else None}
 
 
 def job_nightly(spec: dict, workdir: Path) -> dict:
@@ -340,11 +396,16 @@ def run_size(n: int, root: Path, args) -> dict:
                    f"{name}_rows": got["rows"], "connect_s": got["connect_s"],
                    f"{name}_result": got["result"]}
         r.update(got or {})
-    if "a_result" in r:
-        sums, regions = np.zeros((len(YEARS), len(PROVINCES))), list(PROVINCES)
-        for year, region, total in r.pop("a_result"):
-            sums[year - YEARS[0], regions.index(region)] = total or 0
-        r["a_correct"] = bool(np.allclose(sums, r["expected"]))
+    for query in ("a_cells", "a_wide"):  # both against the generator's sums
+        if f"{query}_result" in r:
+            sums, regions = np.zeros((len(YEARS), len(PROVINCES))), list(PROVINCES)
+            for year, region, total in r.pop(f"{query}_result"):
+                sums[year - YEARS[0], regions.index(region)] = total or 0
+            r[f"{query}_correct"] = bool(np.allclose(sums, r["expected"]))
+    r["a_correct"] = all(r.get(f"{q}_correct", True) for q in ("a_cells", "a_wide"))
+    for today, new in (("a_cells", "a_wide"), ("b_view", "b_wide"), ("w1_cells", "w1_wide")):
+        if r.get(f"{today}_s") and r.get(f"{new}_s"):
+            r[f"{new}_speedup"] = r[f"{today}_s"] / r[f"{new}_s"]
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return r
@@ -359,9 +420,18 @@ METRICS = (  # key, title, format
     ("generate_s", "  of which generating (s)", "{:.1f}"), ("cells_per_s", "  cells/s", "{:,.0f}"),
     ("load_rss", "  peak RSS", gib), ("bytes_per_cell", "bytes per cell (on disk)", "{:.2f}"),
     ("cells_files", "cells: files", "{}"), ("connect_s", "views.connect (s)", "{:.3f}"),
-    ("a_s", "(a) national aggregate (s)", "{:.3f}"), ("a_rss", "  peak RSS", gib),
-    ("b_long_s", "(b) agency history, long (s)", "{:.3f}"), ("b_long_rss", "  peak RSS", gib),
-    ("b_wide_s", "(b) history, requests_wide (s)", "{:.3f}"), ("b_wide_rss", "  peak RSS", gib),
+    ("identify_s", "  agency ids, agencies (s)", "{:.1f}"),
+    ("wide_s", "  wide tables built (s)", "{:.1f}"),
+    ("a_cells_s", "(a) national aggregate, cells (s)", "{:.3f}"),
+    ("a_wide_s", "(a) national aggregate, wide (s)", "{:.3f}"),
+    ("a_wide_speedup", "  today / materialized", "{:.1f}x"), ("a_wide_rss", "  peak RSS", gib),
+    ("b_long_s", "(b) agency history, long (s)", "{:.3f}"),
+    ("b_view_s", "(b) history, view over cells (s)", "{:.3f}"),
+    ("b_wide_s", "(b) history, requests_wide (s)", "{:.4f}"),
+    ("b_wide_speedup", "  today / materialized", "{:.0f}x"), ("b_wide_rss", "  peak RSS", gib),
+    ("w1_cells_s", "W1 of 20 agencies, cells (s)", "{:.3f}"),
+    ("w1_wide_s", "W1 of 20 agencies, wide (s)", "{:.3f}"),
+    ("w1_wide_speedup", "  today / clustered", "{:.1f}x"),
     ("nightly_s", f"nightly load_reports of {NIGHTLY} (s)", "{:.2f}"),
     ("nightly_rss", "  peak RSS", gib))
 
@@ -385,8 +455,8 @@ def print_table(results: list[dict]) -> None:
               + "".join(f"{v:>14}" for v in ratios))
     for r in results:
         print(f"\n{label(r['reports'])}: " + "; ".join(f"{k} {v}" for k, v in r["failures"].items())
-              + f"\n  aggregate: {r.get('a_rows')} rows, sums match the generator's: "
-              f"{r.get('a_correct')}; history of {r.get('agency')}: {r.get('b_long_rows')} rows "
+              + f"\n  aggregate: {r.get('a_wide_rows')} rows, sums match the generator's: "
+              f"cells {r.get('a_cells_correct')}, wide {r.get('a_wide_correct')}; history of {r.get('agency')}: {r.get('b_long_rows')} rows "
               f"long, {r.get('b_wide_rows')} wide; all runs (s): "
               + str({q: [round(t, 3) for t in r.get(f"{q}_times", [])] for q in QUERIES}))
         if "nightly_s" in r:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -74,6 +75,7 @@ class AgencyRegistryError(ValueError):
     pass
 
 
+@lru_cache(maxsize=1 << 18)  # every load normalises each name of the warehouse again
 def normalise(name: str) -> str:
     """NFKC (full-width letters, digits and brackets), simplified script, no spaces."""
     text = zhconv.convert(unicodedata.normalize("NFKC", name), "zh-cn")
@@ -248,7 +250,11 @@ class AgencyResolver:
                 year: int | None = None) -> Resolution:
         if not name:
             return Resolution("", None, "unknown_form", "no agency name")
-        key = (name, region, year)
+        # The year matters only where the registry binds the name to years (a split): else
+        # the six reports of a body resolve once.
+        bound = any(a.first_year is not None or a.last_year is not None
+                    for a in self.registry.aliases.get(normalise(name), ()))
+        key = (name, region, year if bound else None)
         if key not in self._cache:
             self._cache[key] = self._resolve(name, region, year)
         return self._cache[key]

@@ -8,10 +8,15 @@ the normalised name (``agency_key``), so an unrecognised body is still checked a
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from warehouse.agencies import Agency, AgencyResolver
+from warehouse import agencies, agencies_divisions
+from warehouse.agencies import Agency, AgencyResolver, Registry
+from warehouse.agencies_divisions import divisions
 from warehouse.schema import TABLES
 
 
@@ -30,10 +35,38 @@ def conform(table: pa.Table, name: str) -> pa.Table:
     return table.select(schema.names).cast(schema)
 
 
-def identify(reports: pa.Table, resolver: AgencyResolver) -> tuple[pa.Table, set[str]]:
-    """``reports`` with ``agency_id`` resolved again for every row, and the identities whose
-    members changed (a registry entry merged or split them): their canonical flags and
-    cross-report rules need choosing and running again."""
+IDENTITY_DIGEST = "nianbao_identity_digest"  # commit metadata of the agencies table
+REPORTS_VERSION = "nianbao_reports_version"  # the reports version those ids were written to
+
+
+def identity_digest(registry: Registry) -> str:
+    """What agency ids depend on: the registry's content and the code and division data that
+    read names. Unchanged since the published load, the reports loaded before keep theirs."""
+    text = repr((sorted(registry.agencies.items()),
+                 sorted((name, sorted(aliases, key=repr))
+                        for name, aliases in registry.aliases.items())))
+    digest = hashlib.sha256(text.encode())
+    for module in (agencies, agencies_divisions):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(repr(len(divisions().by_code)).encode())
+    return digest.hexdigest()[:16]
+
+
+def identity_metadata(registry: Registry, reports_version: int | None) -> dict[str, str]:
+    """The commit metadata of an ``agencies`` write: the ids of ``reports_version`` of the
+    reports table were resolved with this registry and these rules."""
+    return {IDENTITY_DIGEST: identity_digest(registry), REPORTS_VERSION: str(reports_version)}
+
+
+def identify(reports: pa.Table, resolver: AgencyResolver, start: int = 0
+             ) -> tuple[pa.Table, set[str]]:
+    """``reports`` with ``agency_id`` resolved again for every row from ``start`` (the rows
+    before keep theirs), and the identities whose members changed (a registry entry merged or
+    split them): their canonical flags and cross-report rules need choosing and running
+    again."""
+    if start:
+        after, changed = identify(reports.slice(start), resolver)
+        return pa.concat_tables([reports.slice(0, start), after]), changed
     rows = reports.select(["agency", "region", "year", "agency_id", "agency_key"]).to_pylist()
     ids, changed = [], set()
     for row in rows:
@@ -46,11 +79,16 @@ def identify(reports: pa.Table, resolver: AgencyResolver) -> tuple[pa.Table, set
     return reports.set_column(column, "agency_id", pa.array(ids, pa.string())), changed - {None}
 
 
-def agency_rows(reports: pa.Table, resolver: AgencyResolver) -> pa.Table:
+def agency_rows(reports: pa.Table, resolver: AgencyResolver,
+                previous: pa.Table | None = None) -> pa.Table:
     """The ``agencies`` table: each identified body once, with every name it was given, and
-    every registry entry (reviewed, whether or not a report names it yet)."""
+    every registry entry (reviewed, whether or not a report names it yet). ``previous``: the
+    table as published, for the same registry: ``reports`` are then only the new ones."""
     found: dict[str, Agency] = dict(resolver.registry.agencies)
     given: dict[str, set[str]] = {a: {*agency.aliases, agency.name} for a, agency in found.items()}
+    kept = {} if previous is None else {r["agency_id"]: r for r in previous.to_pylist()}
+    for agency_id, row in kept.items():
+        given.setdefault(agency_id, set()).update(row["aliases"] or ())
     names = _distinct(reports, ["agency", "region", "year"])
     for row in names:
         agency = resolver.resolve(row["agency"], row["region"], row["year"]).agency
@@ -58,11 +96,14 @@ def agency_rows(reports: pa.Table, resolver: AgencyResolver) -> pa.Table:
             continue
         found.setdefault(agency.agency_id, agency)
         given.setdefault(agency.agency_id, {agency.name}).add(row["agency"])
-    rows = [{"agency_id": a.agency_id, "name": a.name, "aliases": sorted(given[a.agency_id]),
-             "province": a.province, "prefecture": a.prefecture, "county": a.county,
-             "division_code": a.division_code, "level": a.level, "kind": a.kind,
-             "parent_id": a.parent_id, "source": a.source}
-            for a in sorted(found.values(), key=lambda a: a.agency_id)]
+    rows = {a.agency_id: {
+        "agency_id": a.agency_id, "name": a.name, "aliases": sorted(given[a.agency_id]),
+        "province": a.province, "prefecture": a.prefecture, "county": a.county,
+        "division_code": a.division_code, "level": a.level, "kind": a.kind,
+        "parent_id": a.parent_id, "source": a.source} for a in found.values()}
+    for agency_id, row in kept.items():  # bodies only earlier reports named
+        rows.setdefault(agency_id, {**row, "aliases": sorted(given[agency_id])})
+    rows = [rows[a] for a in sorted(rows)]
     return pa.Table.from_pylist(rows, schema=TABLES["agencies"].schema)
 
 

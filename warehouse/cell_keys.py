@@ -53,6 +53,12 @@ def cell_keys() -> list[CellKey]:
     return [CellKey(**entry) for entry in found.values()]
 
 
+def wide_keys(table: str) -> list[tuple[str, str]]:
+    """(row, col) pairs of a table over both templates, in schema order, without repeats: the
+    ``row__col`` columns of its wide table."""
+    return [(k.row, k.col) for k in cell_keys() if k.table == table]
+
+
 def enums() -> dict[str, list[str]]:
     """The values the ``cells`` columns table, row and col take."""
     keys = cell_keys()

@@ -25,6 +25,7 @@ import pyarrow as pa
 from extract.schema import REQUEST_COLUMNS
 from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
+from warehouse.schema import WIDE_BUCKETS
 from warehouse.views import register_tables
 
 GOVERNMENT_SUFFIXES = ("人民政府", "政府", "管委会", "管理委员会")
@@ -53,26 +54,30 @@ def _connect(tx) -> duckdb.DuckDBPyConnection:
     con.execute("CREATE VIEW reports AS SELECT *, coalesce(agency_id, agency_key) AS agency_of "
                 "FROM _reports")
     con.execute("CREATE VIEW cells AS SELECT * FROM _cells")
+    con.execute("CREATE VIEW requests_wide AS SELECT * FROM _requests_wide")
     return con
 
 
 def continuity(con, run_id: str) -> list[dict]:
-    rows = con.execute("""
+    """W1, from ``requests_wide`` (a row per canonical report): only the partitions of the
+    touched agencies are read, never the long ``cells``."""
+    columns = sorted(REQUEST_COLUMNS)
+    over = ", ".join(f'cw."carried_over__{c}"' for c in columns)
+    forward = ", ".join(f'pw."carried_forward__{c}"' for c in columns)
+    pairs = con.execute(f"""
         WITH canon AS (SELECT report_id, agency_of, year FROM reports WHERE canonical
                        AND agency_of IN (SELECT agency FROM touched)),
         pairs AS (SELECT cur.report_id AS cur_id, prev.report_id AS prev_id, cur.agency_of,
                          cur.year FROM canon cur JOIN canon prev
-                  ON cur.agency_of = prev.agency_of AND prev.year = cur.year - 1)
-        SELECT p.cur_id, p.agency_of, p.year, c.col, c.value AS carried_over, f.value AS forward,
-               c.report_id IS NOT NULL AS has_cur, f.report_id IS NOT NULL AS has_prev
-        FROM pairs p
-        CROSS JOIN (SELECT unnest(?::VARCHAR[]) AS col) cols
-        LEFT JOIN cells c ON c.report_id = p.cur_id AND c."table" = 'requests'
-             AND c."row" = 'carried_over' AND c.col = cols.col
-        LEFT JOIN cells f ON f.report_id = p.prev_id AND f."table" = 'requests'
-             AND f."row" = 'carried_forward' AND f.col = cols.col
-        ORDER BY p.agency_of, p.year, cols.col
-    """, [list(REQUEST_COLUMNS)]).fetchall()
+                  ON cur.agency_of = prev.agency_of AND prev.year = cur.year - 1),
+        wide AS (SELECT * FROM requests_wide WHERE bucket IN (SELECT bucket FROM buckets))
+        SELECT p.cur_id, p.agency_of, p.year, [{over}], [{forward}]
+        FROM pairs p LEFT JOIN wide cw ON cw.report_id = p.cur_id
+        LEFT JOIN wide pw ON pw.report_id = p.prev_id
+        ORDER BY p.agency_of, p.year""").fetchall()
+    rows = [(rid, agency_of, year, col, o, f, None, None)
+            for rid, agency_of, year, overs, forwards in pairs
+            for col, o, f in zip(columns, overs, forwards, strict=True)]
     findings = []
     for rid, agency_of, year, col, over, forward, _, _ in rows:
         if col is None:
@@ -114,6 +119,8 @@ def timeliness(con, run_id: str) -> list[dict]:
 def missing(con, run_id: str, expected: dict[str, list[str]],
             resolver: AgencyResolver) -> list[dict]:
     findings = []
+    if not expected:
+        return findings
     present = {(k, y) for k, y in con.execute(
         "SELECT agency_of, year FROM reports WHERE canonical").fetchall()}
     for portal_id, agencies in sorted(expected.items()):
@@ -143,10 +150,12 @@ def conflicts(con, run_id: str) -> list[dict]:
     if not pairs:
         return []
     ids = sorted({rid for pair in pairs for rid in pair[:2]})
+    years = sorted({pair[3] for pair in pairs})
     cells = {}  # report_id -> {key: value}, only the reports compared
     for rid, key, value in con.execute(
             "SELECT report_id, \"table\" || '/' || \"row\" || '/' || col, value FROM cells "
-            "WHERE report_id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall():
+            "WHERE year IN (SELECT unnest(?::BIGINT[])) "  # only those years' partitions
+            "AND report_id IN (SELECT unnest(?::VARCHAR[]))", [years, ids]).fetchall():
         cells.setdefault(rid, {})[key] = value
     findings = []
     for other, canon, agency_of, year in pairs:
@@ -164,12 +173,16 @@ def conflicts(con, run_id: str) -> list[dict]:
 
 def cross_report_findings(tx, run_id: str, agencies: set[str],
                           expected_agencies: dict[str, list[str]] | None = None,
-                          resolver: AgencyResolver | None = None) -> list[dict]:
+                          resolver: AgencyResolver | None = None,
+                          buckets: set[int] | None = None) -> list[dict]:
     """The cross-report rules for ``agencies`` (agency_id, else agency_key; every year of
-    each), and W3 for every portal expectation, over the warehouse as this load leaves it."""
+    each), and W3 for every portal expectation, over the warehouse as this load leaves it.
+    ``buckets``: the wide tables' partitions holding those agencies' reports (all if None)."""
     con = _connect(tx)
     try:
         con.register("touched", pa.table({"agency": pa.array(sorted(agencies), pa.string())}))
+        con.register("buckets", pa.table({"bucket": pa.array(
+            sorted(buckets) if buckets is not None else range(WIDE_BUCKETS), pa.int64())}))
         return (continuity(con, run_id) + timeliness(con, run_id)
                 + missing(con, run_id, expected_agencies or {}, resolver or AgencyResolver())
                 + conflicts(con, run_id))

@@ -11,6 +11,7 @@ import pyarrow as pa
 from warehouse.cell_keys import enums, markdown_section
 from warehouse.schema import TABLES
 from warehouse.views import connect
+from warehouse.wide import WIDE_TABLES
 
 _FRICTIONLESS_TYPES = {
     pa.string(): "string", pa.int64(): "integer", pa.float64(): "number", pa.bool_(): "boolean",
@@ -34,9 +35,10 @@ def datapackage(paths: dict[str, str] | None = None) -> dict:
     """The data dictionary: every table and column, from the definitions the writer uses."""
     resources = []
     for table in TABLES.values():
+        path = (paths or {}).get(table.name, f"{table.name}/")
         resources.append({
             "name": table.name,
-            "path": (paths or {}).get(table.name, f"{table.name}/"),
+            "path": path,
             "format": "parquet",
             "description": table.description,
             "schema": {
@@ -46,11 +48,16 @@ def datapackage(paths: dict[str, str] | None = None) -> dict:
                            for c in (*table.columns, *table.view_columns)],
                 "primaryKey": list(table.key),
             },
-            **({"partitionedBy": list(table.partition_by)} if table.partition_by else {}),
+            **({"partitionedBy": list(table.partition_by)}
+               if table.partition_by and path.endswith("/") else {}),
         })
     return {"name": "nianbao", "title": "nianbao: China's government information disclosure "
             "annual reports (政府信息公开工作年度报告) as data",
             "licenses": [{"name": "CC-BY-4.0"}], "resources": resources}
+
+
+def _is_cell(table, column) -> bool:
+    return bool(table.cell_table) and "__" in column.name
 
 
 def data_dictionary_markdown() -> str:
@@ -64,7 +71,12 @@ def data_dictionary_markdown() -> str:
                   + (f" Partitioned by {', '.join(table.partition_by)}." if table.partition_by else ""),
                   "", "| column | type | description |", "|---|---|---|"]
         lines += [f"| {c.name} | {_field_type(c.type)}{'' if c.nullable else ', required'} | "
-                  f"{c.description} |" for c in table.columns]
+                  f"{c.description} |" for c in table.columns if not _is_cell(table, c)]
+        if table.cell_table:
+            count = sum(_is_cell(table, c) for c in table.columns)
+            lines.append(f"| <row>__<col> | number | {count} columns, one per cell key "
+                         f"`{table.cell_table}/<row>/<col>` (see Cell keys); null where the "
+                         "report left the cell blank |")
         lines += [f"| {c.name} | {_field_type(c.type)}, view | {c.description} |"
                   for c in table.view_columns]
         lines.append("")
@@ -73,7 +85,8 @@ def data_dictionary_markdown() -> str:
 
 def export(data_dir: Path, out: Path) -> dict[str, int]:
     """Write the canonical reports, their cells (partitioned by year), the current quality
-    findings, documents and runs as plain Parquet under ``out``; returns row counts."""
+    findings, documents, runs, agencies and the wide tables as plain Parquet under ``out``;
+    returns row counts."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     con = connect(data_dir)
@@ -84,17 +97,18 @@ def export(data_dir: Path, out: Path) -> dict[str, int]:
         "documents": "SELECT * FROM documents",
         "runs": "SELECT * FROM runs",
         "agencies": "SELECT * FROM agencies",
+        **{name: f"SELECT * FROM {name} ORDER BY agency, year" for name in WIDE_TABLES},
     }
     counts = {}
     for name, sql in queries.items():
         target = out / name
-        partition = TABLES[name].partition_by
+        partition = TABLES[name].partition_by if name == "cells" else ()
         options = "FORMAT PARQUET, COMPRESSION ZSTD" + (
             f", PARTITION_BY ({', '.join(partition)}), OVERWRITE_OR_IGNORE" if partition else "")
         target_path = target if partition else target.with_suffix(".parquet")
         con.execute(f"COPY ({sql}) TO '{target_path}' ({options})")
         counts[name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-    paths = {n: (f"{n}/" if TABLES[n].partition_by else f"{n}.parquet") for n in queries}
+    paths = {n: (f"{n}/" if n == "cells" else f"{n}.parquet") for n in queries}
     (out / "datapackage.json").write_text(json.dumps(datapackage(paths), ensure_ascii=False,
                                                      indent=2), encoding="utf-8")
     con.close()

@@ -15,10 +15,15 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from extract.model import Report, Status
+from warehouse import wide
 from warehouse.agencies import AgencyResolver, Registry
-from warehouse.agencies_load import agency_rows, conform, identify, identity, identity_findings
+from warehouse.agencies_load import (
+    IDENTITY_DIGEST, REPORTS_VERSION, agency_rows, conform, identify, identity, identity_digest,
+    identity_findings, identity_metadata,
+)
 from warehouse.canonical import choose_canonical
 from warehouse.corrections import Correction, agency_key, index, load_corrections
 from warehouse.crosschecks import cross_report_findings
@@ -101,6 +106,7 @@ def cell_rows(report: Report, rid: str, corrections: dict[str, Correction]) -> l
             "value": fix.value if fix else cell.value, "raw": cell.raw, "page": cell.page,
             "location": f"table {cell.table_index}: {cell.row_label}",
             "corrected": fix is not None, "original_value": cell.value if fix else None,
+            "ocr_confidence": cell.ocr_confidence,
         })
     return rows
 
@@ -157,14 +163,31 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         result.reports_loaded = sum(1 for r in new_reports if r["status"] in ("ok", "quality_failures"))
         result.cells_loaded = len(cells)
         tx.append("documents", _new_documents(warehouse, documents or []))
-        tx.append("cells", _table("cells", cells))
+        new_cells = _table("cells", cells)
+        tx.append("cells", new_cells)
         tx.append("quality", _table("quality", quality))
-        reports_table, touched = _reports_with_canonical(warehouse, new_reports, resolver)
+        published = conform(warehouse.read("reports"), "reports")
+        # The same registry and rules as the published load: only new reports need an id.
+        digest = identity_digest(resolver.registry)
+        recorded = warehouse.commit_metadata("agencies")  # (and reports as that load left it)
+        same = (recorded.get(IDENTITY_DIGEST) == digest and recorded.get(REPORTS_VERSION)
+                == str(warehouse.published().get("reports")))
+        reports_table, touched = _reports_with_canonical(
+            published, new_reports, resolver, published.num_rows if same else 0)
         if touched or new_reports:
             tx.replace("reports", reports_table)
-        tx.replace("agencies", agency_rows(reports_table, resolver))
-        cross = (cross_report_findings(tx, run_id, touched, expected_agencies, resolver)
-                 + identity_findings(reports_table, resolver, run_id))
+        agencies_before = warehouse.read("agencies")
+        fresh = reports_table.slice(published.num_rows)
+        agencies = (agency_rows(fresh, resolver, agencies_before) if same
+                    else agency_rows(reports_table, resolver))
+        tx.replace("agencies", agencies, metadata=identity_metadata(
+            resolver.registry, tx.versions.get("reports", warehouse.published().get("reports"))))
+        touched_rows = _of_identities(reports_table, touched)
+        wide.update(tx, published, reports_table, agencies_before, agencies, new_cells,
+                    registry_changed=not same)
+        cross = (cross_report_findings(tx, run_id, touched, expected_agencies, resolver,
+                                       set(wide.buckets(touched_rows["agency_key"]).to_pylist()))
+                 + identity_findings(touched_rows if same else reports_table, resolver, run_id))
         tx.append("quality", _table("quality", cross))
         for row in quality + cross:
             if row["status"] in ("FAIL", "UNCERTAIN"):
@@ -205,14 +228,22 @@ def _new_documents(warehouse: Warehouse, rows: list[dict]) -> pa.Table:
     return _table("documents", fresh)
 
 
-def _reports_with_canonical(warehouse: Warehouse, new_rows: list[dict],
-                            resolver: AgencyResolver) -> tuple[pa.Table, set[str]]:
-    """Every report, the new ones included, with agency ids resolved again and the canonical
-    flags of the touched identities (the new reports', and those a registry change merged or
-    split) chosen again; and those identities."""
-    combined = pa.concat_tables([conform(warehouse.read("reports"), "reports"),
-                                 _table("reports", new_rows)])
-    combined, touched = identify(combined, resolver)
+def _of_identities(reports: pa.Table, identities: set[str]) -> pa.Table:
+    """The reports whose identity (agency_id, else agency_key) is one of ``identities``."""
+    of = pc.coalesce(reports["agency_id"], reports["agency_key"])
+    return reports.filter(pc.fill_null(pc.is_in(of, pa.array(sorted(identities), pa.string())),
+                                       False))
+
+
+def _reports_with_canonical(published: pa.Table, new_rows: list[dict],
+                            resolver: AgencyResolver, start: int = 0
+                            ) -> tuple[pa.Table, set[str]]:
+    """Every report (the ``published`` ones, then the new ones) with agency ids resolved again
+    from row ``start`` on, and the canonical flags of the touched identities (the new
+    reports', and those a registry change merged or split) chosen again; and those
+    identities."""
+    combined = pa.concat_tables([published, _table("reports", new_rows)])
+    combined, touched = identify(combined, resolver, start)
     fresh = combined.slice(combined.num_rows - len(new_rows)) if new_rows else combined.slice(0, 0)
     touched |= {identity(row) for row in fresh.select(["agency_id", "agency_key"]).to_pylist()}
     touched.discard(None)

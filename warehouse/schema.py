@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from warehouse.cell_keys import wide_keys
+
 
 @dataclass(frozen=True)
 class Column:
@@ -25,6 +27,8 @@ class TableDef:
     partition_by: tuple[str, ...] = ()
     # Columns the views add from a joined table (not stored: they follow later loads).
     view_columns: tuple[Column, ...] = ()
+    # A wide table: its columns end with one ``row__col`` number per cell key of this table.
+    cell_table: str | None = None
 
     @property
     def schema(self) -> pa.Schema:
@@ -88,7 +92,7 @@ CELLS = TableDef("cells", "One row per extracted cell (long form). Blank cells a
     Column("report_id", S, "report the cell belongs to", False),
     Column("year", N, "report year (partition column)"),
     Column("table", S, "disclosure, requests or appeals", False),
-    Column("row", S, "canonical row key (DESIGN.md section 3)", False),
+    Column("row", S, "canonical row key (docs/design.md, canonical cells)", False),
     Column("col", S, "canonical column key", False),
     Column("value", F, "the number (amounts in 万元); null where the report left it blank"),
     Column("raw", S, "the cell text as printed"),
@@ -96,6 +100,8 @@ CELLS = TableDef("cells", "One row per extracted cell (long form). Blank cells a
     Column("location", S, "table index and the row label as printed"),
     Column("corrected", B, "a manual correction replaced the printed value", False),
     Column("original_value", F, "the printed value, where corrected"),
+    Column("ocr_confidence", F, "0-100: how sure OCR was of the cell's text; null unless the "
+                                "cell was read by OCR from an image"),
 ), key=("report_id", "table", "row", "col"), partition_by=("year",),
    view_columns=(Column("agency_id", S, "the report's agency_id (from reports)"),))
 
@@ -155,5 +161,37 @@ AGENCIES = TableDef("agencies", "One row per body that reports name, identified 
     Column("source", S, "rules, or the registry entry's who: why (source)"),
 ), key=("agency_id",))
 
+WIDE_BUCKETS = 64  # partitions of the wide tables (docs/warehouse.md: the layout)
+
+
+def _wide(name: str, table: str, title: str) -> TableDef:
+    """One row per canonical report: its report columns, its agency's region and kind, its
+    quality flags, then a number per cell key of ``table`` (null where the report left it
+    blank), materialized by every load from ``cells``."""
+    cells = tuple(Column(f"{row}__{col}", F, f"cell {table}/{row}/{col} (see Cell keys)")
+                  for row, col in wide_keys(table))
+    return TableDef(name, f"One row per canonical report with a number column per cell of "
+                    f"{title}; written by every load (the same values as `cells`).", (
+        Column("report_id", S, "the canonical report (reports.report_id)", False),
+        *(next(c for c in REPORTS.columns if c.name == n) for n in (
+            "agency", "agency_key", "agency_id", "region", "year", "template_disclosure",
+            "template_requests", "format", "publish_date", "portal_id", "source_url")),
+        Column("division_code", S, "GB/T 2260 code of the agency's region (from agencies)"),
+        Column("level", S, "the agency's level (from agencies)"),
+        Column("kind", S, "the agency's kind (from agencies)"),
+        Column("status", S, "ok or quality_failures (reports.status)"),
+        Column("checks_failed", N, "report-level rule instances that FAIL"),
+        Column("cells_found", N, "cells with a number (all tables)"),
+        Column("bucket", N, f"layout: a stable hash of agency_key modulo {WIDE_BUCKETS}; the "
+                            "partition a load rewrites when that agency changes", False),
+        *cells,
+    ), key=("report_id",), partition_by=("bucket",), cell_table=table)
+
+
+REQUESTS_WIDE = _wide("requests_wide", "requests", "table 三 (requests and their outcomes)")
+DISCLOSURE_WIDE = _wide("disclosure_wide", "disclosure", "table 二 (proactive disclosure)")
+APPEALS_WIDE = _wide("appeals_wide", "appeals", "table 四 (reconsiderations and lawsuits)")
+WIDE = (REQUESTS_WIDE, DISCLOSURE_WIDE, APPEALS_WIDE)
+
 TABLES: dict[str, TableDef] = {t.name: t for t in (DOCUMENTS, REPORTS, CELLS, QUALITY, RUNS,
-                                                   AGENCIES)}
+                                                   AGENCIES, *WIDE)}

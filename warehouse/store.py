@@ -19,14 +19,18 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake.transaction import AddAction
 from deltalake.exceptions import DeltaError
 
 from warehouse.failed_load import DiskFull, FilesBefore, is_disk_full
@@ -37,6 +41,7 @@ __all__ = ["Transaction", "Warehouse", "WarehouseLocked"]
 
 WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 POINTER = "_published.json"
+ROW_GROUP = 2048  # rows per row group of the files ``write_partitions`` writes
 LAST_WRITE = "nianbao_last_write"  # commit metadata: this commit ended a transaction
 
 
@@ -141,6 +146,11 @@ class Warehouse:
         """(absolute path, partition values) of every Parquet file of the published version, or
         None when the files alone do not give the table: DuckDB can then read them directly."""
         return _files(self.delta(table), self.path(table), TABLES[table].partition_by)
+
+    def commit_metadata(self, table: str) -> dict:
+        """The commit information of the table's published version ({} before one)."""
+        delta = self.delta(table)
+        return delta.history(1)[0] if delta is not None else {}
 
     def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
         return self.dataset(table).to_table(columns=columns)
@@ -265,18 +275,70 @@ class Transaction:
             data = self._conform(table, data)
         write_deltalake(self.warehouse.path(table), data, mode="append",
                         partition_by=list(TABLES[table].partition_by) or None,
+                        schema_mode="merge",  # a column added since (cells.ocr_confidence)
                         writer_properties=WRITER, commit_properties=CommitProperties(
                             custom_metadata={LAST_WRITE: "true"}) if last else None)
         self._done(table)
 
-    def replace(self, table: str, data: pa.Table) -> None:
-        """The table's whole content, as one new version (small tables: ``reports``). A MERGE
-        would rewrite only the touched files, but delta-rs writes them with string_view columns
-        that pyarrow datasets then fail to filter. The table takes the current definition's
-        schema (a column added since it was written, e.g. reports.agency_id)."""
-        write_deltalake(self.warehouse.path(table), self._conform(table, data), mode="overwrite",
+    def replace(self, table: str, data: pa.Table | pa.RecordBatchReader,
+                metadata: dict[str, str] | None = None) -> None:
+        """The table's whole content, as one new version (small tables: ``reports``). A MERGE would rewrite only the touched files, but delta-rs
+        writes them with string_view columns that pyarrow datasets then fail to filter. The
+        table takes the current definition's schema (a column added since it was written,
+        e.g. reports.agency_id)."""
+        if isinstance(data, pa.Table):
+            data = self._conform(table, data)
+        write_deltalake(self.warehouse.path(table), data, mode="overwrite",
                         partition_by=list(TABLES[table].partition_by) or None,
-                        writer_properties=WRITER, schema_mode="overwrite")
+                        writer_properties=WRITER, schema_mode="overwrite",
+                        commit_properties=CommitProperties(custom_metadata=metadata)
+                        if metadata else None)
+        self._done(table)
+
+    def write_partitions(self, table: str, chunks: Iterable[pa.Table], column: str,
+                         values: set[int] | None = None) -> None:
+        """Replace the partitions ``column IN values`` (all of the table if None) with the rows
+        of ``chunks``, as one new version: the other partitions' files stay as they are.
+
+        The files are written by pyarrow, one per partition (small row groups: sorted rows
+        let a reader skip all but the few holding what it asks for), and
+        committed to Delta as add actions: delta-rs's own writer sets up each partition's
+        writer at a cost that, for a table with hundreds of columns, was most of a load."""
+        path, schema = self.warehouse.path(table), TABLES[table].schema
+        if values is None or not DeltaTable.is_deltatable(str(path)):
+            # the whole table: emptied (and given the current columns) first, in this load
+            write_deltalake(path, schema.empty_table(), mode="overwrite", partition_by=[column],
+                            writer_properties=WRITER, schema_mode="overwrite")
+        writers: dict[int, tuple[str, pq.ParquetWriter]] = {}
+        try:
+            for chunk in chunks:
+                chunk = self._conform(table, chunk)
+                for value in pc.unique(chunk[column]).to_pylist():
+                    rows = chunk.filter(pc.equal(chunk[column], value)).drop_columns([column])
+                    if value not in writers:
+                        relative = f"{column}={value}/part-{uuid.uuid4()}.zstd.parquet"
+                        (path / relative).parent.mkdir(parents=True, exist_ok=True)
+                        writers[value] = relative, pq.ParquetWriter(
+                            path / relative, rows.schema, compression="zstd",
+                            compression_level=3)
+                    writers[value][1].write_table(rows, row_group_size=ROW_GROUP)
+        finally:
+            for _, writer in writers.values():
+                writer.close()
+        adds = []
+        for value, (relative, _) in sorted(writers.items()):
+            stat = (path / relative).stat()
+            rows = pq.read_metadata(path / relative).num_rows
+            adds.append(AddAction(relative, stat.st_size, {column: str(value)},
+                                  int(stat.st_mtime * 1000), True,
+                                  json.dumps({"numRecords": rows})))
+        if values is None:
+            DeltaTable(path).create_write_transaction(adds, mode="append", schema=schema,
+                                                      partition_by=[column])
+        else:
+            DeltaTable(path).create_write_transaction(
+                adds, mode="overwrite", schema=schema, partition_by=[column],
+                partition_filters=[(column, "in", [str(v) for v in sorted(values)])])
         self._done(table)
 
 

@@ -13,12 +13,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from extract.schema import SCHEMA, TEMPLATES
+from warehouse.cell_keys import wide_keys
 from warehouse.schema import TABLES
 from warehouse.store import Warehouse
+from warehouse.wide import WIDE_TABLES
 
-WIDE_TABLES = {"requests_wide": "requests", "disclosure_wide": "disclosure",
-               "appeals_wide": "appeals"}
 REPORT_COLUMNS = ("report_id", "agency", "agency_key", "agency_id", "region", "year",
                   "template_disclosure", "template_requests", "format", "publish_date",
                   "portal_id", "source_url")
@@ -29,7 +28,6 @@ VIEW_TABLES: dict[str, set[str]] = {
     **{name: {name} for name in TABLES}, **{f"_{name}": {name} for name in TABLES},
     "cells": {"cells", "reports"}, "quality_history": {"quality", "reports"},
     "quality": {"quality", "reports"},
-    **{view: {"reports", "cells"} for view in WIDE_TABLES},
 }
 
 
@@ -60,20 +58,9 @@ def damaged_file(table: str, paths: list[str], *, full: bool = False) -> Damaged
     return None
 
 
-def wide_keys(table: str) -> list[tuple[str, str]]:
-    """(row, col) pairs of a table over both templates, in schema order, without repeats."""
-    pairs: dict[tuple[str, str], None] = {}
-    extra = ("org_subtotal",) if table == "requests" else ()
-    for template in TEMPLATES:
-        for row in SCHEMA[table].rows_for(template):
-            for col in (*row.columns, *extra):
-                if col == "org_subtotal" and "org_subtotal" in row.columns:
-                    continue
-                pairs[(row.key, col)] = None
-    return list(pairs)
-
-
-def _wide_sql(view: str, table: str) -> str:
+def wide_view_sql(view: str, table: str) -> str:
+    """The SQL of a wide table computed from ``reports`` and ``cells`` (what the wide tables
+    were before they were materialized; a warehouse published before them reads this)."""
     columns = ",\n  ".join(
         f"max(c.value) FILTER (WHERE c.\"row\" = '{row}' AND c.col = '{col}') AS \"{row}__{col}\""
         for row, col in wide_keys(table))
@@ -127,11 +114,24 @@ def _register_table(con: duckdb.DuckDBPyConnection, source, name: str,
                      pa.Table.from_batches([], schema=table.schema))
         con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT * FROM _{name}_arrow")
         return
+    types = {c.name: c.type for c in table.columns}
+    columns = ", ".join(f'"{c.name}"' for c in table.columns)
+    if len(table.partition_by) == 1 and all(not c.nullable for c in table.columns
+                                            if c.name in table.partition_by):
+        # A partition column never null (the wide tables' bucket, many partitions): one scan,
+        # the value read from the Hive-style folder name Delta writes (bucket=7/...).
+        column = table.partition_by[0]
+        listing = ", ".join(_quote(p) for p, _ in files)
+        # (every file has the table's schema: a load rebuilds a wide table whose columns
+        # changed, so DuckDB need not open every file to bind the view)
+        con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM read_parquet("
+                    f"[{listing}], hive_partitioning = true, "
+                    f"hive_types = {{'{column}': {_SQL_TYPES[types[column]]}}})")
+        return
     by_partition: dict[tuple, list[str]] = {}
     for path, partition in files:
         by_partition.setdefault(tuple(partition.get(p) for p in table.partition_by),
                                 []).append(path)
-    types = {c.name: c.type for c in table.columns}
     selects = []
     for values, paths in by_partition.items():
         constants = "".join(
@@ -140,7 +140,6 @@ def _register_table(con: duckdb.DuckDBPyConnection, source, name: str,
         listing = ", ".join(_quote(p) for p in paths)
         selects.append(f"SELECT * {constants} FROM read_parquet([{listing}], "
                        f"union_by_name = true, hive_partitioning = false)")
-    columns = ", ".join(f'"{c.name}"' for c in table.columns)
     con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM ("
                 + " UNION ALL BY NAME ".join(selects) + ")")
 
@@ -175,6 +174,10 @@ def connect(data_dir: Path, damaged: dict[str, DamagedTable] | None = None
             SELECT q.*, max(q.run_id) OVER (PARTITION BY q.rule, q.scope) AS latest
             FROM quality_history q WHERE q.scope <> 'report')
         WHERE run_id = latest""")
+    published = Warehouse(data_dir).published()
     for view, table in WIDE_TABLES.items():
-        con.execute(_wide_sql(view, table))
+        if view in published or not published:
+            con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM _{view}")
+        else:  # written before the wide tables: computed until the next load writes them
+            con.execute(wide_view_sql(view, table))
     return con

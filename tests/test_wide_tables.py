@@ -1,0 +1,162 @@
+"""The wide tables are Delta tables written at load: equal to the views over ``cells`` they
+replace, rewritten only in the partitions a load changed, in step with corrections, rebuilds
+and registry changes, and published (or not) with the rest of a load."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+
+from extract import extract_document
+from extract.model import Report
+from tests.test_crosschecks import report
+from warehouse.agencies import Registry
+from warehouse.load import DocumentMeta, load_reports, report_id
+from warehouse.store import Warehouse
+from warehouse.verify import repair
+from warehouse.views import REPORT_COLUMNS, connect, wide_view_sql
+from warehouse.wide import WIDE_TABLES, bucket_of
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, Report]:
+    names = ["weihai_2020.docx", "weihai_2020.pdf", "shanghai_gov_office_2019.html",
+             "hongze_district_2023.pdf", "huaian_city_2024.pdf"]
+    return {name: extract_document(DATA / name) for name in names}
+
+
+def old_and_new(data_dir: Path, view: str) -> tuple[list[tuple], list[tuple]]:
+    """The rows of the view over ``cells`` the wide table replaced, and the same columns of the
+    materialized table, both ordered by report."""
+    con = connect(data_dir)
+    con.execute(wide_view_sql(f"old_{view}", WIDE_TABLES[view]))
+    columns = [c for c in con.execute(f"SELECT * FROM old_{view} LIMIT 0").description]
+    names = ", ".join(f'"{c[0]}"' for c in columns)
+    old = con.execute(f"SELECT {names} FROM old_{view} ORDER BY report_id").fetchall()
+    new = con.execute(f"SELECT {names} FROM {view} ORDER BY report_id").fetchall()
+    return old, new
+
+
+def wide_values(data_dir: Path, sql: str) -> list[tuple]:
+    return connect(data_dir).execute(sql).fetchall()
+
+
+def test_materialized_tables_equal_the_views_over_cells(tmp_path: Path, corpus) -> None:
+    """Three loads that move the canonical report (a second copy, then a third that wins):
+    after each, every wide table holds what the view over cells computes."""
+    docx, pdf = corpus["weihai_2020.docx"], corpus["weihai_2020.pdf"]
+    load_reports(Warehouse(tmp_path), [docx, corpus["shanghai_gov_office_2019.html"]],
+                 {docx.sha256: DocumentMeta(publish_date="2021-01-20")})
+    load_reports(Warehouse(tmp_path), [pdf, corpus["hongze_district_2023.pdf"],
+                                       corpus["huaian_city_2024.pdf"]],
+                 {pdf.sha256: DocumentMeta(publish_date="2021-01-25")})
+    repost = extract_document(DATA / "weihai_2020.txt")
+    repost.sha256 = "f" * 64
+    repost.cells["requests/new/natural_person"].value = 6
+    load_reports(Warehouse(tmp_path), [repost], {repost.sha256: DocumentMeta(
+        publish_date="2021-03-01")})
+    for view in WIDE_TABLES:
+        assert DeltaTable.is_deltatable(str(Warehouse(tmp_path).path(view)))
+        old, new = old_and_new(tmp_path, view)
+        assert len(old) == 4 and new == old, view
+    assert wide_values(tmp_path, "SELECT report_id, new__natural_person, level, kind FROM "
+                                 "requests_wide WHERE year = 2020") == [
+        (report_id(repost), 6.0, "prefecture", "zone_committee")]
+    shanghai = wide_values(tmp_path, "SELECT new__research FROM requests_wide WHERE year = 2019")
+    assert shanghai == [(None,)]  # blank stays null, never 0
+    columns = [c[0] for c in connect(tmp_path).execute(
+        "SELECT * FROM requests_wide LIMIT 0").description]
+    assert columns[:len(REPORT_COLUMNS)] == list(REPORT_COLUMNS)
+
+
+def delta_actions(table: Path, version: int) -> tuple[list[str], list[str]]:
+    """(added, removed) file paths of one commit, read from the Delta log itself."""
+    added, removed = [], []
+    log = table / "_delta_log" / f"{version:020d}.json"
+    for line in log.read_text(encoding="utf-8").splitlines():
+        action = json.loads(line)
+        if "add" in action:
+            added.append(action["add"]["path"])
+        if "remove" in action:
+            removed.append(action["remove"]["path"])
+    return added, removed
+
+
+def files(table: Path, version: int) -> set[str]:
+    actions = DeltaTable(table, version=version).get_add_actions(flatten=True)
+    return set(actions.column("path").to_pylist())
+
+
+def test_a_load_rewrites_only_the_changed_agencies_partitions(tmp_path: Path, corpus) -> None:
+    """A repost of one agency's report: each wide table's commit removes and adds files of
+    that agency's partition only; ``cells`` only gains files."""
+    warehouse = Warehouse(tmp_path)
+    load_reports(warehouse, list(corpus.values()))
+    before = warehouse.published()
+    repost = extract_document(DATA / "huaian_city_2024.pdf")
+    repost.sha256 = "a" * 64  # the same report again, published later: it becomes canonical
+    load_reports(warehouse, [repost], {repost.sha256: DocumentMeta(publish_date="2030-01-01")})
+    after = warehouse.published()
+    bucket = f"bucket={bucket_of('淮安市人民政府')}/"
+    assert len({bucket_of(r.agency) for r in corpus.values()}) > 2  # other partitions exist
+    for view in WIDE_TABLES:
+        assert after[view] == before[view] + 1  # one commit
+        added, removed = delta_actions(warehouse.path(view), after[view])
+        assert added and removed
+        assert all(path.startswith(bucket) for path in added + removed), (view, added, removed)
+        untouched = {p for p in files(warehouse.path(view), before[view])
+                     if not p.startswith(bucket)}
+        assert untouched and untouched <= files(warehouse.path(view), after[view])
+    added, removed = delta_actions(warehouse.path("cells"), after["cells"])
+    assert added and not removed
+    assert wide_values(tmp_path, "SELECT report_id FROM requests_wide WHERE year = 2024") == [
+        (report_id(repost),)]
+
+
+def test_wide_tables_follow_a_correction_a_rebuild_and_a_registry_change(tmp_path: Path,
+                                                                        corpus) -> None:
+    registry = tmp_path / "corrections.yaml"
+    registry.write_text(textwrap.dedent("""\
+        - agency: 洪泽区人民政府
+          year: 2023
+          cell: appeals/reconsideration/total
+          value: 11
+          who: data team
+          why: printed 0; upheld 10 + corrected 1 = 11 and the narrative says 11
+          source: the report's own narrative
+        """), encoding="utf-8")
+    hongze = corpus["hongze_district_2023.pdf"]
+    load_reports(Warehouse(tmp_path), [hongze], corrections_path=registry)
+    sql = "SELECT report_id, reconsideration__total FROM appeals_wide"
+    assert wide_values(tmp_path, sql) == [(report_id(hongze), 11.0)]
+    # a rebuild: the same document read by a newer extractor version is a new report
+    again = extract_document(DATA / "hongze_district_2023.pdf")
+    again.extractor_version += "+next"
+    load_reports(Warehouse(tmp_path), [again], corrections=[])
+    assert wide_values(tmp_path, sql) == [(report_id(again), 0.0)]  # as printed, uncorrected
+    # a registry change: a body unknown when loaded is identified by a later load
+    load_reports(Warehouse(tmp_path), [report("洪泽县人民政府", 2015, carried_forward=3)],
+                 agency_registry=Registry())
+    by_year = "SELECT agency_id, level FROM requests_wide WHERE year = 2015"
+    assert wide_values(tmp_path, by_year) == [(None, None)]
+    load_reports(Warehouse(tmp_path), [])
+    assert wide_values(tmp_path, by_year) == [("320813-gov", "county")]
+    for view in WIDE_TABLES:
+        old, new = old_and_new(tmp_path, view)
+        assert new == old and len(new) == 2
+
+
+def test_repair_republishes_the_wide_tables_with_the_rest(tmp_path: Path, corpus) -> None:
+    warehouse = Warehouse(tmp_path)
+    load_reports(warehouse, [corpus["weihai_2020.docx"]])
+    load_reports(warehouse, [corpus["huaian_city_2024.pdf"]])
+    published = warehouse.published()
+    warehouse.pointer.unlink()
+    assert repair(warehouse) == published
+    assert wide_values(tmp_path, "SELECT count(*) FROM requests_wide") == [(2,)]

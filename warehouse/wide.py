@@ -1,0 +1,226 @@
+"""The wide tables ``requests_wide``, ``disclosure_wide`` and ``appeals_wide``: one row per
+canonical report, a number column per cell key, written by every load in the same transaction
+as ``cells`` and ``reports`` (so the published snapshot, a rollback and ``verify --repair``
+cover them like any other table).
+
+A load rewrites only what it changed. A row is removed where its report stopped being canonical
+or its ``agency_id`` moved, and added where a report became canonical or its ``agency_id``
+moved; the partitions (``bucket``: a stable hash of ``agency_key``) holding those rows are
+rewritten whole, every other partition keeps its files. A registry change to an agency's region,
+level or kind rewrites the partitions of its reports. Without wide tables (the first load, or a
+warehouse written before them) every canonical report is pivoted from ``cells``, a year
+partition at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from warehouse.schema import WIDE, WIDE_BUCKETS, TableDef
+
+WIDE_TABLES = {t.name: t.cell_table for t in WIDE}
+AGENCY_COLUMNS = ("division_code", "level", "kind")
+# Every cell key of the three tables, and where each wide table's cells start in that list.
+_KEYS = [f"{t.cell_table}/{c.name.replace('__', '/')}" for t in WIDE
+         for c in t.columns if "__" in c.name]
+_KEY_INDEX = pa.array(_KEYS, pa.string())
+
+
+def bucket_of(agency_key: str | None) -> int:
+    """The wide tables' partition of an agency (the same on every machine and run)."""
+    digest = hashlib.blake2b((agency_key or "").encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % WIDE_BUCKETS
+
+
+def buckets(agency_keys: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``bucket_of`` of each key, hashing each distinct key once."""
+    if isinstance(agency_keys, pa.ChunkedArray):
+        agency_keys = agency_keys.combine_chunks()
+    encoded = pc.dictionary_encode(pc.fill_null(agency_keys, ""))
+    codes = np.array([bucket_of(k) for k in encoded.dictionary.to_pylist()], np.int64)
+    return pa.array(codes[encoded.indices.to_numpy(zero_copy_only=False)]
+                    if len(codes) else np.zeros(0, np.int64))
+
+
+def changes(before: pa.Table, after: pa.Table) -> tuple[set[str], set[str]]:
+    """(report_ids whose wide row goes, report_ids whose wide row comes): ``after`` is
+    ``before`` (the published reports) with new reports appended and flags and ids chosen
+    again."""
+    old_n = before.num_rows
+    was = pc.fill_null(before["canonical"], False)
+    now = pc.fill_null(after["canonical"], False)
+    then_id, now_id = before["agency_id"], after["agency_id"].slice(0, old_n)
+    moved = pc.fill_null(pc.not_equal(then_id, now_id), True)  # null against a value: moved
+    moved = pc.and_(moved, pc.invert(pc.and_(pc.is_null(then_id), pc.is_null(now_id))))
+    changed = pc.or_(moved, pc.not_equal(was, now.slice(0, old_n)))
+    ids = after["report_id"]
+    gone = pc.filter(ids.slice(0, old_n), pc.and_(changed, was))
+    come = pc.filter(ids.slice(0, old_n), pc.and_(changed, now.slice(0, old_n)))
+    new = pc.filter(ids.slice(old_n), now.slice(old_n))
+    return set(gone.to_pylist()), set(come.to_pylist()) | set(new.to_pylist())
+
+
+def changed_agencies(before: pa.Table, after: pa.Table) -> set[str]:
+    """agency_ids whose region code, level or kind differ between two ``agencies`` tables."""
+    def attributes(table: pa.Table) -> dict:
+        return {r["agency_id"]: tuple(r[c] for c in AGENCY_COLUMNS)
+                for r in table.select(["agency_id", *AGENCY_COLUMNS]).to_pylist()}
+    old, new = attributes(before), attributes(after)
+    return {a for a in old.keys() | new.keys() if old.get(a) != new.get(a)}
+
+
+def pivot(cells: Iterator[pa.RecordBatch], ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(values, present): one row per report of ``ids``, one column per key of ``_KEYS``;
+    ``present`` is False where the report has no number for the key (blank stays null)."""
+    values = np.zeros((len(ids), len(_KEYS)))
+    present = np.zeros((len(ids), len(_KEYS)), bool)
+    for batch in cells:
+        key = pc.index_in(pc.binary_join_element_wise(
+            batch["table"], batch["row"], batch["col"], "/"), value_set=_KEY_INDEX)
+        report = pc.index_in(batch["report_id"], value_set=ids)
+        keep = pc.and_(pc.is_valid(key), pc.is_valid(report))
+        keep = pc.and_(keep, pc.is_valid(batch["value"]))
+        at = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
+        if not at.size:
+            continue
+        r = report.to_numpy(zero_copy_only=False)[at].astype(np.int64)
+        k = key.to_numpy(zero_copy_only=False)[at].astype(np.int64)
+        values[r, k] = batch["value"].to_numpy(zero_copy_only=False)[at]
+        present[r, k] = True
+    return values, present
+
+
+def rows(reports: pa.Table, agencies: pa.Table, cells: Iterator[pa.RecordBatch]
+         ) -> dict[str, pa.Table]:
+    """The wide rows of ``reports`` (canonical ones, each once), their cells read from
+    ``cells`` (batches with report_id, table, row, col and value)."""
+    ids = reports["report_id"].combine_chunks()
+    values, present = pivot(cells, ids)
+    attributes = {r["agency_id"]: r for r in agencies.select(
+        ["agency_id", *AGENCY_COLUMNS]).to_pylist()}
+    agency_ids = reports["agency_id"].to_pylist()
+    common = {name: reports[name] for name in reports.column_names}
+    for column in AGENCY_COLUMNS:
+        common[column] = pa.array([attributes.get(a, {}).get(column) for a in agency_ids],
+                                  pa.string())
+    common["bucket"] = buckets(reports["agency_key"])
+    out, start = {}, 0
+    for table in WIDE:
+        data = []
+        for column in table.columns:
+            if "__" in column.name:
+                data.append(pa.array(values[:, start], mask=~present[:, start]))
+                start += 1
+            else:
+                data.append(common[column.name])
+        out[table.name] = _sorted(pa.Table.from_arrays(data, schema=table.schema))
+    return out
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    """By partition, agency and year: a query for one agency reads few row groups."""
+    return table.sort_by([("bucket", "ascending"), ("agency", "ascending"),
+                          ("year", "ascending")])
+
+
+def _cells(cells: ds.Dataset, ids: pa.Array, years: list[int], table: str | None = None
+           ) -> Iterator[pa.RecordBatch]:
+    """Cells of the reports ``ids`` from the ``cells`` table, only its ``years`` partitions
+    (and only ``table``'s cells, if given)."""
+    if not len(ids):
+        return iter(())
+    wanted = pc.field("year").isin(pa.array(years, pa.int64())) & pc.field(
+        "report_id").isin(ids)
+    if table:
+        wanted &= pc.field("table") == table
+    return cells.to_batches(
+        columns=["report_id", "table", "row", "col", "value"], filter=wanted,
+        batch_size=1 << 20)
+
+
+def rebuild(tx, reports: pa.Table, agencies: pa.Table) -> None:
+    """Every wide table from scratch, from the canonical ``reports``, pivoted a year partition
+    of ``cells`` at a time; a table is held in memory to be written sorted."""
+    canonical = reports.filter(pc.fill_null(reports["canonical"], False))
+    years = sorted(y for y in pc.unique(canonical["year"]).to_pylist() if y is not None)
+    source = tx.dataset("cells")  # (opened here: a Delta table cannot open inside a write)
+
+    def built(table: TableDef) -> pa.Table:
+        chunks = []
+        for year in years:
+            chunk = canonical.filter(pc.equal(canonical["year"], year))
+            cells = _cells(source, chunk["report_id"].combine_chunks(), [year], table.cell_table)
+            chunks.append(rows(chunk, agencies, cells)[table.name])
+        return _sorted(pa.concat_tables(chunks) if chunks else table.schema.empty_table())
+
+    for table in WIDE:  # (sorted as a whole: each file's row groups hold few agencies)
+        tx.write_partitions(table.name, [built(table)], "bucket")
+
+
+def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
+           agencies: pa.Table, new_cells: pa.Table, *, registry_changed: bool = True
+           ) -> set[int]:
+    """Bring the wide tables in step with a load: ``before``/``after`` are the reports table
+    as published and as this load writes it, ``new_cells`` the cells this load added;
+    ``registry_changed``: agencies' region, level or kind may have changed (else they only
+    gained bodies). Returns the partitions rewritten."""
+    if not all(_current(tx, t) for t in WIDE):
+        rebuild(tx, after, agencies)
+        return set(range(WIDE_BUCKETS))
+    gone, come = changes(before, after)
+    moved = changed_agencies(agencies_before, agencies) if registry_changed else set()
+    touched_rows = pc.is_in(after["report_id"], pa.array(sorted(gone | come), pa.string()))
+    if moved:
+        touched_rows = pc.or_(touched_rows, pc.fill_null(pc.is_in(
+            after["agency_id"], pa.array(sorted(moved), pa.string())), False))
+    touched = set(pc.unique(buckets(pc.filter(after["agency_key"], touched_rows))).to_pylist())
+    if not touched:
+        return set()
+    adding = after.filter(pc.is_in(after["report_id"], pa.array(sorted(come), pa.string())))
+    old = adding.filter(pc.invert(pc.is_in(adding["report_id"], pc.unique(
+        new_cells["report_id"]))))
+    years = sorted({y for y in old["year"].to_pylist() if y is not None})
+    source = [*new_cells.select(["report_id", "table", "row", "col", "value"]).to_batches(),
+              *_cells(tx.dataset("cells"), old["report_id"].combine_chunks(), years)]
+    fresh = rows(adding, agencies, iter(source))
+    drop = pa.array(sorted(gone | come), pa.string())
+    for table in WIDE:
+        paths = [path for path, part in tx.files(table.name) or [] if part["bucket"] in touched]
+        kept = ds.dataset(paths, schema=table.schema.remove(table.schema.get_field_index(
+            "bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
+        kept = kept.append_column("bucket", buckets(kept["agency_key"]))
+        kept = kept.select(table.schema.names).cast(table.schema)
+        if registry_changed:
+            kept = _refresh_agency(kept, agencies)
+        tx.write_partitions(table.name, [_sorted(pa.concat_tables([kept, fresh[table.name]]))],
+                            "bucket", touched)
+    return touched
+
+
+def _current(tx, table: TableDef) -> bool:
+    """The table is published with the columns of its definition (a template key added since
+    means a rebuild) and its files can be listed (no deletion vectors)."""
+    if tx.warehouse.published().get(table.name) is None:
+        return False
+    delta = tx.warehouse.delta(table.name)
+    names = [f.name for f in delta.schema().fields]
+    return names == table.schema.names and tx.files(table.name) is not None
+
+
+def _refresh_agency(table: pa.Table, agencies: pa.Table) -> pa.Table:
+    """``table`` with region code, level and kind taken again from ``agencies``."""
+    attributes = {r["agency_id"]: r for r in agencies.select(
+        ["agency_id", *AGENCY_COLUMNS]).to_pylist()}
+    ids = table["agency_id"].to_pylist()
+    for column in AGENCY_COLUMNS:
+        at = table.schema.get_field_index(column)
+        table = table.set_column(at, column, pa.array(
+            [attributes.get(a, {}).get(column) for a in ids], pa.string()))
+    return table
+
