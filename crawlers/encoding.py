@@ -7,9 +7,13 @@ config may force an encoding instead.
 
 from __future__ import annotations
 
-from scrapy.http import TextResponse
+from typing import TYPE_CHECKING
 
-_GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn", "hz-gb-2312"}
+if TYPE_CHECKING:  # extract reads GB_FAMILY too, and need not import Scrapy for it
+    from scrapy.http import TextResponse
+
+# Labels of GB 2312/GBK text, read as their superset gb18030 (HZ is 7-bit and is not one).
+GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn"})
 
 
 def decoded(response: TextResponse, forced: str | None = None) -> tuple[TextResponse, bool]:
@@ -18,7 +22,7 @@ def decoded(response: TextResponse, forced: str | None = None) -> tuple[TextResp
     if forced:
         return response.replace(encoding=forced), False
     declared = (response.encoding or "").lower()
-    if declared in _GB_FAMILY:
+    if declared in GB_FAMILY:
         return response.replace(encoding="gb18030"), False
     try:
         response.body.decode(declared or "utf-8")

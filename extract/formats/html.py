@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 from lxml import html as lxml_html
 
+from crawlers.encoding import GB_FAMILY
 from extract.formats.grid import SpannedCell, expand
 from extract.model import Content, RawTable
 
@@ -23,8 +24,6 @@ VERSION = "2"  # 2: report images read by OCR
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table")
-# GB-family labels are decoded as their superset, gb18030.
-_GB_FAMILY = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn"}
 
 
 def decode(data: bytes, declared: str | None = None) -> str:
@@ -37,7 +36,7 @@ def decode(data: bytes, declared: str | None = None) -> str:
         match = _META_CHARSET.search(data[:4096])
         declared = match.group(1).decode("ascii") if match else "utf-8"
     declared = declared.lower()
-    if declared in _GB_FAMILY:
+    if declared in GB_FAMILY:
         declared = "gb18030"
     for encoding in (declared, "utf-8", "gb18030"):
         try:

@@ -121,8 +121,6 @@ def read_pdf(path: Path) -> Content:
                 for grid in page.dedupe_chars().extract_tables():
                     tables.append(RawTable(rows=[list(r) for r in grid], page=number,
                                            index=len(tables)))
-    except ExtractionError:
-        raise
     except Exception as exc:  # pdfminer raises many types for damaged files
         raise ExtractionError("corrupt", f"PDF tables cannot be read ({type(exc).__name__}: {exc})"
                               ) from exc
