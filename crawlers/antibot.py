@@ -11,7 +11,8 @@ import re
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-_RUISHU_BODY = re.compile(rb"\$_ts\s*=\s*window\[|\$_ts\.(?:nsd|cd)\s*=|<(?:meta|script)[^>]*\sr=['\"]m['\"]", re.I)
+_RUISHU_BODY = re.compile(rb"\$_ts\s*=\s*window\[|\$_ts\.(?:nsd|cd)\s*="
+                          rb"|<(?:meta|script)[^>]*\sr=['\"]m['\"]", re.I)
 # The clearance cookie is assembled from fragments ('_')+('_')+('j')…, so its name is not literal.
 _JIASULE_BODY = re.compile(rb"__jsl_clearance|document\.cookie\s*=.{0,5000}?location\.href",
                            re.I | re.S)

@@ -22,7 +22,8 @@ IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "bmp")
 _IMAGE_PATH = re.compile(rf"\.({'|'.join(IMAGE_EXTENSIONS)})$", re.I)
 _EXT = "|".join(ATTACHMENT_EXTENSIONS)
 _ATTACHMENT_PATH = re.compile(rf"\.({_EXT})$", re.I)
-_SCRIPT_HREF = re.compile(rf"""href\s*=\s*\\?["']([^"'\\<>]+?\.(?:{_EXT}))\\?["'][^>]*>([^<]*)""", re.I)
+_SCRIPT_HREF = re.compile(rf"""href\s*=\s*\\?["']([^"'\\<>]+?\.(?:{_EXT}))"""
+                          r"""\\?["'][^>]*>([^<]*)""", re.I)
 _URL_DATE = re.compile(r"/t(20\d{2})(\d{2})(\d{2})_\d+")
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 _TITLE_SUFFIX = re.compile(r"\s*[-_|—]+\s*[^-_|—]{2,30}$")
@@ -84,7 +85,8 @@ def iso_date(text: str | None) -> str | None:
 
 
 def _table_fields(page: Selector) -> dict[str, str]:
-    """索引号 / 发布机构 / 发布日期 from label cells (spaced labels allowed) or "label：value" text."""
+    """索引号 / 发布机构 / 发布日期 from label cells (spaced labels allowed) or "label：value"
+    text."""
     found: dict[str, str] = {}
     # lxml with queries compiled once: parsel's per-cell .css()/.xpath() recompile each query,
     # tens of milliseconds an article page (most of a crawl's CPU).

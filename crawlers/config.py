@@ -109,7 +109,8 @@ def _patterns(source: str, key: str, value: Any) -> tuple[str, ...]:
 def parse_config(data: Any, source: str = "<config>") -> PortalConfig:
     """A validated PortalConfig from parsed YAML, or ConfigError naming the offending key."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: a portal config is a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: a portal config is a mapping of keys, got {type(data).__name__}")
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise _fail(source, unknown[0], f"unknown key (allowed: {', '.join(sorted(_KEYS))})")
@@ -125,7 +126,8 @@ def parse_config(data: Any, source: str = "<config>") -> PortalConfig:
     values["id"] = str(data["id"])
     values["start_urls"] = tuple(_url(source, u) for u in urls)
     if values.get("platform", "auto") not in PLATFORMS:
-        raise _fail(source, "platform", f"{values['platform']!r} is not one of {', '.join(PLATFORMS)}")
+        raise _fail(source, "platform",
+                    f"{values['platform']!r} is not one of {', '.join(PLATFORMS)}")
     for key in ("include", "exclude"):
         values[key] = _patterns(source, key, values.get(key))
     for key in ("allowed_hosts", "agencies"):
@@ -189,6 +191,7 @@ def load_config_paths(paths: Sequence[Path]) -> list[PortalConfig]:
     seen: dict[str, Path | None] = {}
     for config in configs:
         if config.id in seen:
-            raise ConfigError(f"{config.source}: id: {config.id!r} is also used by {seen[config.id]}")
+            raise ConfigError(
+                f"{config.source}: id: {config.id!r} is also used by {seen[config.id]}")
         seen[config.id] = config.source
     return configs

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 REPORT = re.compile(r"(政府信息公开|政务公开|信息公开)(工作)?(年度)?(报告|年报)")
 # Pages about reports that are not reports: notices, formats, rules, aggregations, other reports.
-DECOY = re.compile(r"(通知|格式|制度|办法|要点|专题页面|集中公开|解读|图解|一图读懂|预算|决算|法治政府|"
-                   r"政府工作报告|征求意见|目录|指南)")
+DECOY = re.compile(r"(通知|格式|制度|办法|要点|专题页面|集中公开|解读|图解|一图读懂|"
+                   r"预算|决算|法治政府|政府工作报告|征求意见|目录|指南)")
 VARIANT = re.compile(r"[（(](图片版|超链版|修订版|更正|更正版|第二版|全文)[)）]\s*$")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年度?")
 _REPORT_PHRASE = re.compile(r"(?:的)?\s*(?:政府信息公开|政务公开|信息公开)")

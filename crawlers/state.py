@@ -55,7 +55,8 @@ class CrawlState:
                                (portal_id,)).fetchone()
         return int(row[0] or 0)
 
-    def record_crawl(self, portal_id: str, finished_at: str, reports_found: int, status: str) -> None:
+    def record_crawl(self, portal_id: str, finished_at: str, reports_found: int,
+                     status: str) -> None:
         self._db.execute("INSERT INTO history VALUES (?, ?, ?, ?)",
                          (portal_id, finished_at, reports_found, status))
 

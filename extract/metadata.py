@@ -1,4 +1,5 @@
-"""Agency and report year: from the title, with the 统计期限 sentence as a second source for the year."""
+"""Agency and report year: from the title, with the 统计期限 sentence as a second source for the
+year."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ _AGENCY_FIRST = re.compile(
 # "2019年上海市人民政府办公厅政府信息公开工作年度报告"
 _YEAR_FIRST = re.compile(
     rf"(?P<year>(?:19|20)\d{{2}})\s*年度?\s*(?P<agency>[^\s\d《》()（）,，。:：;；]{{2,40}}?)\s*{_TITLE_WORDS}")
-# "统计期限自 2023 年 1 月 1 日起至 2023 年 12 月 31 日止" / "统计时限自…" / "从2019年1月1日到12月31日"
-_PERIOD = re.compile(r"统计(?:期限|时限|时间|期间|区间)[^。]{0,12}?(?P<year>(?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
+# "统计期限自 2023 年 1 月 1 日起至 2023 年 12 月 31 日止" / "统计时限自…" /
+# "从2019年1月1日到12月31日"
+_PERIOD = re.compile(r"统计(?:期限|时限|时间|期间|区间)[^。]{0,12}?"
+                     r"(?P<year>(?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
 # Words that belong to a heading, not to the agency's name.
 _NOT_AGENCY = re.compile(r"^(?:关于|发布|公布|印发)")
 

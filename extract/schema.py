@@ -81,7 +81,7 @@ class Table:
         return keys
 
 
-# -- 二、主动公开政府信息情况 ------------------------------------------------------------------------
+# -- 二、主动公开政府信息情况 ------------------------------------------------------------------
 _2019, _2021 = ("2019",), ("2021",)
 _DOC_2019_COUNTS = ("made", "published", "total_public")
 _DOC_2019_ITEMS = ("prev_count", "change", "decisions")
@@ -125,7 +125,7 @@ DISCLOSURE = Table(
     ),
 )
 
-# -- 三、收到和处理政府信息公开申请情况 -------------------------------------------------------------------
+# -- 三、收到和处理政府信息公开申请情况 ----------------------------------------------------------
 REQUEST_COLUMNS = ("natural_person", "commercial", "research", "social_org", "legal_service",
                    "other_org", "total")
 _R = REQUEST_COLUMNS
@@ -156,9 +156,11 @@ REQUESTS = Table(
         Row("rejected_excessive", "4.无正当理由大量反复申请", _R),
         Row("rejected_confirm", "5.要求行政机关确认或重新出具已获取信息", _R),
         Row("other", "(六)其他处理", _R, templates=_2019),
-        Row("other_no_correction", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+        Row("other_no_correction",
+            "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
             _R, templates=_2021),
-        Row("other_unpaid_fee", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+        Row("other_unpaid_fee",
+            "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
             _R, templates=_2021),
         Row("other_misc", "3.其他", _R, templates=_2021),
         Row("total", "(七)总计", _R),
@@ -181,7 +183,7 @@ OUTCOME_ROWS = tuple(r.key for r in REQUESTS.rows
                      if r.key not in ("new", "carried_over", "total", "carried_forward"))
 ORGANISATION_COLUMNS = ("commercial", "research", "social_org", "legal_service", "other_org")
 
-# -- 四、政府信息公开行政复议、行政诉讼情况 ------------------------------------------------------------------
+# -- 四、政府信息公开行政复议、行政诉讼情况 ------------------------------------------------------
 APPEAL_COLUMNS = ("upheld", "corrected", "other", "pending", "total")
 
 APPEALS = Table(

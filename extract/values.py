@@ -17,7 +17,8 @@ VERSION = "1"
 Number = int | float
 
 # Printed tokens that mean "nothing here" rather than a number.
-NULL_TOKENS = frozenset({"", "无", "-", "—", "——", "―", "–", "─", "/", "\\", "空", "null", "N/A", "n/a"})
+NULL_TOKENS = frozenset({"", "无", "-", "—", "——", "―", "–", "─", "/", "\\", "空", "null", "N/A",
+                         "n/a"})
 _DASHES = str.maketrans({"−": "-", "－": "-", "﹣": "-"})
 _NUMBER = re.compile(r"^([+-]?)(\d+(?:,\d{3})*|\d+)(\.\d+)?(万元|元|件|个|项|次|条)?$")
 _YUAN_PER_WAN = Decimal(10000)

@@ -152,12 +152,14 @@ def shared_digest() -> str:
 
 
 def extractor_version(reader_version: str) -> str:
-    """The version a report read by a reader of ``reader_version`` carries, e.g. ``"1+5c0e2a9b"``."""
+    """The version a report read by a reader of ``reader_version`` carries, e.g.
+    ``"1+5c0e2a9b"``."""
     return f"{reader_version}+{shared_digest()}"
 
 
 def pins() -> dict[str, tuple[str, str]]:
-    """Every pinned module -> (its VERSION, its code digest), as ``tests/test_version.py`` pins them."""
+    """Every pinned module -> (its VERSION, its code digest), as ``tests/test_version.py`` pins
+    them."""
     found = {m: (module_version(m), module_digest(m)) for m in SHARED_MODULES}
     found.update({r: (module_version(r), reader_digest(r)) for r in READERS})
     return found

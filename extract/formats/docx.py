@@ -36,8 +36,9 @@ def _guard(archive: zipfile.ZipFile) -> None:
     for info in archive.infolist():
         total += info.file_size
         if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise ExtractionError("decompression_bomb", f"{info.filename} inflates {info.compress_size} -> "
-                                              f"{info.file_size} bytes")
+            raise ExtractionError("decompression_bomb",
+                                  f"{info.filename} inflates {info.compress_size} -> "
+                                  f"{info.file_size} bytes")
     if total > MAX_UNCOMPRESSED:
         raise ExtractionError("decompression_bomb", f"archive inflates to {total} bytes "
                                           f"(limit {MAX_UNCOMPRESSED})")

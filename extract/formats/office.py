@@ -50,11 +50,13 @@ def convert_to_docx(source: Path, workdir: Path, timeout: float = CONVERSION_TIM
     except subprocess.TimeoutExpired as exc:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        raise ExtractionError("timeout", f"LibreOffice conversion took over {timeout:.0f} s") from exc
+        raise ExtractionError("timeout",
+                              f"LibreOffice conversion took over {timeout:.0f} s") from exc
     converted = outdir / "input.docx"
     if process.returncode != 0 or not converted.exists():
         detail = output.decode("utf-8", "replace").strip()[-300:]
-        raise ExtractionError("conversion_failed", f"LibreOffice could not convert the file: {detail}")
+        raise ExtractionError("conversion_failed",
+                              f"LibreOffice could not convert the file: {detail}")
     return converted
 
 

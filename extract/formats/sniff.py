@@ -36,7 +36,8 @@ def sniff(path: Path, head: bytes, suffix: str | None = None) -> str:
     if head.startswith(_OLE):
         suffix = (suffix or path.suffix).lower()
         if suffix in (".xls", ".ppt", ".et", ".dps"):
-            raise ExtractionError("unknown_format", f"OLE file of type {suffix}, not a report format")
+            raise ExtractionError("unknown_format",
+                                  f"OLE file of type {suffix}, not a report format")
         return "wps" if suffix == ".wps" else "doc"
     if _HTML.search(head[:8192]):
         return "html"
