@@ -6,8 +6,8 @@ Each corpus PDF is made into an image-only scan (200 dpi, turned 0.6 degrees, bl
 ``tests/scans.py``) and extracted in this process, on one core (OMP_THREAD_LIMIT=1). Reports
 seconds per page (wall and this process's CPU: on a shared machine the CPU time is what one
 free core would take), the cells exact against the answer key, and the time as a ratio to
-reading the original PDF's text layer in the same run (the baseline). ``--rapidocr`` also times RapidOCR
-(when installed) reading the same pages whole, the alternative engine that was measured.
+reading the original PDF's text layer in the same run (the baseline). ``--rapidocr`` also times
+RapidOCR (when installed) reading the same pages whole, the alternative engine that was measured.
 """
 
 from __future__ import annotations

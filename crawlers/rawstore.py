@@ -1,4 +1,5 @@
-"""The raw store: every fetched document, unedited, named by its sha256, plus a manifest row per fetch.
+"""The raw store: every fetched document, unedited, named by its sha256, plus a manifest row per
+fetch.
 
 ``DATA_DIR/raw/objects/ab/<sha256>`` holds the bytes (written once, atomically; a name that came
 from a portal never becomes a path). ``DATA_DIR/raw/manifest.jsonl`` gets one JSON line per fetch,

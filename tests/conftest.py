@@ -19,7 +19,8 @@ def corpus_cases() -> list[tuple[Path, dict]]:
     cases = []
     for key_file in sorted((DATA / "keys").glob("*.json")):
         key = json.loads(key_file.read_text(encoding="utf-8"))
-        documents = [{"file": key["file"], "sha256": key["sha256"]}, *key.get("also_applies_to", [])]
+        documents = [{"file": key["file"], "sha256": key["sha256"]},
+                     *key.get("also_applies_to", [])]
         for document in documents:
             cases.append((DATA / document["file"], {**key, "sha256": document["sha256"]}))
     return cases

@@ -39,8 +39,8 @@ _ID_TAGS = {"government": "gov", "general_office": "office", "department": "dept
 
 _GOVERNMENT = re.compile(r"^(人民政府|政府)$")
 _OFFICE = re.compile(r"^(人民政府|政府)办(公室|公厅)$")
-_ZONE = re.compile(r"^(?P<zone>.{0,20}?(开发区|高新区|新区|园区|实验区|示范区|保税区|合作区|试验区))"
-                   r"(管委会|管理委员会)?$")
+_ZONE = re.compile(r"^(?P<zone>.{0,20}?(开发区|高新区|新区|园区|实验区|示范区|"
+                   r"保税区|合作区|试验区))(管委会|管理委员会)?$")
 _TOWNSHIP = re.compile(r"^(?P<town>.{1,10}?(镇|乡|街道))(?P<body>人民政府|政府|办事处)?$")
 _DEPARTMENT = re.compile(r"^.{1,30}(局|厅|委员会|委|办公室|办|中心|署|部|院|会)$")
 _CENTRAL = {"国务院": "government", "国务院办公厅": "general_office"}

@@ -68,7 +68,8 @@ def data_dictionary_markdown() -> str:
     for table in TABLES.values():
         lines += [f"## {table.name}", "", table.description, "",
                   f"Key: {', '.join(table.key)}."
-                  + (f" Partitioned by {', '.join(table.partition_by)}." if table.partition_by else ""),
+                  + (f" Partitioned by {', '.join(table.partition_by)}."
+                     if table.partition_by else ""),
                   "", "| column | type | description |", "|---|---|---|"]
         lines += [f"| {c.name} | {_field_type(c.type)}{'' if c.nullable else ', required'} | "
                   f"{c.description} |" for c in table.columns if not _is_cell(table, c)]

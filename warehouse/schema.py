@@ -40,7 +40,8 @@ S, N, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 T, D = pa.timestamp("us", tz="UTC"), pa.date32()
 
 DOCUMENTS = TableDef("documents", "One row per document fetch recorded in the crawl manifest.", (
-    Column("sha256", S, "sha256 of the bytes as fetched; the raw store names the file by it", False),
+    Column("sha256", S, "sha256 of the bytes as fetched; the raw store names the file by it",
+           False),
     Column("portal_id", S, "portal config id", False),
     Column("url", S, "URL as requested", False),
     Column("final_url", S, "URL after redirects"),
@@ -69,7 +70,8 @@ REPORTS = TableDef("reports", "One row per extracted document and extractor vers
                            "is not recognised (a quality finding A1, never a guess)"),
     Column("region", S, "region, where the portal config states it"),
     Column("year", N, "report year (the year reported on, not the publication year)"),
-    Column("template_disclosure", S, "template of table 二: 2019 or 2021 (decided from its labels)"),
+    Column("template_disclosure", S,
+           "template of table 二: 2019 or 2021 (decided from its labels)"),
     Column("template_requests", S, "template of table 三: 2019 or 2021"),
     Column("format", S, "html, pdf, docx, doc, wps or text"),
     Column("source_url", S, "URL the document was fetched from"),

@@ -15,7 +15,8 @@ from tests.portal.fixtures import start_portal, write_configs
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.portal", description=__doc__)
-    parser.add_argument("--port", type=int, default=0, help="port for every site (default: any free)")
+    parser.add_argument("--port", type=int, default=0,
+                        help="port for every site (default: any free)")
     parser.add_argument("--configs", type=Path, help="also write the portal configs to this folder")
     args = parser.parse_args(argv)
 

@@ -21,7 +21,8 @@ APPLICANTS = ("natural_person", "commercial", "research", "social_org", "legal_s
               "other_org")
 REQUEST_COLUMNS = (*APPLICANTS, "total")
 
-# 三、本年度办理结果: (group label, [(row key, printed label)]); a group of one row spans two columns.
+# 三、本年度办理结果: (group label, [(row key, printed label)]); a group of one row spans two
+# columns.
 OUTCOME_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("（一）予以公开", (("granted", ""),)),
     ("（二）部分公开（区分处理的，只计这一情形，不计其他情形）", (("partial", ""),)),
@@ -45,8 +46,10 @@ OUTCOME_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("rejected_excessive", "4.无正当理由大量反复申请"),
         ("rejected_confirm", "5.要求行政机关确认或重新出具已获取信息"))),
     ("（六）其他处理", (
-        ("other_no_correction", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"),
-        ("other_unpaid_fee", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"),
+        ("other_no_correction",
+         "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"),
+        ("other_unpaid_fee",
+         "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"),
         ("other_misc", "3.其他"))),
 )
 OUTCOME_ROWS = tuple(key for _, rows in OUTCOME_GROUPS for key, _ in rows)
@@ -90,7 +93,8 @@ def report_cells(seed: str, r1_broken: bool = False) -> Cells:
             cells[f"requests/{row}/{column}"] = value
             total += value
         # What one year carries forward the next carries over (the W1 continuity rule).
-        carried_over, carried_forward = _carry(seed, -1, column, scale), _carry(seed, 0, column, scale)
+        carried_over, carried_forward = (_carry(seed, -1, column, scale),
+                                         _carry(seed, 0, column, scale))
         if total + carried_forward < carried_over:  # more carried over than closed: grant more
             cells[f"requests/granted/{column}"] += carried_over - total - carried_forward
             total = carried_over - carried_forward

@@ -5,7 +5,8 @@ URL, and move on. One portal per challenge so each classification is tested alon
 
 * ``ruishu``: 瑞数 HTTP 412, the nmpa.gov.cn body (``$_ts``, ``r='m'``), a cookie ending in ``S``;
 * ``ruishu202``: 瑞数 HTTP 202, the older cnipa.gov.cn body (``r='m'`` scripts, no ``$_ts=window``);
-* ``jiasule``: 加速乐 HTTP 521, ``X-Via-JSL`` and ``Set-Cookie: __jsluid_s``, a ``document.cookie`` script;
+* ``jiasule``: 加速乐 HTTP 521, ``X-Via-JSL`` and ``Set-Cookie: __jsluid_s``, a
+  ``document.cookie`` script;
 * ``safedog``: 安全狗 HTTP 403, ``Server: Safedog``, cookie ``safedog-flow-item``.
 """
 

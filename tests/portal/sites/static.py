@@ -1,9 +1,11 @@
-"""A plain static site: 上海市人民政府办公厅's reports under Shanghai-style ``nw…/yyyymmdd/hex`` paths.
+"""A plain static site: 上海市人民政府办公厅's reports under Shanghai-style ``nw…/yyyymmdd/hex``
+paths.
 
 What it tests: no CMS fingerprint at all (plain ``<ul>`` rows, a plain 下一页 link to
-``index_2.html``); a real report page served byte for byte (tests/data/shanghai_gov_office_2019.html)
-and the same bytes again under a second URL a year later; a title with no agency (the agency
-comes from the site); a （超链版） variant of a report; a decoy. robots.txt does not exist (404).
+``index_2.html``); a real report page served byte for byte
+(tests/data/shanghai_gov_office_2019.html) and the same bytes again under a second URL a year
+later; a title with no agency (the agency comes from the site); a （超链版） variant of a
+report; a decoy. robots.txt does not exist (404).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ def render(article: Article) -> bytes:
 <html><head><meta charset="utf-8"><meta name="ArticleTitle" content="{title}">
 <meta name="PubDate" content="{article.date}"><meta name="ContentSource" content="{AGENCY}">
 <title>{title}</title></head>
-<body><div class="crumb"><a href="/">首页</a> &gt; <a href="{COLUMN}index.html">政府信息公开年报</a></div>
+<body><div class="crumb"><a href="/">首页</a> &gt; \
+<a href="{COLUMN}index.html">政府信息公开年报</a></div>
 <h2 class="Article-title">{title}</h2>
 <p class="Article-time">发布日期：{article.date}</p>
 <div id="ivs_content" class="Article_content">{article_body(article)}</div>
