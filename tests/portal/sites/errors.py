@@ -35,14 +35,16 @@ ARTICLES = (
     _report("202403/t20240328_3000011.html", AGENCY, 2023, "2024-03-28", "http_500_once"),
     _report("202402/t20240205_3000010.html", "示例县财政局", 2023, "2024-02-05", "http_503_once"),
     _report("202401/t20240130_3000009.html", "示例县教育局", 2023, "2024-01-30", "slow"),
-    _report("202401/t20240126_3000008.html", "示例县水利局", 2023, "2024-01-26", "offsite_redirect"),
+    _report("202401/t20240126_3000008.html", "示例县水利局", 2023, "2024-01-26",
+            "offsite_redirect"),
     _report("202303/t20230328_3000005.html", AGENCY, 2022, "2023-03-28", "404"),
     _report("202203/t20220329_3000002.html", AGENCY, 2021, "2022-03-29", "soft_404"),
 )
 _BY_PATH = {a.path: a for a in ARTICLES}
 
 SOFT_404 = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>提示信息</title></head>
-<body><div class="tip"><h3>页面不存在</h3><p>您访问的页面不存在或已被删除，请返回<a href="/">首页</a>。</p>
+<body><div class="tip"><h3>页面不存在</h3>\
+<p>您访问的页面不存在或已被删除，请返回<a href="/">首页</a>。</p>
 </div></body></html>"""
 
 

@@ -46,8 +46,8 @@ COLUMN_SPEC = Column(COLUMN, "政府信息公开年报", "shtml", 6, (
                                "hongze_district_2023.pdf", f"{_2023}.pdf"),)),
     _a("202403/t20240315_2000029.shtml", f"{H}2023年法治政府建设年度报告", "2024-03-15",
        kind="decoy", why="法治政府建设年度报告"),
-    _a("202403/t20240305_2000027.shtml", f"关于印发《{H}2024年政务公开工作要点》的通知", "2024-03-05",
-       kind="decoy", why="政务公开工作要点 notice"),
+    _a("202403/t20240305_2000027.shtml", f"关于印发《{H}2024年政务公开工作要点》的通知",
+       "2024-03-05", kind="decoy", why="政务公开工作要点 notice"),
     _report("202301/t20230130_2000019.shtml", f"{H}老子山镇", 2022, "2023-01-30"),
     _report("202301/t20230129_2000018.shtml", f"{H}三河镇", 2022, "2023-01-29"),
     # index_2.shtml (mislabelled utf-8)
@@ -90,7 +90,8 @@ def published(req: Request, match) -> Response:
     return not_found()
 
 
-PAGE_JS = """function createPageHTML(_sId, _nPageCount, _nCurrPage, _sPageName, _sPageExt, _nRecords) {
+PAGE_JS = """function createPageHTML(_sId, _nPageCount, _nCurrPage, _sPageName, \
+_sPageExt, _nRecords) {
   var el = document.getElementById(_sId), out = "共" + _nRecords + "条 ";
   if (_nCurrPage > 1) {
     var back = _nCurrPage == 2 ? _sPageName : _sPageName + "_" + (_nCurrPage - 1);

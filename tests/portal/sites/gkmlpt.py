@@ -28,10 +28,11 @@ HIDDEN_POSTS = 8  # counted in classify.post_count, never listed: total < post_c
 CST = timezone(timedelta(hours=8))
 
 UNITS = (
-    "人民政府", "人民政府办公室", "发展和改革局", "教育局", "科学技术局", "工业和信息化局", "公安局",
-    "民政局", "司法局", "财政局", "人力资源和社会保障局", "自然资源局", "生态环境局", "住房和城乡建设局",
-    "交通运输局", "水务局", "农业农村局", "商务局", "文化广电旅游体育局", "卫生健康局", "应急管理局",
-    "审计局", "市场监督管理局", "统计局", "医疗保障局", "城市管理和综合执法局", "政务服务数据管理局",
+    "人民政府", "人民政府办公室", "发展和改革局", "教育局", "科学技术局", "工业和信息化局",
+    "公安局", "民政局", "司法局", "财政局", "人力资源和社会保障局", "自然资源局", "生态环境局",
+    "住房和城乡建设局", "交通运输局", "水务局", "农业农村局", "商务局", "文化广电旅游体育局",
+    "卫生健康局", "应急管理局", "审计局", "市场监督管理局", "统计局", "医疗保障局",
+    "城市管理和综合执法局", "政务服务数据管理局",
     "石岭镇", "东湖街道", "西江街道", "南山镇", "北岸镇", "河口镇")
 FIRST_POST = 3812000
 OFFSITE_PATH = "/gkmlpt/content/9/9001/post_9001001.html"
@@ -67,8 +68,8 @@ def _articles() -> tuple[Article, ...]:
     rows.sort(key=lambda r: (r[0], r[1]))
     articles = [Article(post_path(FIRST_POST + n), title, day, **kw)  # type: ignore[arg-type]
                 for n, (day, title, kw) in enumerate(rows)]
-    articles.append(Article(OFFSITE_PATH, "广东省示例局2023年政府信息公开工作年度报告", "2024-02-20",
-                            agency="广东省示例局", year=2023, site="offsite",
+    articles.append(Article(OFFSITE_PATH, "广东省示例局2023年政府信息公开工作年度报告",
+                            "2024-02-20", agency="广东省示例局", year=2023, site="offsite",
                             why="type:'url' row: a jump to another host"))
     return tuple(sorted(articles, key=lambda a: (a.date, a.path), reverse=True))
 

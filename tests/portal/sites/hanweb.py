@@ -30,11 +30,12 @@ IN_PAGE = 15  # records in the column page's datastore (and jpage's perPage)
 PERPAGE_CAP = 100
 
 DEPARTMENTS = (
-    "发展和改革委员会", "教育局", "科学技术局", "工业和信息化局", "民族宗教事务局", "公安局", "民政局",
-    "司法局", "财政局", "人力资源和社会保障局", "自然资源和规划局", "生态环境局", "住房和城乡建设局",
-    "城市管理局", "交通运输局", "水利局", "农业农村局", "商务局", "文化广电和旅游局", "卫生健康委员会",
-    "退役军人事务局", "应急管理局", "审计局", "市场监督管理局", "体育局", "统计局", "医疗保障局",
-    "数据局", "政务服务管理办公室", "信访局", "地方金融监督管理局", "机关事务管理局")
+    "发展和改革委员会", "教育局", "科学技术局", "工业和信息化局", "民族宗教事务局", "公安局",
+    "民政局", "司法局", "财政局", "人力资源和社会保障局", "自然资源和规划局", "生态环境局",
+    "住房和城乡建设局", "城市管理局", "交通运输局", "水利局", "农业农村局", "商务局",
+    "文化广电和旅游局", "卫生健康委员会", "退役军人事务局", "应急管理局", "审计局",
+    "市场监督管理局", "体育局", "统计局", "医疗保障局", "数据局", "政务服务管理办公室", "信访局",
+    "地方金融监督管理局", "机关事务管理局")
 
 
 def _path(day: str, number: int) -> str:
@@ -92,11 +93,12 @@ SPECIAL = (
             why="（全文）: the same report as a scanned PDF (image-only pages)"),
     Article(_path("2025-01-06", 5001), "关于做好2024年政府信息公开工作年度报告编制和发布工作的通知",
             "2025-01-06", kind="decoy", why="drafting notice (编制工作的通知)"),
-    Article(_path("2024-03-20", 4901), "淮安市2023年法治政府建设年度报告", "2024-03-20", kind="decoy",
-            why="法治政府建设年度报告"),
+    Article(_path("2024-03-20", 4901), "淮安市2023年法治政府建设年度报告", "2024-03-20",
+            kind="decoy", why="法治政府建设年度报告"),
     Article(_path("2024-02-02", 4801), "淮安市财政局2024年部门预算", "2024-02-02", kind="decoy",
             why="部门预算"),
-    Article(_path("2021-12-20", 3901), "淮安市人民政府办公室转发国务院办公厅政府信息与政务公开办公室关于印发"
+    Article(_path("2021-12-20", 3901),
+            "淮安市人民政府办公室转发国务院办公厅政府信息与政务公开办公室关于印发"
             "《中华人民共和国政府信息公开工作年度报告格式》的通知", "2021-12-20", kind="decoy",
             attachments=(TEMPLATE,), why="format notice with the blank template as a DOCX"),
 )
@@ -163,7 +165,8 @@ def dataproxy(req: Request, match) -> Response:
     body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<datastore>\n'
             f"<nextgroup><![CDATA[{_proxy_link(page + 1) if page < pages else ''}]]></nextgroup>\n"
             f"<totalrecord>{len(records)}</totalrecord>\n<totalpage>{pages}</totalpage>\n"
-            "<recordset>\n" + "\n".join(_record(a) for a in chosen) + "\n</recordset>\n</datastore>")
+            "<recordset>\n" + "\n".join(_record(a) for a in chosen)
+            + "\n</recordset>\n</datastore>")
     return Response(200, body.encode("utf-8"), "text/xml;charset=UTF-8")
 
 
