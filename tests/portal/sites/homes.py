@@ -25,7 +25,7 @@ from tests.portal.sites import gkmlpt, hanweb, trs
 
 MODIFIED = date(2024, 3, 29)
 
-# -- TRS: 威海经济技术开发区 ------------------------------------------------------------------------
+# -- TRS: 威海经济技术开发区 -----------------------------------------------------------------------
 
 XXGK = "/zfxxgk/"
 FDZDGK = XXGK + "fdzdgknr/"
@@ -110,7 +110,7 @@ TRS_ROUTES = (Route("/", trs_home), Route(XXGK + "(?:index\\.html)?", trs_xxgk),
               *(_trs_list(c) for c in (NDBG, WZNDBB, CZYJS)),
               Route(XXGK + "(?:zfxxgkzn|zfxxgkzd)/(?:index\\.html)?", _empty))
 
-# -- Hanweb: 淮安市人民政府 -------------------------------------------------------------------------
+# -- Hanweb: 淮安市人民政府 ------------------------------------------------------------------------
 
 HANWEB_XXGK = "/col/col1000/index.html"
 HANWEB_DECOYS = {1009: ("政府网站工作年度报表", "淮安市人民政府门户网站2023年政府网站工作年度报表"),
@@ -126,7 +126,8 @@ def _hanweb_page(title: str, body: str) -> Response:
 <a href="/col/col2/index.html">新闻中心</a><a href="{HANWEB_XXGK}">政务公开</a>
 <a href="/col/col4/index.html">政务服务</a><a href="/col/col5/index.html">政民互动</a></div>
 {body}
-<div class="footer">主办：{hanweb.AGENCY}办公室 <a href="/col/col1009/index.html">政府网站工作年度报表</a></div>
+<div class="footer">主办：{hanweb.AGENCY}办公室 \
+<a href="/col/col1009/index.html">政府网站工作年度报表</a></div>
 </body></html>""", modified=MODIFIED)
 
 
@@ -163,7 +164,8 @@ def _gd_page(title: str, body: str) -> Response:
     return html(f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{escape(title)} - {gkmlpt.AGENCY}门户网站</title></head>
 <body><div class="nav"><a href="/">首页</a><a href="/zwgk/">政务公开</a>
-<a href="/gkmlpt/index">政府信息公开</a><a href="/bsfw/">办事服务</a><a href="/hdjl/">互动交流</a></div>
+<a href="/gkmlpt/index">政府信息公开</a><a href="/bsfw/">办事服务</a>\
+<a href="/hdjl/">互动交流</a></div>
 {body}</body></html>""", modified=MODIFIED)
 
 

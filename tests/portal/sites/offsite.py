@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from tests.portal.server import Request, Response, Route, SiteSpec, html
 
-MIRROR = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>政府信息公开工作年度报告</title></head>
+MIRROR = """<!DOCTYPE html><html><head><meta charset="utf-8">\
+<title>政府信息公开工作年度报告</title></head>
 <body><p>本站内容转载自互联网。</p><a href="/">返回首页</a></body></html>"""
 
 

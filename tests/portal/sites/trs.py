@@ -79,7 +79,8 @@ MAIN = Column(COLUMN, "政府信息公开年报", "html", 5, (
        agency="威海市人民政府", year=2021, site="offsite"),
     _a("202201/t20220125_1000010.html", f"{W}2021年政府信息公开工作年度报告", "2022-01-25",
        agency=W, year=2021, tables=True),
-    _a("202112/t20211210_1000008.html", "国务院办公厅政府信息与政务公开办公室关于印发《中华人民共和国"
+    _a("202112/t20211210_1000008.html",
+       "国务院办公厅政府信息与政务公开办公室关于印发《中华人民共和国"
        "政府信息公开工作年度报告格式》的通知", "2021-12-10", kind="decoy",
        why="format notice: prints the blank tables"),
     # index_2.html
@@ -91,12 +92,12 @@ MAIN = Column(COLUMN, "政府信息公开年报", "html", 5, (
        why="_wap twin, linked only from the article's 手机版 link"),
 ))
 BMNB = Column(COLUMN + "bmnb/", "部门年报", "htm", 2, (
-    _a("bmnb/202401/t20240126_1000031.htm", f"{W}财政局2023年政府信息公开工作年度报告", "2024-01-26",
-       agency=f"{W}财政局", year=2023, tables=True),
+    _a("bmnb/202401/t20240126_1000031.htm", f"{W}财政局2023年政府信息公开工作年度报告",
+       "2024-01-26", agency=f"{W}财政局", year=2023, tables=True),
     _a("bmnb/202401/t20240124_1000030.htm", f"{W}教育局 2023年度政府信息公开工作年度报告",
        "2024-01-24", agency=f"{W}教育局", year=2023, tables=True),
-    _a("bmnb/202301/t20230130_1000027.htm", f"{W}财政局2022年政府信息公开工作年度报告", "2023-01-30",
-       agency=f"{W}财政局", year=2022, tables=True),
+    _a("bmnb/202301/t20230130_1000027.htm", f"{W}财政局2022年政府信息公开工作年度报告",
+       "2023-01-30", agency=f"{W}财政局", year=2022, tables=True),
 ))
 ZJ = Column(COLUMN + "zj/2021n/", "镇街年报（2021年）", "html", 5, (
     _a("zj/2021n/202201/t20220121_1000041.html", "皇冠街道办事处2021年政府信息公开工作年度报告",
@@ -180,8 +181,10 @@ def article_page(article: Article, *, site_name: str, column_name: str, charset:
     return f"""<!DOCTYPE html>
 <html><head>
 <meta http-equiv="Content-Type" content="text/html; charset={charset}" />
-<meta name="SiteName" content="{escape(site_name)}"><meta name="SiteDomain" content="trs.fixture.gov.cn">
-<meta name="SiteIDCode" content="{site_code}"><meta name="ColumnName" content="{escape(column_name)}">
+<meta name="SiteName" content="{escape(site_name)}">\
+<meta name="SiteDomain" content="trs.fixture.gov.cn">
+<meta name="SiteIDCode" content="{site_code}">\
+<meta name="ColumnName" content="{escape(column_name)}">
 <meta name="ArticleTitle" content="{title}"><meta name="PubDate" content="{article.date} 09:30">
 <meta name="ContentSource" content="{escape(source)}">
 <title>{title}</title></head>
