@@ -49,7 +49,8 @@ def test_hongze_2023_and_2024_titles_are_one_agency() -> None:
     ("淮安市人民政府办公室", None, "320800-office", "general_office", "prefecture"),
     ("淮安市人民政府办公厅", None, "320800-office", "general_office", "prefecture"),
     ("威海经济技术开发区", None, "371000-zone-经济技术开发区", "zone_committee", "prefecture"),
-    ("威海经济技术开发区管委会", None, "371000-zone-经济技术开发区", "zone_committee", "prefecture"),
+    ("威海经济技术开发区管委会", None, "371000-zone-经济技术开发区", "zone_committee",
+     "prefecture"),
     ("淮安市交通运输局", None, "320800-dept-交通运输局", "department", "prefecture"),
     ("淮安市 洪泽區人民政府", None, "320813-gov", "government", "county"),  # space, 區
     ("江苏省淮安市洪泽区人民政府", None, "320813-gov", "government", "county"),
@@ -71,8 +72,10 @@ def test_rules_read_region_and_form(name, region, agency_id, kind, level) -> Non
 
 
 def test_fullwidth_and_office_forms_share_a_canonical_name() -> None:
-    assert resolve("上海市人民政府办公室", registry=RULES_ONLY).agency.name == "上海市人民政府办公厅"
-    assert resolve("ＸＸ淮安市人民政府", registry=RULES_ONLY).agency is None  # no guessing past junk
+    assert (resolve("上海市人民政府办公室", registry=RULES_ONLY).agency.name
+            == "上海市人民政府办公厅")
+    # no guessing past junk
+    assert resolve("ＸＸ淮安市人民政府", registry=RULES_ONLY).agency is None
 
 
 def test_registry_aliases_apply() -> None:
@@ -265,8 +268,8 @@ def test_cell_key_dictionary_comes_from_the_template_schema() -> None:
     assert keys["disclosure/normative/in_force"].templates == ("2021",)
     assert keys["requests/other_misc/total"].templates == ("2021",)
     assert keys["requests/new/org_subtotal"].optional
-    assert ("| disclosure/normative/made | 规范性文件 | 本年新制作数量; 本年制作数量 | 2019 | count |"
-            in data_dictionary_markdown())
+    assert ("| disclosure/normative/made | 规范性文件 | 本年新制作数量; 本年制作数量 "
+            "| 2019 | count |" in data_dictionary_markdown())
     cells = next(r for r in datapackage()["resources"] if r["name"] == "cells")
     fields = {f["name"]: f for f in cells["schema"]["fields"]}
     assert fields["row"]["constraints"]["enum"] == enums()["row"]

@@ -68,9 +68,11 @@ def test_real_trs_list_yields_its_reports() -> None:
 @pytest.mark.parametrize("title,agency,year", [
     ("2022年上海市政府信息公开工作年度报告", "上海市", 2022),
     ("北京市市场监督管理局2023年政府信息公开工作年度报告", "北京市市场监督管理局", 2023),
-    ("重庆市大足区人民政府办公室 2023年政府信息公开工作年度报告", "重庆市大足区人民政府办公室", 2023),
+    ("重庆市大足区人民政府办公室 2023年政府信息公开工作年度报告", "重庆市大足区人民政府办公室",
+     2023),
     ("宿迁市 2025 年政府信息公开工作年度报告", "宿迁市", 2025),
-    ("上海市静安区地区工作办公室 2023年度政府信息公开工作年度报告", "上海市静安区地区工作办公室", 2023),
+    ("上海市静安区地区工作办公室 2023年度政府信息公开工作年度报告", "上海市静安区地区工作办公室",
+     2023),
     ("市扶农办2016年度政府信息公开工作报告", "市扶农办", 2016),
     ("2022年政府信息公开工作年度报告", None, 2022),
 ])
@@ -127,12 +129,16 @@ def test_safedog_by_header_and_ordinary_pages_pass() -> None:
 
 
 def test_article_metadata_with_spaced_labels_and_script_attachments() -> None:
-    html = """<html><head><title>某县2023年政府信息公开工作年度报告_某县人民政府</title></head><body>
-    <table><tr><td>索 引 号：</td><td>11320100/2024-00012</td><td>发布机构：</td><td>县政府办</td></tr>
+    html = """<html><head><title>某县2023年政府信息公开工作年度报告_某县人民政府</title></head>\
+<body>
+    <table><tr><td>索 引 号：</td><td>11320100/2024-00012</td>\
+<td>发布机构：</td><td>县政府办</td></tr>
     <tr><td>发布日期：</td><td>2024年01月26日</td></tr></table>
-    <script>if("附件1.pdf" != ""){document.write('<a href="./P020240126123456789012.pdf">附件1.pdf</a>');}
+    <script>if("附件1.pdf" != ""){\
+document.write('<a href="./P020240126123456789012.pdf">附件1.pdf</a>');}
     document.write('<a href="http://share.example.com/x.pdf">镜像</a>');</script>
-    <a href="/module/download/downfile.jsp?classid=0&filename=2744946c3924484685880c1e225222d1.docx">
+    <a \
+href="/module/download/downfile.jsp?classid=0&filename=2744946c3924484685880c1e225222d1.docx">
     年度报告.docx</a></body></html>"""
     article = parse_article(html, "http://www.x.gov.cn/zfxxgk/zfxxgknb/202401/t20240126_1.html")
     assert article.title == "某县2023年政府信息公开工作年度报告"

@@ -16,10 +16,12 @@ from extract.formats.text import read_text
 from tests.conftest import fake_bold_pdf, load_key
 
 REPORT_TABLE = """<table>
-<tr><td colspan="3" rowspan="2">（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）</td>
+<tr><td colspan="3" rowspan="2">\
+（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）</td>
 <td colspan="7">申请人情况</td></tr>
 <tr><td rowspan="2">自然人</td><td colspan="5">法人或其他组织</td><td rowspan="2">总计</td></tr>
-<tr><td colspan="3"></td><td>商业<br/>企业</td><td>科研机构</td><td>社会公益组织</td><td>法律服务机构</td>
+<tr><td colspan="3"></td><td>商业<br/>企业</td><td>科研机构</td><td>社会公益组织</td>\
+<td>法律服务机构</td>
 <td>其他</td></tr>
 <tr><td colspan="3"><p>一、本年新收</p><p>政府信息公开申请数量</p></td><td>1</td><td>2</td>
 <td>0</td><td>0</td><td>0</td><td>0</td><td>3</td></tr>

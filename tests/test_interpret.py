@@ -6,10 +6,11 @@ from extract.interpret import interpret
 from extract.model import RawTable
 
 REQUEST_HEADER = [
-    ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", None, None, "申请人情况",
-     None, None, None, None, None, None, None],
+    ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", None, None,
+     "申请人情况", None, None, None, None, None, None, None],
     [None, None, None, "自然人", "法人或其他组织", None, None, None, None, None, "总计"],
-    [None, None, None, None, "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "小计", None],
+    [None, None, None, None, "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "小计",
+     None],
 ]
 
 
@@ -18,7 +19,8 @@ def row(label: str, *values: str, group: str | None = None) -> list[str | None]:
 
 
 def test_org_subtotal_column_is_read_where_printed() -> None:
-    grid = REQUEST_HEADER + [row("一、本年新收政府信息公开申请数量", "3", "1", "0", "0", "0", "1", "2", "5")]
+    grid = REQUEST_HEADER + [row("一、本年新收政府信息公开申请数量",
+                                 "3", "1", "0", "0", "0", "1", "2", "5")]
     reading = interpret([RawTable(grid, page=1)])
     assert reading.extra_columns == {"requests": ("org_subtotal",)}
     assert reading.cells["requests/new/org_subtotal"].value == 2
@@ -61,7 +63,8 @@ def test_table_continued_on_next_page_without_header() -> None:
 
 
 def test_row_with_too_few_values_is_noted_and_incomplete() -> None:
-    reading = interpret([RawTable(REQUEST_HEADER[:2] + [row("二、上年结转政府信息公开申请数量", "1", "2")])])
+    reading = interpret([RawTable(REQUEST_HEADER[:2]
+                                  + [row("二、上年结转政府信息公开申请数量", "1", "2")])])
     assert "requests/carried_over/total" not in reading.cells
     assert any("2 values for 7 columns" in note for note in (a.detail for a in reading.anomalies))
 

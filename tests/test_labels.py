@@ -32,15 +32,17 @@ def test_request_row_variants(printed: str, key: str) -> None:
     assert match is not None and match.key == key
 
 
-@pytest.mark.parametrize("printed,key", [("規範性文件", "normative"), ("行 政 许 可", "licensing"),
-                                         ("行政事业性收费", "fees"), ("政府集中采购", "procurement")])
+@pytest.mark.parametrize("printed,key", [("規範性文件", "normative"),
+                                         ("行 政 许 可", "licensing"),
+                                         ("行政事业性收费", "fees"),
+                                         ("政府集中采购", "procurement")])
 def test_disclosure_row_variants(printed: str, key: str) -> None:
     match = best_match(printed, DISCLOSURE.rows)
     assert match is not None and match.key == key
 
 
-@pytest.mark.parametrize("printed", ["第二十条第（一）项", "信息内容", "申请人情况", "法人或其他组织",
-                                     "本年度办理结果", "某某区人民政府"])
+@pytest.mark.parametrize("printed", ["第二十条第（一）项", "信息内容", "申请人情况",
+                                     "法人或其他组织", "本年度办理结果", "某某区人民政府"])
 def test_headings_match_no_row(printed: str) -> None:
     assert best_match(printed, REQUESTS.rows) is None
 
