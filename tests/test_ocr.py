@@ -66,7 +66,8 @@ def test_image_html_report_is_read_from_its_images(tmp_path: Path) -> None:
         tags.append(f'<p><img src="{src}" alt="第{page}页"></p>')
     html = tmp_path / "page.html"
     html.write_text(
-        "<html><head><meta charset='utf-8'><title>淮安市洪泽区人民政府2024年政府信息公开工作年度报告"
+        "<html><head><meta charset='utf-8'>"
+        "<title>淮安市洪泽区人民政府2024年政府信息公开工作年度报告"
         "</title></head><body><h1>淮安市洪泽区人民政府2024年政府信息公开工作年度报告</h1>"
         f"{''.join(tags)}<img src='/images/logo.png'></body></html>", encoding="utf-8")
 

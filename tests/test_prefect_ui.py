@@ -71,7 +71,8 @@ def prefect_server(tmp_path):
             time.sleep(1)
     else:
         server.kill()
-        pytest.fail(f"prefect server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
+        pytest.fail("prefect server did not start: "
+                    f"{(tmp_path / 'server.log').read_text()[-2000:]}")
     yield {"api": api, "ui": f"http://127.0.0.1:{port}", "env": {**env, "PREFECT_API_URL": api}}
     server.terminate()
     server.wait(timeout=60)

@@ -143,7 +143,8 @@ def test_each_shard_is_one_crawler_process_with_its_portals_reports(sharded) -> 
     assert slow["reports_found"] >= 3 and slow["duration_s"] >= 3  # the 3 s page
     agencies = {a for (a,) in connect(sharded["data"]).execute(
         "SELECT agency FROM reports WHERE canonical").fetchall()}
-    assert {"上海市人民政府办公厅", "示例县教育局"} <= agencies  # the fast site's and the slow one's
+    # the fast site's and the slow one's
+    assert {"上海市人民政府办公厅", "示例县教育局"} <= agencies
 
 
 def test_a_killed_shard_is_an_error_for_each_of_its_portals(sharded) -> None:

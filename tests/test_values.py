@@ -93,7 +93,8 @@ def test_a_letter_in_a_number_cell_nulls_that_cell_and_keeps_its_row(tmp_path: P
     cell = report.cells["disclosure/licensing/prev_count"]
     assert cell.value is None and cell.raw == "1B8"
     # the rest of the row, and every other cell, as the answer key reads them
-    assert report.values()["disclosure/licensing/change"] == key["disclosure/licensing/change"] == 113
+    assert (report.values()["disclosure/licensing/change"] == key["disclosure/licensing/change"]
+            == 113)
     assert report.values()["disclosure/licensing/decisions"] == 20373
     others = {k: v for k, v in report.values().items() if k != "disclosure/licensing/prev_count"}
     assert others == {k: v for k, v in key.items() if k != "disclosure/licensing/prev_count"}
@@ -128,7 +129,8 @@ def test_value_findings_reach_the_quality_table(tmp_path: Path) -> None:
     assert raw == [(None, "52O")]
 
 
-@pytest.mark.parametrize("swaps", [{"188": "不详"}, {"20373": "暂无"}, {"188": "不详", "20373": "暂无"}])
+@pytest.mark.parametrize("swaps", [{"188": "不详"}, {"20373": "暂无"},
+                                   {"188": "不详", "20373": "暂无"}])
 def test_a_word_in_a_number_cell_nulls_that_cell_and_keeps_its_row(
         tmp_path: Path, swaps: dict[str, str]) -> None:
     """Words printed where numbers belong, inside the row or at its end, are not its label."""
