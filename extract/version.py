@@ -40,8 +40,9 @@ SHARED_MODULES = ("extract.interpret", "extract.labels", "extract.values", "extr
 # bumping every reader listed with it.
 READERS: dict[str, tuple[str, ...]] = {
     "extract.formats.html": ("extract.formats.grid", "extract.formats.scan",
-                             "extract.formats.ocr_engine"),  # 图片版 report images
-    "extract.formats.text": ("extract.formats.html",),  # its decode()
+                             "extract.formats.ocr_engine",  # 图片版 report images
+                             "crawlers.encoding"),  # which charset labels are GB text
+    "extract.formats.text": ("extract.formats.html", "crawlers.encoding"),  # its decode()
     "extract.formats.docx": (),
     "extract.formats.office": ("extract.formats.docx",),  # reads the converted DOCX
     "extract.formats.pdf": (),

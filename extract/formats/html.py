@@ -20,7 +20,7 @@ from extract.formats.grid import SpannedCell, expand
 from extract.model import Content, RawTable
 
 NAME = "html-lxml"
-VERSION = "2"  # 2: report images read by OCR
+VERSION = "3"  # 2: report images read by OCR; 3: GB labels from crawlers/encoding.py
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table")

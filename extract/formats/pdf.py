@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
 import pypdfium2
@@ -22,7 +24,7 @@ from extract.errors import ExtractionError
 from extract.model import Content, RawTable
 
 NAME = "pdfplumber"
-VERSION = "2"  # 2: decompression bombs refused before reading
+VERSION = "3"  # 2: decompression bombs refused before reading; 3: an unreadable page is corrupt
 
 
 MAX_STREAM_INFLATED = 256 * 1024 * 1024  # bytes one stream may inflate to ...
@@ -92,20 +94,31 @@ def require_text(texts: list[str]) -> None:
                               "no page has a text layer (a scanned document; OCR is not supported)")
 
 
+def text_pages(document: pypdfium2.PdfDocument) -> Iterator[tuple[int, Any, Any, str]]:
+    """Each page of ``document`` as (1-based number, page, its text page, its text), both closed
+    once the caller moves on; a page pdfium cannot read makes the document corrupt."""
+    try:
+        for index in range(len(document)):
+            page = document[index]
+            textpage = page.get_textpage()
+            try:
+                yield index + 1, page, textpage, textpage.get_text_range()
+            finally:
+                textpage.close()
+                page.close()
+    except pypdfium2.PdfiumError as exc:
+        raise ExtractionError("corrupt", f"PDF page cannot be read ({exc})") from exc
+
+
 def open_checked(path: Path) -> tuple[str, list[int]]:
     """The document's text (pypdfium2) and the 1-based pages that have no text layer."""
     document = open_document(path)
     try:
         texts, empty = [], []
-        for number in range(len(document)):
-            page = document[number]
-            textpage = page.get_textpage()
-            text = textpage.get_text_range()
+        for number, _, _, text in text_pages(document):
             if not text.strip():
-                empty.append(number + 1)
+                empty.append(number)
             texts.append(text)
-            textpage.close()
-            page.close()
     finally:
         document.close()
     require_text(texts)

@@ -24,14 +24,15 @@ import pypdfium2.raw as pdfium_c
 
 from extract.errors import ExtractionError
 from extract.formats.borderless_pages import Box, UnruledReader, ruled_boxes
-from extract.formats.pdf import open_document, require_text
+from extract.formats.pdf import open_document, require_text, text_pages
 from extract.formats.ruling import Glyph, Segment, page_tables
 from extract.interpret import interpret
 from extract.model import Content, RawTable
 from extract.schema import TEMPLATED_TABLES, all_keys
 
 NAME = "pdfium-grid"
-VERSION = "3"  # 2: tables without ruling lines; 3: read only where ruled tables leave cells
+VERSION = "4"  # 2: tables without ruling lines; 3: read only where ruled tables leave cells;
+# 4: pages read through pdf.text_pages
 
 # A path whose box is at most this thick (points) is a ruling line, whatever its drawing mode.
 THIN = 3.5
@@ -204,14 +205,12 @@ def read_pdf_fast(path: Path) -> Content:
     # each page's characters, their baselines and its ruled tables' boxes (None: no text)
     probes: list[tuple[list[Glyph], list[float], list[Box]] | None] = []
     try:
-        for number in range(len(document)):
-            page = document[number]
-            textpage = page.get_textpage()
-            texts.append(textpage.get_text_range())
+        for number, page, textpage, text in text_pages(document):
+            texts.append(text)
             ruled.append([])
             probes.append(None)
-            if not texts[-1].strip():
-                empty.append(number + 1)
+            if not text.strip():
+                empty.append(number)
             else:
                 turn = _ROTATIONS.get(page.get_rotation() % 360, _IDENTITY)
                 hs, vs = rulings(page, turn)
@@ -220,8 +219,6 @@ def read_pdf_fast(path: Path) -> Content:
                 if hs and vs:
                     ruled[-1] = page_tables(hs, vs, chars)
                 probes[-1] = (chars, baselines, ruled_boxes(hs, vs))
-            textpage.close()
-            page.close()
     except pypdfium2.PdfiumError as exc:
         raise ExtractionError("corrupt", f"PDF page cannot be read ({exc})") from exc
     finally:

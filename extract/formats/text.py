@@ -20,7 +20,7 @@ from extract.formats.html import decode
 from extract.model import Content, RawTable
 
 NAME = "text-tsv"
-VERSION = "2"
+VERSION = "3"  # 3: GB labels from crawlers/encoding.py (via html.decode)
 
 _PIPE_ROW = re.compile(r"^ *\|.*\| *$")  # not "\t|": a tab starts a cell line
 _UNESCAPED_BAR = re.compile(r"(?<!\\)\|")
