@@ -38,6 +38,8 @@ class Scope(str, Enum):
 
 @dataclass(frozen=True)
 class Rule:
+    """One quality rule; ``id`` is what its findings' ``rule`` column holds."""
+
     id: str
     name: str
     description: str
@@ -75,8 +77,8 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
          "`524.5`), kept as printed (amounts in 万元 may have fractions); one FAIL per cell",
          RuleKind.VALUE, Scope.REPORT, False, "extract.checks.check_values"),
     Rule("OCR", "low OCR confidence", "a cell read by OCR from an image with a confidence "
-         "below `LOW_CONFIDENCE` (extract/formats/scan_pdf.py): UNCERTAIN, its number kept", RuleKind.VALUE, Scope.REPORT, False,
-         "extract.formats.scan_pdf.flag_ocr_cells"),
+         "below `LOW_CONFIDENCE` (extract/formats/scan_pdf.py): UNCERTAIN, its number kept",
+         RuleKind.VALUE, Scope.REPORT, False, "extract.formats.scan_pdf.flag_ocr_cells"),
     Rule("W1", "continuity", "per column, this year's carried_over = last year's "
          "carried_forward (same agency identity, canonical reports)", RuleKind.CROSS_REPORT,
          Scope.AGENCY_YEAR, False, "warehouse.crosschecks.continuity"),
@@ -96,15 +98,6 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
 )}
 
 READING_RULES: frozenset[str] = frozenset(r.id for r in RULES.values() if r.ranks_readings)
-
-
-def rule(rule_id: str) -> Rule:
-    """The registered rule ``rule_id``; a KeyError names an unregistered id."""
-    return RULES[rule_id]
-
-
-def of_kind(*kinds: RuleKind) -> list[Rule]:
-    return [r for r in RULES.values() if r.kind in kinds]
 
 
 def with_scope(scope: Scope) -> list[str]:

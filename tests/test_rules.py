@@ -119,5 +119,14 @@ def test_the_docs_list_exactly_the_registry() -> None:
     for doc in ("design.md", "data-dictionary.md"):
         text = (DOCS / doc).read_text(encoding="utf-8")
         assert table in text, f"docs/{doc}: rewrite its rule table from extract.rules"
-        listed = re.findall(r"^\| ([A-Za-z0-9_]+) \| .* \| `[\w.]+` \|$", text, re.M)
+        listed = re.findall(r"^\| ([A-Za-z0-9_]+) \| .* \| `[\w.]+` \|$", text, re.MULTILINE)
         assert listed == list(RULES), doc
+
+
+@pytest.mark.parametrize("query", ["arithmetic_failures.sql", "arithmetic_failure_rates.sql"])
+def test_the_arithmetic_queries_select_the_registered_sum_rules(query: str) -> None:
+    """The research queries on "the format's own arithmetic" name exactly the rules the
+    registry computes from the SumRule table."""
+    sql = (DOCS / "queries" / query).read_text(encoding="utf-8")
+    (selected,) = re.findall(r"rule IN \(([^)]*)\)", sql)
+    assert set(re.findall(r"'(\w+)'", selected)) == {r.id for r in RULES.values() if r.sums}

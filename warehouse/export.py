@@ -64,8 +64,8 @@ def _is_cell(table, column) -> bool:
 def rules_section() -> list[str]:
     """The values of ``quality.rule``: the rule registry (``extract/rules.py``)."""
     return ["## Quality rules", "",
-            "Every rule a finding of the `quality` table can name, from the rule registry "
-            "`extract/rules.py`.", "", *rules_markdown(), ""]
+            ("Every rule a finding of the `quality` table can name, from the rule registry "
+             "`extract/rules.py`."), "", *rules_markdown(), ""]
 
 
 def data_dictionary_markdown() -> str:
