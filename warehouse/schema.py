@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from extract.rules import RULES
+from extract.rules import RULES, Scope, with_scope
 from warehouse.cell_keys import wide_keys
 
 
@@ -110,8 +110,9 @@ QUALITY = TableDef("quality", "Quality findings: report rules R1-R6, value findi
                    "rules W1-W4 and A1 agency identity (every rule: see Quality rules).", (
     Column("run_id", S, "run that produced the finding", False),
     Column("report_id", S, "report the finding is about (null for cross-report scopes)"),
-    Column("scope", S, "report, or agency-year / portal for cross-report rules, or "
-                       "agency:<name>[@<portal region>]/<year> for A1", False),
+    Column("scope", S, "what the finding is about, by rule: " + "; ".join(
+        f"`{scope.value}` ({', '.join(with_scope(scope))})" for scope in Scope)
+        + "; for `nianbao verify`: raw_store, manifest, snapshot or table", False),
     Column("rule", S, ", ".join(f"{r.id} {r.name}" for r in RULES.values())
            + "; or, recorded by `nianbao verify`, the kind of a storage problem", False),
     Column("subject", S, "what the rule looked at (a column, a row, a table, agency/year; "
