@@ -1,7 +1,9 @@
 """Report-level quality rules R1-R6, as tri-state results, and findings on printed values.
 
-The sum rules are data (``SUM_RULES``); each instance names the cells it read, what it expected
-and what it observed. A rule whose cells are null or missing is UNCERTAIN, never PASS.
+How the report rules are computed; which rules exist, and what each means, is the rule registry
+(``extract/rules.py``), which reads ``SUM_RULES`` from here. The sum rules are data
+(``SUM_RULES``); each instance names the cells it read, what it expected and what it observed. A
+rule whose cells are null or missing is UNCERTAIN, never PASS.
 
 Value findings are FAIL results about one cell each, only where something is wrong (their rule
 names the kind): ``unparseable_value``, a cell that prints something that is not a number (the

@@ -29,10 +29,10 @@ from extract.formats.text import read_text
 from extract.interpret import interpret
 from extract.metadata import read_metadata
 from extract.model import Anomaly, Content, Report, Status
+from extract.rules import READING_RULES
 from extract.version import extractor_version
 
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
-_QUALITY_RULES = ("R1", "R2", "R3", "R4", "R5")
 
 
 def _read(fmt: str, path: Path, data: bytes, workdir: Path,
@@ -87,8 +87,9 @@ def _missing(report: Report) -> list[Anomaly]:
 
 
 def _faults(report: Report) -> tuple[int, int]:
-    """(failed rule instances among R1-R5, cells missing): smaller is better."""
-    failed = sum(1 for c in report.checks if c.rule in _QUALITY_RULES and c.status is Status.FAIL)
+    """(failed instances of the rules that rank readings (R1-R5, extract/rules.py), cells
+    missing): smaller is better."""
+    failed = sum(1 for c in report.checks if c.rule in READING_RULES and c.status is Status.FAIL)
     missing = sum(len(c.cells) for c in report.checks
                   if c.rule == "R5" and c.status is Status.FAIL and c.subject != "report")
     return failed, missing
@@ -105,7 +106,7 @@ def _rank(report: Report) -> tuple[int, int, int]:
     """``_faults`` and then the checks left UNCERTAIN: with equal faults, a reading whose numbers
     complete more identities (that then hold) has more of its cells confirmed."""
     uncertain = sum(1 for c in report.checks
-                    if c.rule in _QUALITY_RULES and c.status is Status.UNCERTAIN)
+                    if c.rule in READING_RULES and c.status is Status.UNCERTAIN)
     return (*_faults(report), uncertain)
 
 

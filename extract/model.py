@@ -51,6 +51,18 @@ class CheckResult:
         return data
 
 
+@dataclass
+class Finding:
+    """A rule's result where the warehouse keeps it: what it is about (``scope``: ``report`` for
+    a report's own checks, else the scope the rule's registry entry names, see
+    extract/rules.py) and the report, where there is one. Report and cross-report rules give
+    the same CheckResult; the warehouse turns findings into quality rows in one place."""
+
+    result: CheckResult
+    scope: str = "report"
+    report_id: str | None = None
+
+
 def summarise(results: list[CheckResult]) -> dict[str, str]:
     """One status per rule: FAIL if any subject fails, else UNCERTAIN if any is, else PASS."""
     summary: dict[str, str] = {}

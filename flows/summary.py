@@ -12,6 +12,7 @@ from pathlib import Path
 
 from crawlers.faults import LIST_TRUNCATED, LOST_DOCUMENT_KINDS
 from crawlers.rawstore import RawStore
+from extract.rules import RULES, Scope, with_scope
 from warehouse.load import LoadResult
 from warehouse.report import coverage_png
 from warehouse.views import connect
@@ -91,12 +92,14 @@ def crawl_failures(crawl_reports: list[dict]) -> list[dict]:
 def warehouse_findings(data_dir: Path, run_id: str) -> tuple[list[dict], list[dict]]:
     """This run's FAIL findings (with portal, agency, year) and its pass rate per rule."""
     con = connect(data_dir)
+    # A rule scoped <portal>/<year> names the agency the portal expects as its subject.
     failures = con.execute("""
-        SELECT coalesce(r.portal_id, CASE WHEN q.rule = 'W3' THEN split_part(q.scope, '/', 1)
-                                          END) AS portal,
-               CASE WHEN q.rule = 'W3' THEN q.subject ELSE coalesce(r.agency, q.scope) END
-                   AS agency,
-               coalesce(r.year, CASE WHEN q.rule = 'W3'
+        WITH portal_rules AS (SELECT unnest(?::VARCHAR[]) AS rule)
+        SELECT coalesce(r.portal_id, CASE WHEN q.rule IN (FROM portal_rules)
+                                          THEN split_part(q.scope, '/', 1) END) AS portal,
+               CASE WHEN q.rule IN (FROM portal_rules) THEN q.subject
+                    ELSE coalesce(r.agency, q.scope) END AS agency,
+               coalesce(r.year, CASE WHEN q.rule IN (FROM portal_rules)
                                      THEN TRY_CAST(split_part(q.scope, '/', 2) AS INTEGER) END)
                    AS year,
                q.rule, q.subject, q.expected, q.observed, q.message,
@@ -111,7 +114,7 @@ def warehouse_findings(data_dir: Path, run_id: str) -> tuple[list[dict], list[di
                      list_position(q.cells, c."table" || '/' || c."row" || '/' || c.col)
             LIMIT 1) found_at ON true
         WHERE q.run_id = ? AND q.status = 'FAIL' ORDER BY q.rule, portal, agency, q.subject
-    """, [run_id]).fetchall()
+    """, [with_scope(Scope.PORTAL_YEAR), run_id]).fetchall()
     columns = ("portal", "agency", "year", "rule", "subject", "expected", "observed", "message",
                "document", "raw", "page", "location")
     store = RawStore(data_dir)
@@ -125,7 +128,8 @@ def warehouse_findings(data_dir: Path, run_id: str) -> tuple[list[dict], list[di
     """, [run_id]).fetchall()
     con.close()
     return ([dict(zip(columns, row)) for row in failures],
-            [{"rule": rule, "pass": p, "fail": f, "uncertain": u,
+            [{"rule": rule, "name": RULES[rule].name if rule in RULES else "",
+              "pass": p, "fail": f, "uncertain": u,
               "pass_rate": round(p / (p + f + u), 3) if p + f + u else None}
              for rule, p, f, u in rates])
 
@@ -198,10 +202,10 @@ def markdown(summary: RunSummary, data_dir: Path | None = None) -> str:
         if group:
             lines += ["", f"**{label}:** " + "; ".join(f"{r.get('portal_id')} ({r.get('message')})"
                                                         for r in group)]
-    lines += ["", "## Pass rate per rule", "", "| rule | PASS | FAIL | UNCERTAIN | pass rate |",
-              "|---|---|---|---|---|"]
-    lines += [f"| {r['rule']} | {r['pass']} | {r['fail']} | {r['uncertain']} | {percent(r)} |"
-              for r in summary.pass_rates]
+    lines += ["", "## Pass rate per rule", "",
+              "| rule | name | PASS | FAIL | UNCERTAIN | pass rate |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['rule']} | {r.get('name', '')} | {r['pass']} | {r['fail']} | "
+              f"{r['uncertain']} | {percent(r)} |" for r in summary.pass_rates]
     slowest = sorted(summary.crawl_reports, key=lambda r: -float(r.get("duration_s") or 0))[:5]
     lines += ["", "## Slowest portals", ""]
     lines += [f"1. {r.get('portal_id')}: {float(r.get('duration_s') or 0):.1f} s" for r in slowest]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from extract.model import CheckResult, Finding, Status
 from warehouse import agencies, agencies_divisions
 from warehouse.agencies import Agency, AgencyResolver, Registry
 from warehouse.agencies_divisions import divisions
@@ -112,7 +113,7 @@ def _distinct(table: pa.Table, columns: list[str]) -> list[dict]:
     return sorted(rows, key=lambda r: tuple((v is None, v) for v in r.values()))
 
 
-def identity_findings(reports: pa.Table, resolver: AgencyResolver, run_id: str) -> list[dict]:
+def identity_findings(reports: pa.Table, resolver: AgencyResolver) -> list[Finding]:
     """A1 per distinct (name, portal region, year): PASS with the agency_id, or UNCERTAIN with
     the kind of problem (unknown_region, ambiguous_region, unknown_form) as the subject."""
     readable = reports.filter(pc.fill_null(pc.is_in(reports["status"], pa.array(
@@ -123,10 +124,8 @@ def identity_findings(reports: pa.Table, resolver: AgencyResolver, run_id: str) 
         name, region, year = row["agency"], row["region"], row["year"]
         result = resolver.resolve(name, region, year)
         scope = f"agency:{name}" + (f"@{region}" if region else "") + f"/{year}"
-        findings.append({
-            "run_id": run_id, "report_id": None, "scope": scope, "rule": "A1",
-            "subject": result.kind, "status": "PASS" if result.agency else "UNCERTAIN",
-            "message": (f"{name} is {result.agency.agency_id} ({result.agency.name})"
-                        if result.agency else result.message),
-            "expected": None, "observed": None, "cells": []})
+        findings.append(Finding(CheckResult(
+            "A1", Status.PASS if result.agency else Status.UNCERTAIN, result.kind,
+            (f"{name} is {result.agency.agency_id} ({result.agency.name})"
+             if result.agency else result.message)), scope))
     return findings

@@ -1,18 +1,14 @@
-"""Cross-report rules over the warehouse (docs/design.md, Quality rules), in the tri-state form
-of R1-R6.
+"""Cross-report rules over the warehouse (registered in extract/rules.py; docs/design.md,
+Quality rules): each gives Findings holding the same CheckResult as the report rules R1-R6, which
+``warehouse/quality.py`` turns into quality rows.
 
 A load checks the agencies it touched (every year of each), not the whole warehouse again: the
 ``quality`` view keeps, per rule and scope, the findings of the latest run that checked it. An
 agency is its ``agency_id`` (``agencies.py``: one body under two titles is one agency), or its
 normalised name where the name was not recognised; scopes name it the same way.
 
-W1 continuity   this year's carried_over = last year's carried_forward (same agency, per column)
-W2 timeliness   published by the legal deadline: 31 January for departments, 31 March for
-                governments (条例 art. 49), of the year after the report year
-W3 missing      an agency a portal is expected to report for has no report for a year the portal
-                published reports for (the expected name identified like a report's, inside
-                the portal's region)
-W4 conflict     two readable reports of one agency-year print different numbers
+What each rule checks is its registry entry; how, the function here its ``computed_by`` names.
+W3 identifies an expected name like a report's, inside the portal's region.
 """
 
 from __future__ import annotations
@@ -22,6 +18,7 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
+from extract.model import CheckResult, Finding, Status
 from extract.schema import REQUEST_COLUMNS
 from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
@@ -31,13 +28,11 @@ from warehouse.views import register_tables
 GOVERNMENT_SUFFIXES = ("人民政府", "政府", "管委会", "管理委员会")
 
 
-def _finding(run_id: str, rule: str, scope: str, subject: str, status: str, message: str, *,
+def _finding(rule: str, scope: str, subject: str, status: Status, message: str, *,
              report_id: str | None = None, expected=None, observed=None,
-             cells: list[str] | None = None) -> dict:
-    return {"run_id": run_id, "report_id": report_id, "scope": scope, "rule": rule,
-            "subject": subject, "status": status, "message": message,
-            "expected": None if expected is None else float(expected),
-            "observed": None if observed is None else float(observed), "cells": cells or []}
+             cells: list[str] | None = None) -> Finding:
+    return Finding(CheckResult(rule, status, subject, message, cells or [], expected, observed),
+                   scope, report_id)
 
 
 def deadline(agency: str, year: int) -> date:
@@ -58,7 +53,7 @@ def _connect(tx) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def continuity(con, run_id: str) -> list[dict]:
+def continuity(con) -> list[Finding]:
     """W1, from ``requests_wide`` (a row per canonical report): only the partitions of the
     touched agencies are read, never the long ``cells``."""
     columns = sorted(REQUEST_COLUMNS)
@@ -85,18 +80,19 @@ def continuity(con, run_id: str) -> list[dict]:
         scope, subject = f"{agency_of}/{year}", f"requests/carried_over/{col}"
         cells = [f"{year}:requests/carried_over/{col}", f"{year - 1}:requests/carried_forward/{col}"]
         if over is None or forward is None:
-            status, message = "UNCERTAIN", "carried_over or last year's carried_forward is blank"
+            status, message = Status.UNCERTAIN, ("carried_over or last year's carried_forward "
+                                                 "is blank")
         elif over == forward:
-            status, message = "PASS", f"carried over {over:g} = carried forward {forward:g}"
+            status, message = Status.PASS, f"carried over {over:g} = carried forward {forward:g}"
         else:
-            status, message = "FAIL", (f"carried over {over:g} ≠ last year's carried "
-                                       f"forward {forward:g}")
-        findings.append(_finding(run_id, "W1", scope, subject, status, message, report_id=rid,
+            status, message = Status.FAIL, (f"carried over {over:g} ≠ last year's carried "
+                                            f"forward {forward:g}")
+        findings.append(_finding("W1", scope, subject, status, message, report_id=rid,
                                  expected=forward, observed=over, cells=cells))
     return findings
 
 
-def timeliness(con, run_id: str) -> list[dict]:
+def timeliness(con) -> list[Finding]:
     findings = []
     for rid, agency, agency_of, year, published in con.execute(
             "SELECT report_id, agency, agency_of, year, publish_date FROM reports WHERE canonical "
@@ -105,19 +101,18 @@ def timeliness(con, run_id: str) -> list[dict]:
         due = deadline(agency, year)
         scope = f"{agency_of}/{year}"
         if published is None:
-            findings.append(_finding(run_id, "W2", scope, "publish_date", "UNCERTAIN",
+            findings.append(_finding("W2", scope, "publish_date", Status.UNCERTAIN,
                                      f"publication date unknown (due {due})", report_id=rid))
             continue
         late = (published - due).days
-        status = "FAIL" if late > 0 else "PASS"
+        status = Status.FAIL if late > 0 else Status.PASS
         message = f"published {published}, due {due}" + (f": {late} days late" if late > 0 else "")
-        findings.append(_finding(run_id, "W2", scope, "publish_date", status, message,
+        findings.append(_finding("W2", scope, "publish_date", status, message,
                                  report_id=rid, expected=0, observed=max(late, 0)))
     return findings
 
 
-def missing(con, run_id: str, expected: dict[str, list[str]],
-            resolver: AgencyResolver) -> list[dict]:
+def missing(con, expected: dict[str, list[str]], resolver: AgencyResolver) -> list[Finding]:
     findings = []
     if not expected:
         return findings
@@ -134,13 +129,13 @@ def missing(con, run_id: str, expected: dict[str, list[str]],
                 known = resolver.resolve(agency, region, year).agency
                 found = (known.agency_id if known else key_of(agency), year) in present
                 findings.append(_finding(
-                    run_id, "W3", f"{portal_id}/{year}", agency, "PASS" if found else "FAIL",
+                    "W3", f"{portal_id}/{year}", agency, Status.PASS if found else Status.FAIL,
                     f"{agency} {year}: " + ("report present" if found else
                                             f"no report, though {portal_id} published reports for {year}")))
     return findings
 
 
-def conflicts(con, run_id: str) -> list[dict]:
+def conflicts(con) -> list[Finding]:
     pairs = con.execute("""
         SELECT o.report_id, c.report_id, o.agency_of, o.year
         FROM reports o JOIN reports c USING (agency_of, year)
@@ -165,16 +160,16 @@ def conflicts(con, run_id: str) -> list[dict]:
         message = (f"{len(differ)} of {len(shared)} shared cells differ from the canonical report"
                    if differ else f"all {len(shared)} shared cells agree with the canonical report")
         findings.append(_finding(
-            run_id, "W4", f"{agency_of}/{year}", "duplicate", "FAIL" if differ else "PASS",
+            "W4", f"{agency_of}/{year}", "duplicate", Status.FAIL if differ else Status.PASS,
             message, report_id=other, expected=theirs[differ[0]] if differ else None,
             observed=mine[differ[0]] if differ else None, cells=differ[:50]))
     return findings
 
 
-def cross_report_findings(tx, run_id: str, agencies: set[str],
+def cross_report_findings(tx, agencies: set[str],
                           expected_agencies: dict[str, list[str]] | None = None,
                           resolver: AgencyResolver | None = None,
-                          buckets: set[int] | None = None) -> list[dict]:
+                          buckets: set[int] | None = None) -> list[Finding]:
     """The cross-report rules for ``agencies`` (agency_id, else agency_key; every year of
     each), and W3 for every portal expectation, over the warehouse as this load leaves it.
     ``buckets``: the wide tables' partitions holding those agencies' reports (all if None)."""
@@ -183,8 +178,8 @@ def cross_report_findings(tx, run_id: str, agencies: set[str],
         con.register("touched", pa.table({"agency": pa.array(sorted(agencies), pa.string())}))
         con.register("buckets", pa.table({"bucket": pa.array(
             sorted(buckets) if buckets is not None else range(WIDE_BUCKETS), pa.int64())}))
-        return (continuity(con, run_id) + timeliness(con, run_id)
-                + missing(con, run_id, expected_agencies or {}, resolver or AgencyResolver())
-                + conflicts(con, run_id))
+        return (continuity(con) + timeliness(con)
+                + missing(con, expected_agencies or {}, resolver or AgencyResolver())
+                + conflicts(con))
     finally:
         con.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from extract.rules import rules_markdown
 from warehouse.cell_keys import enums, markdown_section
 from warehouse.schema import TABLES
 from warehouse.views import connect
@@ -60,6 +61,13 @@ def _is_cell(table, column) -> bool:
     return bool(table.cell_table) and "__" in column.name
 
 
+def rules_section() -> list[str]:
+    """The values of ``quality.rule``: the rule registry (``extract/rules.py``)."""
+    return ["## Quality rules", "",
+            ("Every rule a finding of the `quality` table can name, from the rule registry "
+             "`extract/rules.py`."), "", *rules_markdown(), ""]
+
+
 def data_dictionary_markdown() -> str:
     """docs/data-dictionary.md, from the same definitions."""
     lines = ["# Data dictionary", "",
@@ -81,7 +89,7 @@ def data_dictionary_markdown() -> str:
         lines += [f"| {c.name} | {_field_type(c.type)}, view | {c.description} |"
                   for c in table.view_columns]
         lines.append("")
-    return "\n".join(lines + markdown_section())
+    return "\n".join(lines + markdown_section() + rules_section())
 
 
 def export(data_dir: Path, out: Path) -> dict[str, int]:

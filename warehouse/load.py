@@ -27,6 +27,7 @@ from warehouse.agencies_load import (
 from warehouse.canonical import choose_canonical
 from warehouse.corrections import Correction, agency_key, index, load_corrections
 from warehouse.crosschecks import cross_report_findings
+from warehouse.quality import quality_rows, report_findings
 from warehouse.schema import TABLES
 from warehouse.store import Warehouse
 
@@ -111,13 +112,6 @@ def cell_rows(report: Report, rid: str, corrections: dict[str, Correction]) -> l
     return rows
 
 
-def quality_rows(report: Report, rid: str, run_id: str) -> list[dict]:
-    return [{"run_id": run_id, "report_id": rid, "scope": "report", "rule": c.rule,
-             "subject": c.subject, "status": c.status.value, "message": c.message,
-             "expected": c.expected, "observed": c.observed, "cells": list(c.cells)}
-            for c in report.checks]
-
-
 def _table(name: str, rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=TABLES[name].schema)
 
@@ -159,7 +153,7 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
             result.reports_unreadable += row["status"] == "unreadable"
             fixes = by_agency_year.get((row["agency_key"], report.year), {})
             cells.extend(cell_rows(report, rid, fixes))
-            quality.extend(quality_rows(report, rid, run_id))
+            quality.extend(quality_rows(report_findings(report, rid), run_id))
         result.reports_loaded = sum(1 for r in new_reports if r["status"] in ("ok", "quality_failures"))
         result.cells_loaded = len(cells)
         tx.append("documents", _new_documents(warehouse, documents or []))
@@ -185,9 +179,10 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         touched_rows = _of_identities(reports_table, touched)
         wide.update(tx, published, reports_table, agencies_before, agencies, new_cells,
                     registry_changed=not same)
-        cross = (cross_report_findings(tx, run_id, touched, expected_agencies, resolver,
-                                       set(wide.buckets(touched_rows["agency_key"]).to_pylist()))
-                 + identity_findings(touched_rows if same else reports_table, resolver, run_id))
+        cross = quality_rows(
+            cross_report_findings(tx, touched, expected_agencies, resolver,
+                                  set(wide.buckets(touched_rows["agency_key"]).to_pylist()))
+            + identity_findings(touched_rows if same else reports_table, resolver), run_id)
         tx.append("quality", _table("quality", cross))
         for row in quality + cross:
             if row["status"] in ("FAIL", "UNCERTAIN"):

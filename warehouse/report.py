@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from extract.rules import RULES
 from warehouse.query import QueryFailed, QueryRefused, QueryResult, run_query
 from warehouse.report_html import write_page
 from warehouse.report_plots import (
@@ -74,7 +75,8 @@ PLOTS = (
          "over disclosure decisions, by outcome.", draw_appeals_outcomes),
     Plot("arithmetic_failure_rates", "Reports breaking their own arithmetic",
          "Share of readable reports (every copy, in every format) with a FAIL of the format's "
-         "own arithmetic (R1 balance, R2 outcomes, R3 applicants, R4 appeals), by report year "
+         "own arithmetic (" + ", ".join(f"{r.id} {r.name}" for r in RULES.values() if r.sums)
+         + "), by report year "
          "and by document format. Bars are labelled failing/reports.",
          draw_arithmetic_failure_rates),
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from extract.rules import RULES, Scope, with_scope
 from warehouse.cell_keys import wide_keys
 
 
@@ -107,14 +108,15 @@ CELLS = TableDef("cells", "One row per extracted cell (long form). Blank cells a
 ), key=("report_id", "table", "row", "col"), partition_by=("year",),
    view_columns=(Column("agency_id", S, "the report's agency_id (from reports)"),))
 
-QUALITY = TableDef("quality", "Quality findings: report rules R1-R6, cross-report rules W1-W4 and "
-                   "A1 agency identity.", (
+QUALITY = TableDef("quality", "Quality findings: report rules R1-R6, value findings, cross-report "
+                   "rules W1-W4 and A1 agency identity (every rule: see Quality rules).", (
     Column("run_id", S, "run that produced the finding", False),
     Column("report_id", S, "report the finding is about (null for cross-report scopes)"),
-    Column("scope", S, "report, or agency-year / portal for cross-report rules, or "
-                       "agency:<name>[@<portal region>]/<year> for A1", False),
-    Column("rule", S, "R1..R6, W1 continuity, W2 timeliness, W3 missing, W4 conflict, "
-                      "A1 agency identity", False),
+    Column("scope", S, "what the finding is about, by rule: " + "; ".join(
+        f"`{scope.value}` ({', '.join(with_scope(scope))})" for scope in Scope)
+        + "; for `nianbao verify`: raw_store, manifest, snapshot or table", False),
+    Column("rule", S, ", ".join(f"{r.id} {r.name}" for r in RULES.values())
+           + "; or, recorded by `nianbao verify`, the kind of a storage problem", False),
     Column("subject", S, "what the rule looked at (a column, a row, a table, agency/year; "
                          "for A1 the outcome: identified, unknown_region, ambiguous_region, "
                          "unknown_form)"),
