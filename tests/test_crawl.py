@@ -18,6 +18,7 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from crawlers.rawstore import RawStore
+from crawlers.report import CrawlReport
 from crawlers.spiders.portal import is_soft_404
 from flows.crawling import run_crawl
 from tests.portal import fixtures
@@ -79,8 +80,8 @@ def crawled(portal, tmp_path_factory) -> dict:
             "first_rows": first_rows, "second_rows": second_rows}
 
 
-def reports_by_portal(result) -> dict[str, dict]:
-    return {r["portal_id"]: r for r in result.reports}
+def reports_by_portal(result) -> dict[str, CrawlReport]:
+    return {r.portal_id: r for r in result.reports}
 
 
 @pytest.mark.parametrize("site", CRAWLED_SITES)
@@ -89,7 +90,7 @@ def test_each_site_yields_exactly_its_reports(crawled, portal, site: str) -> Non
     found = {(r.portal_id, r.agency, r.year, r.url, r.sha256) for r in crawled["first_rows"]
              if r.portal_id == e.portal_id}
     assert found == expected_documents(portal, site)
-    assert reports_by_portal(crawled["first"])[e.portal_id]["status"] == "ok"
+    assert reports_by_portal(crawled["first"])[e.portal_id].status == "ok"
 
 
 @pytest.mark.parametrize("site", CRAWLED_SITES)
@@ -98,7 +99,7 @@ def test_decoys_are_not_fetched_as_reports(crawled, portal, site: str) -> None:
     decoys = {portal.base_url(site) + d.path for d in EXPECTED[site].decoys}
     assert not urls & decoys
     report = reports_by_portal(crawled["first"])[EXPECTED[site].portal_id]
-    assert report["decoys_skipped"] >= len(EXPECTED[site].decoys)
+    assert report.decoys_skipped >= len(EXPECTED[site].decoys)
 
 
 def test_no_request_left_the_allowed_hosts(crawled) -> None:
@@ -128,7 +129,7 @@ def test_one_request_in_flight_per_host(crawled) -> None:
 
 def test_second_crawl_downloads_nothing_new(crawled) -> None:
     for report in crawled["second"].reports:
-        assert report["documents_new"] == 0, report["portal_id"]
+        assert report.documents_new == 0, report.portal_id
     assert crawled["second_rows"] and all(r.http_status == 304 and not r.new
                                           for r in crawled["second_rows"])
     stored = {urlsplit(r.url).path + (f"?{urlsplit(r.url).query}" if urlsplit(r.url).query
@@ -142,10 +143,9 @@ def test_documents_seen_lately_are_not_requested_again(crawled) -> None:
     asked = [h.path for h in crawled["third_hits"] if urlsplit(h.path).path in stored]
     assert asked == []  # only list pages and robots.txt went over the wire
     for report in crawled["third"].reports:
-        first = reports_by_portal(crawled["first"])[report["portal_id"]]
-        assert report["documents_new"] == 0 and report["status"] == first["status"]
-        assert report["documents_unchanged"] == first["documents_new"] + first[
-            "documents_unchanged"]
+        first = reports_by_portal(crawled["first"])[report.portal_id]
+        assert report.documents_new == 0 and report.status == first.status
+        assert report.documents_unchanged == first.documents_new + first.documents_unchanged
 
 
 def test_a_repost_is_known_by_its_sha256(crawled, portal) -> None:
@@ -164,7 +164,7 @@ def test_a_repost_is_known_by_its_sha256(crawled, portal) -> None:
 def test_challenge_pages_are_recorded_as_blocked_without_retries(crawled, site: str) -> None:
     e = EXPECTED[site]
     report = reports_by_portal(crawled["first"])[e.portal_id]
-    assert report["status"] == "blocked" and report["blocked"] == [f"blocked:{e.blocked}"]
+    assert report.status == "blocked" and report.blocked == [f"blocked:{e.blocked}"]
     hits = [h for h in crawled["first_hits"] if h.site == site]
     assert 1 <= len(hits) <= 2  # robots.txt and at most the start page: no retry storm
     assert len({h.path for h in hits}) == len(hits)
@@ -173,7 +173,7 @@ def test_challenge_pages_are_recorded_as_blocked_without_retries(crawled, site: 
 def test_every_failure_is_in_the_crawl_report_with_its_reason(crawled, portal) -> None:
     for site in CRAWLED_SITES:
         e = EXPECTED[site]
-        errors = reports_by_portal(crawled["first"])[e.portal_id].get("errors", {})
+        errors = reports_by_portal(crawled["first"])[e.portal_id].errors
         for incident in e.incidents:
             if incident.recovered:
                 continue
@@ -184,7 +184,7 @@ def test_every_failure_is_in_the_crawl_report_with_its_reason(crawled, portal) -
     urls = {r.url for r in crawled["first_rows"]}
     assert {i.reason for i in recovered} == {"http_500", "http_503", "slow"}
     assert all(portal.base_url("errors") + i.path in urls for i in recovered)
-    assert reports_by_portal(crawled["first"])[EXPECTED["errors"].portal_id]["retries"] >= 2
+    assert reports_by_portal(crawled["first"])[EXPECTED["errors"].portal_id].retries >= 2
 
 
 def test_mislabelled_gbk_page_is_decoded(crawled) -> None:
@@ -201,7 +201,7 @@ def test_portal_that_had_reports_and_now_has_none_is_an_error(crawled, portal, t
                      encoding="utf-8")
     result = run_crawl(moved, crawled["root"] / "data", delay=0, timeout=300)
     (report,) = result.reports
-    assert report["status"] == "error" and "an earlier crawl found" in report["message"]
+    assert report.status == "error" and "an earlier crawl found" in report.message
     assert not result.ok
 
 
@@ -240,7 +240,7 @@ def test_interrupted_crawl_resumes(portal, tmp_path) -> None:
     assert 0 < stored < len(expected_documents(portal, "hanweb"))
 
     resumed = run_crawl(config, tmp_path / "data", delay=0, timeout=600)
-    assert resumed.reports[0]["status"] == "ok"
+    assert resumed.reports[0].status == "ok"
     rows = list(RawStore(tmp_path / "data").rows())
     found = {(r.portal_id, r.agency, r.year, r.url, r.sha256) for r in rows}
     assert found == expected_documents(portal, "hanweb")
