@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 
 from crawlers.faults import is_disk_full
 from crawlers.items import DocumentSink, FetchedDocument
@@ -20,13 +21,13 @@ from crawlers.report import counter_key, utc_now
 
 
 class RawStorePipeline:
-    def __init__(self, crawler: Crawler, sink: DocumentSink) -> None:
-        self.stats = crawler.stats
+    def __init__(self, stats: StatsCollector, sink: DocumentSink) -> None:
+        self.stats = stats
         self.sink = sink
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RawStorePipeline:
-        return cls(crawler, crawler.spider.document_sink())
+        return cls(crawler.stats, crawler.spider.document_sink())
 
     def process_item(self, item: FetchedDocument) -> FetchedDocument:
         if self.sink.stopped_by_full_disk():  # no more writes to a full disk: recorded as lost
