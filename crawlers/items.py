@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from scrapy.http import Response
+
+from crawlers.config import PortalConfig
+from crawlers.detect import TitleVerdict
 from crawlers.rawstore import ManifestRow, RawStore
 from crawlers.state import CrawlState, Validators
 
@@ -38,6 +43,38 @@ class FetchedDocument:
     # Not in the repr: Scrapy logs items, and a document's bytes have no place in a log.
     body: bytes = field(default=b"", repr=False)
     sha256: str | None = None  # set by the pipeline once the bytes are stored
+
+    @classmethod
+    def of_response(cls, response: Response, config: PortalConfig, kind: str,
+                    page: dict[str, Any], verdict: TitleVerdict,
+                    name: str | None = None) -> FetchedDocument:
+        """The document a response brought: ``page`` is the report page's metadata (url, title,
+        date, publisher, index_number), ``verdict`` what its title says (crawlers/detect.py)."""
+        year = verdict.year
+        if year is None and page.get("date") and int(page["date"][5:7]) <= 6:
+            year = int(page["date"][:4]) - 1  # reports appear Jan-Mar for the year before
+        headers = response.headers
+        return cls(
+            portal_id=config.id,
+            url=response.request.url if response.request else response.url,
+            final_url=response.url,
+            page_url=page["url"] if kind != "page" else None,
+            title=page.get("title"),
+            publish_date=page.get("date"),
+            publisher=page.get("publisher"),
+            index_number=page.get("index_number"),
+            content_type=headers.get(b"Content-Type", b"").decode("latin-1") or None,
+            etag=headers.get(b"ETag", b"").decode("latin-1") or None,
+            last_modified=headers.get(b"Last-Modified", b"").decode("latin-1") or None,
+            http_status=304 if response.meta.get("unchanged") else response.status,
+            requested=not response.meta.get("not_requested"),
+            kind=kind,
+            agency=verdict.agency or page.get("publisher") or config.agency,
+            year=year,
+            attachment_name=name,
+            variant=verdict.variant,
+            body=response.body,
+        )
 
     def manifest_row(self, sha256: str, fetched_at: str, new: bool) -> ManifestRow:
         return ManifestRow(

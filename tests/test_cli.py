@@ -52,7 +52,8 @@ def test_query_format_is_a_choice_of_the_enum() -> None:
     import os
 
     done = subprocess.run([*NIANBAO, "query", "--format", "xml", "SELECT 1"], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+                          text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
+                          check=False)
     assert done.returncode == 2
     assert "'xml' is not one of 'table', 'csv', 'json'" in done.stderr, done.stderr
 
@@ -64,10 +65,10 @@ def test_prefect_env_is_set_for_a_command_and_keeps_what_is_set(tmp_path: Path) 
            if k not in ("DO_NOT_TRACK", "PREFECT_SERVER_ANALYTICS_ENABLED",
                         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")}
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "kept"
-    done = subprocess.run([sys.executable, "-m", "flows.prefect_env", sys.executable, "-c",
-                           "import os; print(os.environ['DO_NOT_TRACK'], "
-                           "os.environ['PREFECT_SERVER_ANALYTICS_ENABLED'], "
-                           "os.environ['PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS'])"],
+    show = ("import os; print(os.environ['DO_NOT_TRACK'], "
+            "os.environ['PREFECT_SERVER_ANALYTICS_ENABLED'], "
+            "os.environ['PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS'])")
+    done = subprocess.run([sys.executable, "-m", "flows.prefect_env", sys.executable, "-c", show],
                           capture_output=True, text=True, timeout=60, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "kept", "120"]

@@ -25,8 +25,8 @@ from crawlers.items import DocumentSink, FetchedDocument
 from crawlers.pipelines import RawStorePipeline
 from crawlers.rawstore import RawStore
 from crawlers.report import COUNTERS, CrawlReport, counter_key
-from crawlers.state import CrawlState
 from crawlers.spiders.portal import is_soft_404
+from crawlers.state import CrawlState
 from flows.crawling import run_crawl
 from tests.portal import fixtures
 from tests.portal.expected import EXPECTED, OFFSITE

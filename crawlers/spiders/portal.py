@@ -336,31 +336,7 @@ class PortalSpider(scrapy.Spider):
             if portal.documents_fetched == config.max_documents:
                 self.stop(portal, LIST_TRUNCATED, response.url,
                           f"max_documents ({config.max_documents}) reached")
-        year = verdict.year
-        if year is None and page.get("date") and int(page["date"][5:7]) <= 6:
-            year = int(page["date"][:4]) - 1  # reports appear Jan-Mar for the year before
-        headers = response.headers
-        return FetchedDocument(
-            portal_id=config.id,
-            url=response.request.url if response.request else response.url,
-            final_url=response.url,
-            page_url=page["url"] if kind != "page" else None,
-            title=page.get("title"),
-            publish_date=page.get("date"),
-            publisher=page.get("publisher"),
-            index_number=page.get("index_number"),
-            content_type=headers.get(b"Content-Type", b"").decode("latin-1") or None,
-            etag=headers.get(b"ETag", b"").decode("latin-1") or None,
-            last_modified=headers.get(b"Last-Modified", b"").decode("latin-1") or None,
-            http_status=304 if response.meta.get("unchanged") else response.status,
-            requested=not response.meta.get("not_requested"),
-            kind=kind,
-            agency=verdict.agency or page.get("publisher") or config.agency,
-            year=year,
-            attachment_name=name,
-            variant=verdict.variant,
-            body=response.body,
-        )
+        return FetchedDocument.of_response(response, config, kind, page, verdict, name)
 
     # -- failures --------------------------------------------------------------------------------
     def on_error(self, failure: Failure) -> None:
