@@ -161,7 +161,7 @@ def test_a_killed_shard_is_an_error_for_each_of_its_portals(sharded) -> None:
 def test_a_finished_shards_documents_are_extracted_while_another_crawls(sharded) -> None:
     result = sharded["state"].result()
     fast, slow = _shard_of(result, FAST), _shard_of(result, SLOW)
-    fast_batches = [b for b in result["batches"] if b["shard"] == fast.shard]
+    fast_batches = [b for b in result["batches"] if b["shard"] == fast["shard"]]
     assert len(fast_batches) >= 2 and all(b["documents"] <= 2 for b in fast_batches)
     assert min(b["started"] for b in fast_batches) < slow["finished"]
     assert sum(b["documents"] for b in result["batches"]) == result["documents_extracted"]
