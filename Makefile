@@ -7,9 +7,8 @@ DEMO_DIR ?= data/demo
 PORTALS ?= crawlers/portals
 PREFECT_PORT ?= 4200
 
-export DO_NOT_TRACK := 1
-export PREFECT_SERVER_ANALYTICS_ENABLED := false
-export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+# Prefect's environment (no telemetry, ...) is set in one place, flows/prefect_env.py: by the
+# nianbao CLI and the tests themselves, and here for `prefect server` by running it through it.
 
 .PHONY: demo test serve bench clean
 
@@ -54,7 +53,7 @@ test: $(VENV)/.installed
 serve: $(VENV)/.installed
 	@mkdir -p data
 	@PREFECT_HOME=$(CURDIR)/data/prefect PREFECT_UI_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api \
-	  $(VENV)/bin/prefect server start --host 127.0.0.1 \
+	  $(PY) -m flows.prefect_env $(VENV)/bin/prefect server start --host 127.0.0.1 \
 	  --port $(PREFECT_PORT) > data/prefect-server.log 2>&1 & server=$$!; \
 	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT INT TERM; \
 	echo "Prefect UI: http://127.0.0.1:$(PREFECT_PORT) (server log: data/prefect-server.log)"; \

@@ -44,8 +44,8 @@ def one_round(portal, workdir: Path, without: tuple[str, ...] = ()) -> dict:
     return {
         "first_s": first_s, "second_s": second_s, "requests": first_requests,
         "second_requests": len(portal.log),
-        "documents": sum(r.get("documents_new", 0) for r in first.reports),
-        "second_new": sum(r.get("documents_new", 0) for r in second.reports),
+        "documents": sum(r.documents_new for r in first.reports),
+        "second_new": sum(r.documents_new for r in second.reports),
         "pages_per_s": first_requests / first_s,
         "incremental_fraction": second_s / first_s,
     }

@@ -146,7 +146,7 @@ def bench_crawl(copies: int, shards: int) -> None:
             sharded_s = time.perf_counter() - started
     finally:
         portal.stop()
-    new = [sum(r.get("documents_new", 0) for res in results for r in res.reports)
+    new = [sum(r.documents_new for res in results for r in res.reports)
            for results in (per_portal, sharded)]
     print(f"crawl: {len(paths)} portals ({copies} copies of the test portal), politeness off")
     print(f"  a process per portal, {THREADS} at a time {per_portal_s:7.1f} s  "

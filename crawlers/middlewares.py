@@ -194,7 +194,7 @@ class RequestCap(_CrawlerAware):
         if portal is None:
             return
         if request.meta.get("retry_times"):
-            portal.report.retries += 1
+            self.spider.count(portal, "retries")
         portal.requests_sent += 1
         if portal.requests_sent == portal.config.max_requests:
             self.spider.stop(portal, LIST_TRUNCATED, request.url,

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Protocol
 
 from crawlers.faults import DEADLINE, LIST_TRUNCATED, LOST_DOCUMENT_KINDS, is_disk_full
 
@@ -22,7 +23,21 @@ from crawlers.faults import DEADLINE, LIST_TRUNCATED, LOST_DOCUMENT_KINDS, is_di
 CUT_SHORT = {LIST_TRUNCATED: "cut short by its request/document cap",
              DEADLINE: "stopped at its deadline"}
 
+# The counters of a crawl report, kept in Scrapy's stats collector while the crawl runs (keys
+# from ``counter_key``) and read into the report when it closes.
+COUNTERS = ("pages_fetched", "reports_found", "documents_new", "documents_unchanged",
+            "decoys_skipped", "retries")
+
 logger = logging.getLogger(__name__)
+
+
+class StatsReader(Protocol):
+    def get_value(self, key: str, default: Any = None) -> Any: ...
+
+
+def counter_key(portal_id: str, counter: str) -> str:
+    """The stats key of one portal's counter (one of ``COUNTERS``)."""
+    return f"nianbao/{portal_id}/{counter}"
 
 
 def utc_now() -> str:
@@ -33,7 +48,7 @@ def utc_now() -> str:
 class CrawlReport:
     portal_id: str
     agency: str
-    started_at: str = field(default_factory=utc_now)
+    started_at: str | None = field(default_factory=utc_now)
     finished_at: str | None = None
     finish_reason: str | None = None
     status: str = "running"  # ok | partial | error | blocked
@@ -46,6 +61,36 @@ class CrawlReport:
     retries: int = 0
     blocked: list[str] = field(default_factory=list)  # ["blocked:ruishu", ...]
     errors: dict[str, list[str]] = field(default_factory=dict)  # kind -> urls
+    # Added by the nightly flow (flows/shards.py): seconds the portal took, and its shard.
+    # Left out of the JSON while unset, so the crawler's reports keep their shape.
+    duration_s: float | None = None
+    shard: int | None = None
+
+    @classmethod
+    def failed(cls, portal_id: str, agency: str | None, message: str) -> CrawlReport:
+        """The report of a portal that the crawler did not report on (it crashed, say)."""
+        return cls(portal_id, agency or "", started_at=None, status="error", message=message)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CrawlReport:
+        """A report read back from its JSON (a crawler process's stdout, a report file);
+        keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_json(cls, line: str) -> CrawlReport:
+        return cls.from_dict(json.loads(line))
+
+    def read_counters(self, stats: StatsReader) -> None:
+        """The counters from Scrapy's stats collector (see ``counter_key``)."""
+        for counter in COUNTERS:
+            setattr(self, counter, int(stats.get_value(counter_key(self.portal_id, counter), 0)))
+
+    @property
+    def lost_documents(self) -> dict[str, list[str]]:
+        """Errors of the kinds that lose a document (timeouts, size caps, ...), by kind."""
+        return {kind: urls for kind, urls in self.errors.items() if kind in LOST_DOCUMENT_KINDS}
 
     def error(self, kind: str, url: str) -> None:
         urls = self.errors.setdefault(kind, [])
@@ -73,7 +118,7 @@ class CrawlReport:
         else:
             self.status = "error"
             self.message = "no reports found"
-        lost = {kind: urls for kind, urls in self.errors.items() if kind in LOST_DOCUMENT_KINDS}
+        lost = self.lost_documents
         if lost:
             self.message += "; lost " + ", ".join(f"{kind} {len(urls)}"
                                                   for kind, urls in sorted(lost.items()))
@@ -88,8 +133,15 @@ class CrawlReport:
         if self.errors.get("layout_changed"):
             self.message += f"; layout changed on {len(self.errors['layout_changed'])} pages"
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for optional in ("duration_s", "shard"):
+            if data[optional] is None:
+                del data[optional]
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
 
     def write(self, data_dir: Path) -> Path | None:
         """Write the report; None when the disk is full (one line logged: the crawl's stdout
@@ -102,7 +154,7 @@ class CrawlReport:
             path.write_text(text, encoding="utf-8")
             history = Path(data_dir) / "state" / "crawl-history.jsonl"
             with history.open("a", encoding="utf-8") as f:
-                f.write(json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
+                f.write(self.to_json() + "\n")
         except OSError as exc:
             if not is_disk_full(exc):
                 raise
@@ -112,6 +164,6 @@ class CrawlReport:
         return path
 
 
-def read_report(data_dir: Path, portal_id: str) -> dict | None:
+def read_report(data_dir: Path, portal_id: str) -> CrawlReport | None:
     path = Path(data_dir) / "state" / "crawl-reports" / f"{portal_id}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    return CrawlReport.from_json(path.read_text(encoding="utf-8")) if path.exists() else None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import logging
 import shutil
 import sys
@@ -31,7 +30,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawlers.config import ConfigError, PortalConfig, load_config_paths
-from crawlers.report import read_report
+from crawlers.report import CrawlReport, read_report
 from crawlers.spiders.portal import PortalSpider
 
 logger = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ def _claim_jobdir(path: Path) -> Path:
 
 def crawl(portals: Path | Sequence[Path], data_dir: Path, delay: float | None = None,
           log_level: str = "INFO", recheck_days: float | None = None,
-          portal_deadline: float | None = None) -> list[dict]:
+          portal_deadline: float | None = None) -> list[CrawlReport]:
     """Crawl every portal config under ``portals`` (config files or folders of them; a shard of
     the nightly crawl is a list of files) in one engine; returns their crawl reports."""
     configs = load_config_paths([portals] if isinstance(portals, Path) else portals)
@@ -85,12 +84,13 @@ def crawl(portals: Path | Sequence[Path], data_dir: Path, delay: float | None = 
     return [_report_of(spider, config, data_dir) for config in configs]
 
 
-def _report_of(spider: PortalSpider | None, config: PortalConfig, data_dir: Path) -> dict:
+def _report_of(spider: PortalSpider | None, config: PortalConfig,
+               data_dir: Path) -> CrawlReport:
     portal = spider.portals.get(config.id) if spider is not None else None
     if portal is not None and portal.report.finished_at:
-        return portal.report.to_dict()
-    return read_report(data_dir, config.id) or {
-        "portal_id": config.id, "status": "error", "message": "the crawl did not finish"}
+        return portal.report
+    return read_report(data_dir, config.id) or CrawlReport.failed(
+        config.id, config.agency, "the crawl did not finish")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    for report in reports:
-        print(json.dumps(report, ensure_ascii=False))
-    return 0 if all(r.get("status") == "ok" for r in reports) else 3
+    for report in reports:  # JSON Lines; flows/crawling.py reads them back (CrawlReport.from_json)
+        print(report.to_json())
+    return 0 if all(r.status == "ok" for r in reports) else 3
 
 
 if __name__ == "__main__":

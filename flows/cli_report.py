@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from flows.cli_options import DEFAULT_DATA_DIR, DataDir
+
 
 class NoWarehouse(FileNotFoundError):
     """The data dir holds no warehouse to report on."""
@@ -17,7 +19,7 @@ class NoWarehouse(FileNotFoundError):
 def report(
     out: Annotated[Path, typer.Option(help="Folder for index.html and its images.")] = Path(
         "data/report"),
-    data_dir: Annotated[Path, typer.Option(help="Raw store, warehouse and state.")] = Path("data"),
+    data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
     """Write a static HTML report (coverage, applications, outcomes, appeals, arithmetic
     failures), each figure with the SQL of docs/queries/ that made it; prints the page's path."""

@@ -8,7 +8,6 @@ shards, one crawler process each (``deal_shards``).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,12 +17,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawlers.config import PortalConfig
+from crawlers.report import CrawlReport
 from flows.children import dying_with_this_process
 
 
 @dataclass
 class CrawlResult:
-    reports: list[dict] = field(default_factory=list)
+    reports: list[CrawlReport] = field(default_factory=list)
     config_error: str | None = None
     returncode: int = 0
     log_tail: str = ""
@@ -31,7 +31,7 @@ class CrawlResult:
     @property
     def ok(self) -> bool:
         """Every portal crawled whole (``partial``, ``error`` and ``blocked`` are not ok)."""
-        return not self.config_error and all(r.get("status") == "ok" for r in self.reports)
+        return not self.config_error and all(r.status == "ok" for r in self.reports)
 
 
 def run_crawl(portals: Path | Sequence[Path], data_dir: Path, *, delay: float | None = None,
@@ -57,7 +57,8 @@ def run_crawl(portals: Path | Sequence[Path], data_dir: Path, *, delay: float | 
                        log_tail.strip().splitlines()[-1] if log_tail.strip() else "config error")
         return CrawlResult(config_error=message.replace("config error: ", ""), returncode=2,
                            log_tail=log_tail)
-    reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    reports = [CrawlReport.from_json(line) for line in done.stdout.splitlines()
+               if line.startswith("{")]
     return CrawlResult(reports=reports, returncode=done.returncode, log_tail=log_tail)
 
 

@@ -19,6 +19,7 @@ from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from crawlers.config import load_configs
+from crawlers.report import CrawlReport
 from extract import Report
 from flows.crawling import deal_shards, default_shard_count
 from flows.pipeline import Candidate, load_extracted
@@ -34,6 +35,7 @@ from flows.summary import (
 )
 from flows.verify import verify_run
 from warehouse.load import LoadResult, new_run_id
+from warehouse.runs import RunRecord
 from warehouse.store import SnapshotError, Warehouse, WarehouseLocked
 
 CRAWL_TIMEOUT = 3 * 3600  # seconds per shard (its portals are crawled at the same time)
@@ -42,7 +44,7 @@ SKIP_ERRORS = ("libreoffice_missing", "ocr_missing")
 
 
 @task(name="load warehouse")
-def load(data_dir: Path, reports: list[Report], items: list[Candidate], run: dict,
+def load(data_dir: Path, reports: list[Report], items: list[Candidate], run: RunRecord,
          expected_agencies: dict[str, list[str]], run_id: str) -> LoadResult:
     return load_extracted(data_dir, reports, items, run_id=run_id, run=run,
                           expected_agencies=expected_agencies)
@@ -78,6 +80,15 @@ def record_quality(data_dir: Path, summary: RunSummary) -> RunSummary:
     return summary
 
 
+def _run_record(started: datetime, crawl_reports: list[CrawlReport]) -> RunRecord:
+    """What the crawl tells the ``runs`` row of a nightly run."""
+    statuses = [r.status for r in crawl_reports]
+    return RunRecord(kind="nightly", started_at=started, portals=len(crawl_reports),
+                     portals_failed=statuses.count("error"),
+                     portals_blocked=statuses.count("blocked"),
+                     documents_new=sum(r.documents_new for r in crawl_reports))
+
+
 def _thread_slots() -> int | None:
     """Tasks this flow runs at once on a thread pool (None on a Dask cluster: its size is the
     cluster's)."""
@@ -107,19 +118,15 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     crawled = crawl_and_extract(dealt, data, delay, crawl_timeout,
                                 {c.id: c.region for c in configs if c.region}, batch_size)
     order = {c.id: i for i, c in enumerate(configs)}
-    crawl_reports = sorted(crawled.crawl_reports, key=lambda r: order.get(r["portal_id"], 0))
+    crawl_reports = sorted(crawled.crawl_reports, key=lambda r: order.get(r.portal_id, 0))
     items = crawled.items
     skipped = [(r.file, r.error_code) for r in crawled.reports if r.error_code in SKIP_ERRORS]
     reports = [r for r in crawled.reports if r.error_code not in SKIP_ERRORS]
 
-    summary = RunSummary(run_id, crawl_reports, LoadResult(run_id), skipped)
-    counts = summary.counts()
-    run = {"kind": "nightly", "started_at": started, "portals": counts["portals"],
-           "portals_failed": counts["portals_failed"], "portals_blocked": counts["portals_blocked"],
-           "documents_new": counts["documents_new"]}
     # Only agencies a config lists: the portal's owner often titles its reports differently.
     expected = {c.id: list(c.agencies) for c in configs if c.agencies}
-    summary.load = load(data, reports, items, run, expected, run_id)
+    loaded = load(data, reports, items, _run_record(started, crawl_reports), expected, run_id)
+    summary = RunSummary(run_id, crawl_reports, loaded, skipped)
     verify_touched(data, run_id, started, [item.sha256 for item in items])
     summary = record_quality(data, summary)
     counts = summary.counts()

@@ -13,6 +13,7 @@ from crawlers.rawstore import RawStore
 from extract import Report
 from extract.limits import ExtractionPool, Limits
 from warehouse.load import DocumentMeta, LoadResult, load_reports
+from warehouse.runs import RunRecord
 from warehouse.store import Warehouse
 
 
@@ -99,4 +100,4 @@ def rebuild(data_dir: Path, workers: int | None = None,
     crawling: a new extractor version adds new report versions; an unchanged one adds nothing."""
     items = candidates(data_dir, only_new=False) if items is None else items
     return load_extracted(data_dir, extract_all(items, workers, progress), items,
-                          run_id=run_id, run={"kind": "rebuild"})
+                          run_id=run_id, run=RunRecord(kind="rebuild"))

@@ -18,7 +18,7 @@ import os
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from prefect import get_run_logger, task
 from prefect.futures import PrefectFuture, as_completed
 
 from crawlers.config import PortalConfig
+from crawlers.report import CrawlReport
 from extract import Report
 from extract.limits import shared_pool
 from flows.crawling import CrawlResult, run_crawl
@@ -39,17 +40,14 @@ def _worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _portal_seconds(report: dict) -> float | None:
-    try:
-        return (datetime.fromisoformat(report["finished_at"])
-                - datetime.fromisoformat(report["started_at"])).total_seconds()
-    except (KeyError, TypeError, ValueError):
+def _portal_seconds(report: CrawlReport) -> float | None:
+    if not report.started_at or not report.finished_at:
         return None
-
-
-def _error_report(config: PortalConfig, message: str) -> dict:
-    return {"portal_id": config.id, "agency": config.agency, "status": "error",
-            "message": message}
+    try:
+        return (datetime.fromisoformat(report.finished_at)
+                - datetime.fromisoformat(report.started_at)).total_seconds()
+    except ValueError:
+        return None
 
 
 @task(name="crawl shard", retries=1, retry_delay_seconds=30)
@@ -67,13 +65,13 @@ def crawl_shard(shard: int, configs: list[PortalConfig], data_dir: Path, delay: 
         result = CrawlResult(returncode=-1)
         problem = f"crawler of shard {shard} timed out after {timeout:.0f} s"
     finished = time.time()
-    by_id = {r.get("portal_id"): r for r in result.reports}
+    by_id = {r.portal_id: r for r in result.reports}
     reports = []
     for config in configs:
-        report = by_id.get(config.id) or _error_report(config, problem)
+        report = by_id.get(config.id) or CrawlReport.failed(config.id, config.agency, problem)
         seconds = _portal_seconds(report)
-        report["duration_s"] = round(finished - started if seconds is None else seconds, 2)
-        report["shard"] = shard
+        report.duration_s = round(finished - started if seconds is None else seconds, 2)
+        report.shard = shard
         reports.append(report)
     return {"shard": shard, "portals": [c.id for c in configs], "worker": _worker(),
             "started": started, "finished": finished, "returncode": result.returncode,
@@ -95,7 +93,7 @@ def extract_batch(shard: int | None, items: list[Candidate]) -> dict:
 class ShardedRun:
     """What the crawl and extraction of a run produced."""
 
-    crawl_reports: list[dict] = field(default_factory=list)  # in shard order
+    crawl_reports: list[CrawlReport] = field(default_factory=list)  # in shard order
     items: list[Candidate] = field(default_factory=list)  # extracted, in order of ``reports``
     reports: list[Report] = field(default_factory=list)
     shards: list[dict] = field(default_factory=list)  # per shard: portals, worker, times
@@ -110,7 +108,8 @@ def _shard_outcome(future: PrefectFuture, shard: int, configs: list[PortalConfig
     message = f"crawl shard {shard} task {future.state.name}: {future.state.message}"
     return {"shard": shard, "portals": [c.id for c in configs], "worker": None,
             "started": None, "finished": time.time(), "returncode": None,
-            "reports": [{**_error_report(c, message), "shard": shard} for c in configs]}
+            "reports": [replace(CrawlReport.failed(c.id, c.agency, message), shard=shard)
+                        for c in configs]}
 
 
 def _batches(items: list[Candidate], size: int) -> list[list[Candidate]]:
@@ -148,7 +147,7 @@ def crawl_and_extract(shards: list[list[PortalConfig]], data_dir: Path, delay: f
     extract_new(None, None)
 
     order = {c.id: i for i, c in enumerate(c for configs in shards for c in configs)}
-    run.crawl_reports.sort(key=lambda r: order.get(r["portal_id"], len(order)))
+    run.crawl_reports.sort(key=lambda r: order.get(r.portal_id, len(order)))
     run.shards.sort(key=lambda s: s["shard"])
     for future, batch in pending:
         future.wait()

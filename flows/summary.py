@@ -12,6 +12,7 @@ from pathlib import Path
 
 from crawlers.faults import LIST_TRUNCATED, LOST_DOCUMENT_KINDS
 from crawlers.rawstore import RawStore
+from crawlers.report import CrawlReport
 from extract.rules import RULES, Scope, with_scope
 from warehouse.load import LoadResult
 from warehouse.report import coverage_png
@@ -26,28 +27,28 @@ FAILURES_LINKED = 20  # failures the summary lists with links (the table has the
 @dataclass
 class RunSummary:
     run_id: str
-    crawl_reports: list[dict]
+    crawl_reports: list[CrawlReport]
     load: LoadResult
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (document, reason)
     failures: list[dict] = field(default_factory=list)
     pass_rates: list[dict] = field(default_factory=list)
 
     @property
-    def portals_blocked(self) -> list[dict]:
-        return [r for r in self.crawl_reports if r.get("status") == "blocked"]
+    def portals_blocked(self) -> list[CrawlReport]:
+        return [r for r in self.crawl_reports if r.status == "blocked"]
 
     @property
-    def portals_failed(self) -> list[dict]:
-        return [r for r in self.crawl_reports if r.get("status") == "error"]
+    def portals_failed(self) -> list[CrawlReport]:
+        return [r for r in self.crawl_reports if r.status == "error"]
 
     @property
-    def portals_partial(self) -> list[dict]:
+    def portals_partial(self) -> list[CrawlReport]:
         """Portals that found reports but lost documents or were cut short by a cap."""
-        return [r for r in self.crawl_reports if r.get("status") == "partial"]
+        return [r for r in self.crawl_reports if r.status == "partial"]
 
     @property
     def documents_new(self) -> int:
-        return sum(int(r.get("documents_new") or 0) for r in self.crawl_reports)
+        return sum(r.documents_new for r in self.crawl_reports)
 
     @property
     def has_failures(self) -> bool:
@@ -69,22 +70,21 @@ def _no_document(document: str | None = None) -> dict:
     return {"document": document, "raw": None, "page": None, "location": None}
 
 
-def crawl_failures(crawl_reports: list[dict]) -> list[dict]:
+def crawl_failures(crawl_reports: list[CrawlReport]) -> list[dict]:
     """In the failures table's columns: a row per portal that failed or was blocked, and a row
     ``crawl:<kind>`` per document lost (timeout, too_large, ...) or crawl cut short."""
     rows = []
     for r in crawl_reports:
-        if r.get("status") in ("error", "blocked"):
-            rows.append({"portal": r.get("portal_id"), "agency": r.get("agency"), "year": None,
-                         "rule": "crawl:" + (",".join(r.get("blocked") or [])
-                                             or r.get("status", "error")),
+        if r.status in ("error", "blocked"):
+            rows.append({"portal": r.portal_id, "agency": r.agency, "year": None,
+                         "rule": "crawl:" + (",".join(r.blocked) or r.status),
                          "subject": "portal", "expected": None, "observed": None,
-                         "message": r.get("message", ""), **_no_document()})
-        for kind, urls in sorted((r.get("errors") or {}).items()):
+                         "message": r.message, **_no_document()})
+        for kind, urls in sorted(r.errors.items()):
             if kind in LOST_DOCUMENT_KINDS or kind == LIST_TRUNCATED:
-                rows += [{"portal": r.get("portal_id"), "agency": r.get("agency"), "year": None,
+                rows += [{"portal": r.portal_id, "agency": r.agency, "year": None,
                           "rule": f"crawl:{kind}", "subject": url, "expected": None,
-                          "observed": None, "message": r.get("message", ""),
+                          "observed": None, "message": r.message,
                           **_no_document(document=url)} for url in urls]
     return rows
 
@@ -193,22 +193,22 @@ def markdown(summary: RunSummary, data_dir: Path | None = None) -> str:
     lines += ["## Portals", "", "| portal | status | reports | new | unchanged | errors | seconds |",
               "|---|---|---|---|---|---|---|"]
     for r in summary.crawl_reports:
-        errors = ", ".join(f"{k} {len(v)}" for k, v in (r.get("errors") or {}).items()) or "—"
-        lines.append(f"| {r.get('portal_id')} | {r.get('status')} | {r.get('reports_found', 0)} | "
-                     f"{r.get('documents_new', 0)} | {r.get('documents_unchanged', 0)} | {errors} | "
-                     f"{r.get('duration_s', 0):.1f} |")
+        errors = ", ".join(f"{k} {len(v)}" for k, v in r.errors.items()) or "—"
+        lines.append(f"| {r.portal_id} | {r.status} | {r.reports_found} | "
+                     f"{r.documents_new} | {r.documents_unchanged} | {errors} | "
+                     f"{r.duration_s or 0:.1f} |")
     for label, group in (("Blocked", summary.portals_blocked), ("Failed", summary.portals_failed),
                          ("Partial", summary.portals_partial)):
         if group:
-            lines += ["", f"**{label}:** " + "; ".join(f"{r.get('portal_id')} ({r.get('message')})"
+            lines += ["", f"**{label}:** " + "; ".join(f"{r.portal_id} ({r.message})"
                                                         for r in group)]
     lines += ["", "## Pass rate per rule", "",
               "| rule | name | PASS | FAIL | UNCERTAIN | pass rate |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['rule']} | {r.get('name', '')} | {r['pass']} | {r['fail']} | "
               f"{r['uncertain']} | {percent(r)} |" for r in summary.pass_rates]
-    slowest = sorted(summary.crawl_reports, key=lambda r: -float(r.get("duration_s") or 0))[:5]
+    slowest = sorted(summary.crawl_reports, key=lambda r: -(r.duration_s or 0))[:5]
     lines += ["", "## Slowest portals", ""]
-    lines += [f"1. {r.get('portal_id')}: {float(r.get('duration_s') or 0):.1f} s" for r in slowest]
+    lines += [f"1. {r.portal_id}: {r.duration_s or 0:.1f} s" for r in slowest]
     if summary.skipped:
         reasons = Counter(reason for _, reason in summary.skipped)
         lines += ["", "## Skipped documents", ""]

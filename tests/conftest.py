@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from flows.prefect_env import apply_prefect_env
+
+# Before any test module imports Prefect (flows/prefect_env.py says why).
+apply_prefect_env()
+
 DATA = Path(__file__).parent / "data"
 
 

@@ -5,8 +5,10 @@ Each test site's documents are asserted exactly against tests/portal/expected.py
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,9 +18,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from scrapy.http import HtmlResponse
+from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.utils.test import get_crawler
 
+from crawlers.items import DocumentSink, FetchedDocument
+from crawlers.pipelines import RawStorePipeline
 from crawlers.rawstore import RawStore
+from crawlers.report import COUNTERS, CrawlReport, counter_key
 from crawlers.spiders.portal import is_soft_404
+from crawlers.state import CrawlState
 from flows.crawling import run_crawl
 from tests.portal import fixtures
 from tests.portal.expected import EXPECTED, OFFSITE
@@ -79,8 +87,8 @@ def crawled(portal, tmp_path_factory) -> dict:
             "first_rows": first_rows, "second_rows": second_rows}
 
 
-def reports_by_portal(result) -> dict[str, dict]:
-    return {r["portal_id"]: r for r in result.reports}
+def reports_by_portal(result) -> dict[str, CrawlReport]:
+    return {r.portal_id: r for r in result.reports}
 
 
 @pytest.mark.parametrize("site", CRAWLED_SITES)
@@ -89,7 +97,7 @@ def test_each_site_yields_exactly_its_reports(crawled, portal, site: str) -> Non
     found = {(r.portal_id, r.agency, r.year, r.url, r.sha256) for r in crawled["first_rows"]
              if r.portal_id == e.portal_id}
     assert found == expected_documents(portal, site)
-    assert reports_by_portal(crawled["first"])[e.portal_id]["status"] == "ok"
+    assert reports_by_portal(crawled["first"])[e.portal_id].status == "ok"
 
 
 @pytest.mark.parametrize("site", CRAWLED_SITES)
@@ -98,7 +106,7 @@ def test_decoys_are_not_fetched_as_reports(crawled, portal, site: str) -> None:
     decoys = {portal.base_url(site) + d.path for d in EXPECTED[site].decoys}
     assert not urls & decoys
     report = reports_by_portal(crawled["first"])[EXPECTED[site].portal_id]
-    assert report["decoys_skipped"] >= len(EXPECTED[site].decoys)
+    assert report.decoys_skipped >= len(EXPECTED[site].decoys)
 
 
 def test_no_request_left_the_allowed_hosts(crawled) -> None:
@@ -128,7 +136,7 @@ def test_one_request_in_flight_per_host(crawled) -> None:
 
 def test_second_crawl_downloads_nothing_new(crawled) -> None:
     for report in crawled["second"].reports:
-        assert report["documents_new"] == 0, report["portal_id"]
+        assert report.documents_new == 0, report.portal_id
     assert crawled["second_rows"] and all(r.http_status == 304 and not r.new
                                           for r in crawled["second_rows"])
     stored = {urlsplit(r.url).path + (f"?{urlsplit(r.url).query}" if urlsplit(r.url).query
@@ -142,10 +150,9 @@ def test_documents_seen_lately_are_not_requested_again(crawled) -> None:
     asked = [h.path for h in crawled["third_hits"] if urlsplit(h.path).path in stored]
     assert asked == []  # only list pages and robots.txt went over the wire
     for report in crawled["third"].reports:
-        first = reports_by_portal(crawled["first"])[report["portal_id"]]
-        assert report["documents_new"] == 0 and report["status"] == first["status"]
-        assert report["documents_unchanged"] == first["documents_new"] + first[
-            "documents_unchanged"]
+        first = reports_by_portal(crawled["first"])[report.portal_id]
+        assert report.documents_new == 0 and report.status == first.status
+        assert report.documents_unchanged == first.documents_new + first.documents_unchanged
 
 
 def test_a_repost_is_known_by_its_sha256(crawled, portal) -> None:
@@ -164,7 +171,7 @@ def test_a_repost_is_known_by_its_sha256(crawled, portal) -> None:
 def test_challenge_pages_are_recorded_as_blocked_without_retries(crawled, site: str) -> None:
     e = EXPECTED[site]
     report = reports_by_portal(crawled["first"])[e.portal_id]
-    assert report["status"] == "blocked" and report["blocked"] == [f"blocked:{e.blocked}"]
+    assert report.status == "blocked" and report.blocked == [f"blocked:{e.blocked}"]
     hits = [h for h in crawled["first_hits"] if h.site == site]
     assert 1 <= len(hits) <= 2  # robots.txt and at most the start page: no retry storm
     assert len({h.path for h in hits}) == len(hits)
@@ -173,7 +180,7 @@ def test_challenge_pages_are_recorded_as_blocked_without_retries(crawled, site: 
 def test_every_failure_is_in_the_crawl_report_with_its_reason(crawled, portal) -> None:
     for site in CRAWLED_SITES:
         e = EXPECTED[site]
-        errors = reports_by_portal(crawled["first"])[e.portal_id].get("errors", {})
+        errors = reports_by_portal(crawled["first"])[e.portal_id].errors
         for incident in e.incidents:
             if incident.recovered:
                 continue
@@ -184,7 +191,7 @@ def test_every_failure_is_in_the_crawl_report_with_its_reason(crawled, portal) -
     urls = {r.url for r in crawled["first_rows"]}
     assert {i.reason for i in recovered} == {"http_500", "http_503", "slow"}
     assert all(portal.base_url("errors") + i.path in urls for i in recovered)
-    assert reports_by_portal(crawled["first"])[EXPECTED["errors"].portal_id]["retries"] >= 2
+    assert reports_by_portal(crawled["first"])[EXPECTED["errors"].portal_id].retries >= 2
 
 
 def test_mislabelled_gbk_page_is_decoded(crawled) -> None:
@@ -201,7 +208,7 @@ def test_portal_that_had_reports_and_now_has_none_is_an_error(crawled, portal, t
                      encoding="utf-8")
     result = run_crawl(moved, crawled["root"] / "data", delay=0, timeout=300)
     (report,) = result.reports
-    assert report["status"] == "error" and "an earlier crawl found" in report["message"]
+    assert report.status == "error" and "an earlier crawl found" in report.message
     assert not result.ok
 
 
@@ -240,7 +247,7 @@ def test_interrupted_crawl_resumes(portal, tmp_path) -> None:
     assert 0 < stored < len(expected_documents(portal, "hanweb"))
 
     resumed = run_crawl(config, tmp_path / "data", delay=0, timeout=600)
-    assert resumed.reports[0]["status"] == "ok"
+    assert resumed.reports[0].status == "ok"
     rows = list(RawStore(tmp_path / "data").rows())
     found = {(r.portal_id, r.agency, r.year, r.url, r.sha256) for r in rows}
     assert found == expected_documents(portal, "hanweb")
@@ -278,3 +285,79 @@ def test_soft_404_is_read_from_the_page_text(body: str, soft_404: bool) -> None:
     page = HtmlResponse("http://127.0.0.1/xxgk/", encoding="utf-8",
                         body=f"<html><body>{body}</body></html>".encode())
     assert is_soft_404(page) is soft_404
+
+
+# -- the typed hand-offs: spider -> pipeline -> stats -> crawl report -> flows ---------------------
+def _document(**overrides) -> FetchedDocument:
+    fields = {"portal_id": "p1", "url": "http://127.0.0.1/a/report.pdf",
+              "final_url": "http://127.0.0.1/a/report.pdf", "page_url": "http://127.0.0.1/a/",
+              "title": "2023年政府信息公开工作年度报告", "publish_date": "2024-01-20",
+              "publisher": None, "index_number": None, "content_type": "application/pdf",
+              "etag": '"v1"', "last_modified": None, "http_status": 200, "requested": True,
+              "kind": "attachment", "agency": "某县人民政府", "year": 2023,
+              "attachment_name": "年报.pdf", "variant": None, "body": b"%PDF-1.4 a report\n"}
+    return FetchedDocument(**{**fields, **overrides})
+
+
+def _pipeline(data: Path, stopped: bool = False) -> tuple[RawStorePipeline, list[tuple]]:
+    lost: list[tuple] = []
+    sink = DocumentSink(store=RawStore(data), crawl_state=CrawlState(data),
+                        disk_full=lambda exc, url, portal_id: lost.append((url, portal_id)),
+                        stopped_by_full_disk=lambda: stopped)
+    return RawStorePipeline(MemoryStatsCollector(get_crawler()), sink), lost
+
+
+def test_pipeline_stores_a_fetched_document_and_counts_it_in_the_stats(tmp_path) -> None:
+    pipeline, lost = _pipeline(tmp_path)
+    first = pipeline.process_item(_document())
+    again = pipeline.process_item(_document())  # the same bytes once more: unchanged
+    assert first.sha256 == again.sha256 == hashlib.sha256(b"%PDF-1.4 a report\n").hexdigest()
+    assert first.body == b"" and "PDF" not in repr(_document())  # bytes never travel to logs
+    assert pipeline.stats.get_value(counter_key("p1", "documents_new")) == 1
+    assert pipeline.stats.get_value(counter_key("p1", "documents_unchanged")) == 1
+    rows = list(RawStore(tmp_path).rows())
+    assert [(r.url, r.page_url, r.kind, r.size, r.new, r.year) for r in rows] == [
+        ("http://127.0.0.1/a/report.pdf", "http://127.0.0.1/a/", "attachment", 18, True, 2023),
+        ("http://127.0.0.1/a/report.pdf", "http://127.0.0.1/a/", "attachment", 18, False, 2023)]
+    remembered = CrawlState(tmp_path).validators("http://127.0.0.1/a/report.pdf")
+    assert (remembered.etag, remembered.sha256) == ('"v1"', first.sha256)
+    assert lost == []
+
+
+def test_pipeline_writes_nothing_once_the_crawl_stopped_on_a_full_disk(tmp_path) -> None:
+    pipeline, lost = _pipeline(tmp_path, stopped=True)
+    item = pipeline.process_item(_document())
+    assert lost == [("http://127.0.0.1/a/report.pdf", "p1")] and item.sha256 is None
+    assert list(RawStore(tmp_path).rows()) == [] and item.body == b""
+    assert pipeline.stats.get_value(counter_key("p1", "documents_new")) is None
+
+
+def test_crawl_report_json_round_trips_and_keeps_its_shape() -> None:
+    report = CrawlReport("p1", "某县人民政府", documents_new=3, errors={"timeout": ["u"]})
+    report.finish("finished", previous_best=0)
+    assert "duration_s" not in report.to_dict() and "shard" not in report.to_dict()
+    assert CrawlReport.from_json(report.to_json()) == report
+    report.duration_s, report.shard = 1.5, 2
+    back = CrawlReport.from_json(report.to_json())
+    assert (back.duration_s, back.shard, back.errors) == (1.5, 2, {"timeout": ["u"]})
+    # A report from a newer crawler, with a key this version does not know, still reads.
+    assert CrawlReport.from_dict({**report.to_dict(), "new_counter": 7}) == report
+
+
+def test_crawl_counters_are_kept_in_scrapy_stats(portal, tmp_path) -> None:
+    """The crawler's counters are Scrapy stats (dumped at the end of the crawl) and the crawl
+    report carries the same numbers."""
+    portal.reset()
+    configs = tmp_path / "configs"
+    write_configs(portal, configs)
+    site = EXPECTED["static"].portal_id
+    done = subprocess.run([sys.executable, "-m", "crawlers.run", "--portals",
+                           str(config_of(configs, "static")), "--data-dir", str(tmp_path / "d"),
+                           "--delay", "0", "--log-level", "INFO"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    (report,) = [CrawlReport.from_json(line) for line in done.stdout.splitlines()
+                 if line.startswith("{")]
+    dumped = dict(re.findall(rf"'nianbao/{re.escape(site)}/(\w+)': (\d+)", done.stderr))
+    assert report.status == "ok" and report.documents_new > 0 and report.pages_fetched > 0
+    assert {name: int(n) for name, n in dumped.items()} == {
+        name: getattr(report, name) for name in COUNTERS if getattr(report, name)}

@@ -127,7 +127,7 @@ def test_a_discovered_config_crawls_its_reports(discovered, portal) -> None:
     data = discovered["root"] / "data"
     result = run_crawl(config, data, delay=0, timeout=300)
     (report,) = result.reports
-    assert report["status"] == "ok", report
+    assert report.status == "ok", report
     base = portal.base_url("trs")
     expected = {(base + r.page, r.agency, r.year) for r in EXPECTED["trs"].reports
                 if r.page.startswith(trs.BMNB.path)}

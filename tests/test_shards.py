@@ -137,10 +137,10 @@ def test_each_shard_is_one_crawler_process_with_its_portals_reports(sharded) -> 
     assert state.is_completed(), state.message
     result = state.result()
     assert sorted(s["shard"] for s in result["shards"]) == [0, 1, 2]
-    reports = {r["portal_id"]: r for r in result["crawl_reports"]}
+    reports = {r.portal_id: r for r in result["crawl_reports"]}
     fast, slow = reports[EXPECTED[FAST].portal_id], reports[EXPECTED[SLOW].portal_id]
-    assert fast["status"] == "ok" and fast["shard"] == _shard_of(result, FAST)["shard"]
-    assert slow["reports_found"] >= 3 and slow["duration_s"] >= 3  # the 3 s page
+    assert fast.status == "ok" and fast.shard == _shard_of(result, FAST)["shard"]
+    assert slow.reports_found >= 3 and slow.duration_s >= 3  # the 3 s page
     agencies = {a for (a,) in connect(sharded["data"]).execute(
         "SELECT agency FROM reports WHERE canonical").fetchall()}
     # the fast site's and the slow one's
@@ -151,8 +151,8 @@ def test_a_killed_shard_is_an_error_for_each_of_its_portals(sharded) -> None:
     assert len(sharded["killed"]) == 1
     result = sharded["state"].result()
     killed_id = EXPECTED[KILLED].portal_id
-    (report,) = [r for r in result["crawl_reports"] if r["portal_id"] == killed_id]
-    assert report["status"] == "error" and "exited -9" in report["message"]
+    (report,) = [r for r in result["crawl_reports"] if r.portal_id == killed_id]
+    assert report.status == "error" and "exited -9" in report.message
     assert _shard_of(result, KILLED)["returncode"] == -9
     assert result["portals_failed"] == 1
     assert any(f["rule"] == "crawl:error" and f["portal"] == killed_id

@@ -28,6 +28,7 @@ from warehouse.canonical import choose_canonical
 from warehouse.corrections import Correction, agency_key, index, load_corrections
 from warehouse.crosschecks import cross_report_findings
 from warehouse.quality import quality_rows, report_findings
+from warehouse.runs import RunRecord
 from warehouse.schema import TABLES
 from warehouse.store import Warehouse
 
@@ -122,7 +123,7 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
                  corrections_path: Path | None = None,
                  expected_agencies: dict[str, list[str]] | None = None,
                  documents: list[dict] | None = None,
-                 run: dict | None = None,
+                 run: RunRecord | None = None,
                  agency_registry: Registry | None = None) -> LoadResult:
     """Load ``reports`` (idempotent) and run the cross-report checks, as one published snapshot.
 
@@ -189,22 +190,22 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
                 result.findings.append(row)
         result.quality_fail = sum(1 for r in result.findings if r["status"] == "FAIL")
         result.quality_uncertain = len(result.findings) - result.quality_fail
-        tx.append("runs", _table("runs", [_run_row(result, run or {}, now)]))
+        tx.append("runs", _table("runs", [_run_row(result, run or RunRecord(), now)]))
     return result
 
 
-def _run_row(result: LoadResult, run: dict, started: datetime) -> dict:
-    failures = result.quality_fail or run.get("portals_failed") or result.reports_unreadable
+def _run_row(result: LoadResult, run: RunRecord, started: datetime) -> dict:
+    failures = result.quality_fail or run.portals_failed or result.reports_unreadable
     return {
-        "run_id": result.run_id, "kind": run.get("kind", "load"),
-        "started_at": run.get("started_at", started), "finished_at": datetime.now(timezone.utc),
+        "run_id": result.run_id, "kind": run.kind,
+        "started_at": run.started_at or started, "finished_at": datetime.now(timezone.utc),
         "status": "completed_with_failures" if failures else "completed",
-        "portals": run.get("portals"), "portals_failed": run.get("portals_failed"),
-        "portals_blocked": run.get("portals_blocked"), "documents_new": run.get("documents_new"),
+        "portals": run.portals, "portals_failed": run.portals_failed,
+        "portals_blocked": run.portals_blocked, "documents_new": run.documents_new,
         "reports_loaded": result.reports_loaded, "reports_unchanged": result.reports_unchanged,
         "reports_unreadable": result.reports_unreadable, "cells_loaded": result.cells_loaded,
         "quality_fail": result.quality_fail, "quality_uncertain": result.quality_uncertain,
-        "message": run.get("message"),
+        "message": run.message,
     }
 
 

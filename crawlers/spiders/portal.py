@@ -5,11 +5,14 @@
 One spider (one Scrapy engine) crawls many portals at once (crawlers/run.py hands it a list of
 configs), the way Scrapy's broad-crawl guidance has it: a download slot per host with the
 portal's own delay, one request in flight per host, a priority queue that keeps every slot busy.
-Each portal's state (config, crawl report, counters, list offsets, stop) is a ``PortalCrawl``
-(crawlers/portal_crawl.py) found from ``request.meta["portal_id"]``.
+Each portal's state (config, crawl report, list offsets, stop) is a ``PortalCrawl``
+(crawlers/portal_crawl.py) found from ``request.meta["portal_id"]``; its crawl report's counters
+(pages, reports, documents new/unchanged, decoys, retries) are kept in Scrapy's stats collector
+while the crawl runs (``count``) and read into the report when it closes.
 
 list pages (adapter per platform) -> entries -> report titles only -> article pages (metadata,
-attachments) -> documents. Every failure lands in its portal's crawl report with its kind (the
+attachments) -> documents, yielded as ``FetchedDocument`` items (crawlers/items.py) to the
+raw-store pipeline. Every failure lands in its portal's crawl report with its kind (the
 kinds: crawlers/faults.py). A portal's ``max_requests`` / ``max_documents`` stop it as
 ``list_truncated``, its ``deadline_minutes`` as ``deadline``: that portal only, its unsent
 requests kept for its next run. A full disk stops the whole crawl as ``disk_full``; requests
@@ -48,8 +51,10 @@ from crawlers.faults import (
     is_disk_full,
     kind_of,
 )
+from crawlers.items import DocumentSink, FetchedDocument
 from crawlers.portal_crawl import MIN_DELAY, PortalCrawl, PortalStopped
 from crawlers.rawstore import RawStore
+from crawlers.report import counter_key
 from crawlers.selectors import LayoutChanged
 from crawlers.state import CrawlState
 
@@ -121,6 +126,19 @@ class PortalSpider(scrapy.Spider):
         Scrapy makes itself (robots.txt)."""
         portal_id = request.meta.get("portal_id")
         return self.portals.get(portal_id) if portal_id is not None else None
+
+    def count(self, portal: PortalCrawl, counter: str) -> None:
+        """One more of a crawl report counter (crawlers/report.py COUNTERS), in Scrapy's stats."""
+        self.crawler.stats.inc_value(counter_key(portal.id, counter))
+
+    def document_sink(self) -> DocumentSink:
+        """What the raw-store pipeline is handed: the store, the crawl state, and the way to
+        report a full disk."""
+        return DocumentSink(
+            store=self.store, crawl_state=self.crawl_state,
+            disk_full=lambda exc, url, portal_id: self.disk_full(exc, url,
+                                                                 self.portals[portal_id]),
+            stopped_by_full_disk=lambda: self.crawl_reason == DISK_FULL)
 
     def allows_any(self, url: str) -> bool:
         return any(p.config.allows(url) for p in self.portals.values())
@@ -200,7 +218,7 @@ class PortalSpider(scrapy.Spider):
     # -- list pages ------------------------------------------------------------------------------
     @recorded
     def parse_list(self, response: Response, portal: PortalCrawl) -> Iterator[Request]:
-        portal.report.pages_fetched += 1
+        self.count(portal, "pages_fetched")
         if not isinstance(response, TextResponse) or is_soft_404(response):
             portal.report.error("soft_404" if is_soft_404(response) else "not_a_list_page",
                                 response.url)
@@ -253,7 +271,7 @@ class PortalSpider(scrapy.Spider):
         config = portal.config
         verdict = classify_title(entry.title, config.include, config.exclude)
         if entry.title and not verdict.is_report:
-            portal.report.decoys_skipped += 1
+            self.count(portal, "decoys_skipped")
             return
         meta = {"conditional": True, "list_title": entry.title, "list_date": entry.date}
         if attachment_extension(entry.url):  # a list row linking straight to the document
@@ -266,8 +284,9 @@ class PortalSpider(scrapy.Spider):
 
     # -- article pages ---------------------------------------------------------------------------
     @recorded
-    def parse_article(self, response: Response, portal: PortalCrawl) -> Iterator[Request | dict]:
-        portal.report.pages_fetched += 1
+    def parse_article(self, response: Response,
+                      portal: PortalCrawl) -> Iterator[Request | FetchedDocument]:
+        self.count(portal, "pages_fetched")
         if not isinstance(response, TextResponse) or is_soft_404(response):
             portal.report.error("soft_404", response.url)
             return
@@ -275,7 +294,7 @@ class PortalSpider(scrapy.Spider):
         title = article.title or response.meta.get("list_title")
         verdict = classify_title(title, portal.config.include, portal.config.exclude)
         if not verdict.is_report:
-            portal.report.decoys_skipped += 1
+            self.count(portal, "decoys_skipped")
             return
         self._count_report(portal, response.url)
         page = {"url": response.url, "title": title,
@@ -295,7 +314,8 @@ class PortalSpider(scrapy.Spider):
                 yield request
 
     @recorded
-    def save_attachment(self, response: Response, portal: PortalCrawl) -> Iterator[dict]:
+    def save_attachment(self, response: Response,
+                        portal: PortalCrawl) -> Iterator[FetchedDocument]:
         if is_soft_404(response):
             portal.report.error("soft_404", response.url)
             return
@@ -303,45 +323,20 @@ class PortalSpider(scrapy.Spider):
                          response.meta["page"], response.meta["verdict"],
                          name=response.meta.get("name"))
 
-    @staticmethod
-    def _count_report(portal: PortalCrawl, url: str) -> None:
+    def _count_report(self, portal: PortalCrawl, url: str) -> None:
         if url not in portal.reports_seen:
             portal.reports_seen.add(url)
-            portal.report.reports_found += 1
+            self.count(portal, "reports_found")
 
     def _item(self, portal: PortalCrawl, response: Response, kind: str, page: dict,
-              verdict: TitleVerdict, name: str | None = None) -> dict:
+              verdict: TitleVerdict, name: str | None = None) -> FetchedDocument:
         config = portal.config
         if not response.meta.get("unchanged"):
             portal.documents_fetched += 1
             if portal.documents_fetched == config.max_documents:
                 self.stop(portal, LIST_TRUNCATED, response.url,
                           f"max_documents ({config.max_documents}) reached")
-        year = verdict.year
-        if year is None and page.get("date") and int(page["date"][5:7]) <= 6:
-            year = int(page["date"][:4]) - 1  # reports appear Jan-Mar for the year before
-        headers = response.headers
-        return {
-            "portal_id": config.id,
-            "url": response.request.url if response.request else response.url,
-            "final_url": response.url,
-            "page_url": page["url"] if kind != "page" else None,
-            "title": page.get("title"),
-            "publish_date": page.get("date"),
-            "publisher": page.get("publisher"),
-            "index_number": page.get("index_number"),
-            "content_type": headers.get(b"Content-Type", b"").decode("latin-1") or None,
-            "etag": headers.get(b"ETag", b"").decode("latin-1") or None,
-            "last_modified": headers.get(b"Last-Modified", b"").decode("latin-1") or None,
-            "http_status": 304 if response.meta.get("unchanged") else response.status,
-            "requested": not response.meta.get("not_requested"),
-            "kind": kind,
-            "agency": verdict.agency or page.get("publisher") or config.agency,
-            "year": year,
-            "attachment_name": name,
-            "variant": verdict.variant,
-            "body": response.body,
-        }
+        return FetchedDocument.of_response(response, config, kind, page, verdict, name)
 
     # -- failures --------------------------------------------------------------------------------
     def on_error(self, failure: Failure) -> None:
@@ -391,6 +386,7 @@ class PortalSpider(scrapy.Spider):
 
     def _close_portal(self, portal: PortalCrawl, crawl_reason: str) -> None:
         report = portal.report
+        report.read_counters(self.crawler.stats)
         reason = portal.finish_reason(crawl_reason)
         if reason == DISK_FULL and DISK_FULL not in report.errors:  # stopped with the crawl
             report.error(DISK_FULL, self._disk_full_at)

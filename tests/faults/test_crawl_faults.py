@@ -41,7 +41,7 @@ def documents_crawl(hostile: HostilePortal, tmp_path_factory) -> dict:
 
 
 def test_each_lost_document_is_recorded_by_url_with_its_kind(documents_crawl, hostile) -> None:
-    errors = documents_crawl["report"]["errors"]
+    errors = documents_crawl["report"].errors
     base = hostile.base
     assert sorted(errors.get("too_large", [])) == [f"{base}/docs/endless.pdf",
                                                    f"{base}/docs/huge.pdf"]
@@ -52,9 +52,9 @@ def test_each_lost_document_is_recorded_by_url_with_its_kind(documents_crawl, ho
 
 def test_a_portal_that_lost_report_documents_is_partial_not_ok(documents_crawl) -> None:
     report, result = documents_crawl["report"], documents_crawl["result"]
-    assert report["status"] == "partial"
-    assert report["reports_found"] == 6 and report["documents_new"] == 2
-    assert "lost decompression_bomb 1, timeout 1, too_large 2" in report["message"]
+    assert report.status == "partial"
+    assert report.reports_found == 6 and report.documents_new == 2
+    assert "lost decompression_bomb 1, timeout 1, too_large 2" in report.message
     assert result.returncode == 3 and not result.ok
 
 
@@ -83,8 +83,8 @@ def test_lost_documents_reach_the_run_failures_as_crawl_kinds(documents_crawl, h
 def test_a_redirect_loop_on_a_list_page_is_recorded(hostile, tmp_path, start: str) -> None:
     config = hostile.config(tmp_path, "hostile-loop", start, **FAST)
     (report,) = run_crawl(config, tmp_path / "data", timeout=120).reports
-    assert report["errors"] == {"redirect_loop": [hostile.base + start]}
-    assert report["status"] == "error"
+    assert report.errors == {"redirect_loop": [hostile.base + start]}
+    assert report.status == "error"
     hops = sum(n for path, n in hostile.hits.items() if path.startswith(start.rsplit("/", 1)[0]))
     assert hops <= 7  # the first request and at most REDIRECT_MAX_TIMES (5) hops, once
 
@@ -93,8 +93,8 @@ def test_a_server_that_never_answers_is_a_timeout(hostile, tmp_path) -> None:
     config = hostile.config(tmp_path, "hostile-silent", "/silent/index.html", **FAST)
     result = run_crawl(config, tmp_path / "data", timeout=120)
     (report,) = result.reports
-    assert report["errors"] == {"timeout": [f"{hostile.base}/silent/index.html"]}
-    assert report["status"] == "error" and result.returncode == 3
+    assert report.errors == {"timeout": [f"{hostile.base}/silent/index.html"]}
+    assert report.status == "error" and result.returncode == 3
 
 
 def _article_fetches(hostile: HostilePortal) -> list[str]:
@@ -108,19 +108,19 @@ def test_a_list_of_100000_links_is_capped_and_resumed_next_run(hostile, tmp_path
     hostile.paths.clear()
     first = run_crawl(config, tmp_path / "data", timeout=300).reports[0]
     first_articles = _article_fetches(hostile)
-    assert first["status"] == "partial" and first["finish_reason"] == "list_truncated"
-    assert f"{hostile.base}/big/index.html" in first["errors"]["list_truncated"]
+    assert first.status == "partial" and first.finish_reason == "list_truncated"
+    assert f"{hostile.base}/big/index.html" in first.errors["list_truncated"]
     # robots.txt + the list + articles up to the cap, and what was already handed to the
     # downloader (CONCURRENT_REQUESTS = 16) finishes: never the 100,000.
     assert 40 <= len(hostile.paths) <= 40 + 16
-    assert first["reports_found"] == len(set(first_articles)) == len(first_articles)
+    assert first.reports_found == len(set(first_articles)) == len(first_articles)
     # The portal stopped on its own: what it had left waits in its resume record.
     assert resume_path(tmp_path / "data", "hostile-big").is_file()
 
     hostile.paths.clear()
     second = run_crawl(config, tmp_path / "data", timeout=300).reports[0]
     second_articles = _article_fetches(hostile)
-    assert second["status"] == "partial" and second["finish_reason"] == "list_truncated"
+    assert second.status == "partial" and second.finish_reason == "list_truncated"
     assert len(second_articles) >= 30
     assert not set(first_articles) & set(second_articles)  # it went on where it stopped
     stored = [r.url for r in RawStore(tmp_path / "data").rows()]
@@ -132,8 +132,8 @@ def test_max_documents_cuts_the_crawl_too(hostile, tmp_path) -> None:
     config = hostile.config(tmp_path / "configs", "hostile-big-docs", "/big/index.html",
                             max_documents=5, **BIG)
     report = run_crawl(config, tmp_path / "data", timeout=300).reports[0]
-    assert report["status"] == "partial" and report["finish_reason"] == "list_truncated"
-    assert 5 <= report["documents_new"] <= 5 + 16
+    assert report.status == "partial" and report.finish_reason == "list_truncated"
+    assert 5 <= report.documents_new <= 5 + 16
 
 
 @pytest.mark.parametrize("key", ["max_requests", "max_documents"])
