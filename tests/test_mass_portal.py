@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -87,6 +88,9 @@ def test_unchanged_pages_are_answered_304_and_every_request_is_logged(mass: Mass
     assert get(url, {"If-Modified-Since": headers["Last-Modified"]})[0] == 304
     assert get(f"http://{host_address(0)}:{mass.port}/robots.txt")[0] == 200
     assert get(f"http://{host_address(0)}:{mass.port}/nothing.html")[0] == 404
+    deadline = time.monotonic() + 10  # the server writes a request's line after answering it
+    while len(mass.requests()) < before + 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
     logged = mass.requests()[before:]
     assert Counter((kind, status) for _, _, kind, status, _ in logged) == {
         ("document", 200): 1, ("document", 304): 2, ("robots", 200): 1, ("other", 404): 1}
