@@ -13,10 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.context import FlowRunContext
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from crawlers.config import load_configs
 from crawlers.report import CrawlReport
@@ -43,14 +45,14 @@ CRAWL_TIMEOUT = 3 * 3600  # seconds per shard (its portals are crawled at the sa
 SKIP_ERRORS = ("libreoffice_missing", "ocr_missing")
 
 
-@task(name="load warehouse")
+@task(name="load warehouse", cache_policy=NO_CACHE)
 def load(data_dir: Path, reports: list[Report], items: list[Candidate], run: RunRecord,
          expected_agencies: dict[str, list[str]], run_id: str) -> LoadResult:
     return load_extracted(data_dir, reports, items, run_id=run_id, run=run,
                           expected_agencies=expected_agencies)
 
 
-@task(name="verify")
+@task(name="verify", cache_policy=NO_CACHE)
 def verify_touched(data_dir: Path, run_id: str, started: datetime, extracted: list[str]) -> int:
     """``nianbao verify`` on what this run touched; its problems become quality findings (and
     so rows of the failures artifact)."""
@@ -64,7 +66,7 @@ def verify_touched(data_dir: Path, run_id: str, started: datetime, extracted: li
     return len(problems)
 
 
-@task(name="record quality")
+@task(name="record quality", cache_policy=NO_CACHE)
 def record_quality(data_dir: Path, summary: RunSummary) -> RunSummary:
     """Failures table and run summary as Prefect artifacts with stable keys (their history shows
     in the UI)."""
@@ -125,10 +127,13 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
 
     # Only agencies a config lists: the portal's owner often titles its reports differently.
     expected = {c.id: list(c.agencies) for c in configs if c.agencies}
-    loaded = load(data, reports, items, _run_record(started, crawl_reports), expected, run_id)
+    # quote(): Prefect would otherwise walk every cell of every report looking for futures
+    # (about 10 ms a report: minutes at a national run), and hash them for a cache key
+    loaded = load(data, quote(reports), quote(items), _run_record(started, crawl_reports),
+                  expected, run_id)
     summary = RunSummary(run_id, crawl_reports, loaded, skipped)
     verify_touched(data, run_id, started, [item.sha256 for item in items])
-    summary = record_quality(data, summary)
+    summary = record_quality(data, quote(summary))
     counts = summary.counts()
     message = (f"{counts['reports_new']} reports new, {counts['quality_fail']} FAIL findings, "
                f"{counts['portals_failed']} portals failed, {counts['portals_blocked']} blocked, "

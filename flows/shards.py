@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
 
 from crawlers.config import PortalConfig
@@ -50,7 +51,7 @@ def _portal_seconds(report: CrawlReport) -> float | None:
         return None
 
 
-@task(name="crawl shard", retries=1, retry_delay_seconds=30)
+@task(name="crawl shard", retries=1, retry_delay_seconds=30, cache_policy=NO_CACHE)
 def crawl_shard(shard: int, configs: list[PortalConfig], data_dir: Path, delay: float | None,
                 timeout: float) -> dict:
     """One crawler process for every portal of the shard; a crawl report per portal (a portal
@@ -78,7 +79,7 @@ def crawl_shard(shard: int, configs: list[PortalConfig], data_dir: Path, delay: 
             "reports": reports}
 
 
-@task(name="extract batch")
+@task(name="extract batch", cache_policy=NO_CACHE)
 def extract_batch(shard: int | None, items: list[Candidate]) -> dict:
     """A batch of documents in this process's pool of extraction workers (as many at a time as
     it has workers), each under the time and memory limits; one Report per item, in order."""
