@@ -146,7 +146,9 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
     result = LoadResult(run_id)
     now = datetime.now(timezone.utc)
     with warehouse.transaction(run_id) as tx:
-        known = set(warehouse.read("reports", columns=["report_id"])["report_id"].to_pylist())
+        by_file = warehouse.read_by_file("reports")  # (each file's rows: see _write_reports)
+        published = by_file[0] if by_file else conform(warehouse.read("reports"), "reports")
+        known = set(published["report_id"].to_pylist())
         new_reports, cells, quality = [], [], []
         for report in reports:
             rid = report_id(report)
@@ -166,7 +168,6 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         new_cells = _table("cells", cells)
         tx.append("cells", new_cells)
         tx.append("quality", _table("quality", quality))
-        published = conform(warehouse.read("reports"), "reports")
         # The same registry and rules as the published load: only new reports need an id.
         digest = identity_digest(resolver.registry)
         recorded = warehouse.commit_metadata("agencies")  # (and reports as that load left it)
@@ -175,7 +176,7 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         reports_table, touched = _reports_with_canonical(
             published, new_reports, resolver, published.num_rows if same else 0)
         if touched or new_reports:
-            tx.replace("reports", reports_table)
+            _write_reports(tx, published, reports_table, by_file[1] if by_file and same else None)
         agencies_before = warehouse.read("agencies")
         fresh = reports_table.slice(published.num_rows)
         agencies = (agency_rows(fresh, resolver, agencies_before) if same
@@ -226,6 +227,33 @@ def _new_documents(warehouse: Warehouse, rows: list[dict]) -> pa.Table:
             seen.add(key)
             fresh.append(record)
     return _table("documents", fresh)
+
+
+def _write_reports(tx, published: pa.Table, reports: pa.Table,
+                   files: list[tuple[str, int]] | None) -> None:
+    """``reports`` (``published`` in file order, then the new rows) written as the new version:
+    given the published ``files`` (path, rows), only the files holding a row whose canonical
+    flag or agency_id changed are rewritten and the new rows go to new files; else (the
+    registry or the identity rules changed) the table is written whole."""
+    if files is None:
+        tx.replace("reports", reports)
+        return
+    old = published.num_rows
+    changed = pc.or_(_differ(published["canonical"], reports["canonical"].slice(0, old)),
+                     _differ(published["agency_id"], reports["agency_id"].slice(0, old)))
+    rewrite, chunks, start = [], [], 0
+    for path, rows in files:
+        if pc.any(changed.slice(start, rows)).as_py():
+            rewrite.append(path)
+            chunks.append(reports.slice(start, rows))
+        start += rows
+    tx.replace_files("reports", rewrite, [*chunks, reports.slice(old)])
+
+
+def _differ(before: pa.ChunkedArray, after: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Where two columns differ, a null against a value counting as a difference."""
+    unequal = pc.fill_null(pc.not_equal(before, after), True)
+    return pc.and_(unequal, pc.invert(pc.and_(pc.is_null(before), pc.is_null(after))))
 
 
 def _of_identities(reports: pa.Table, identities: set[str]) -> pa.Table:

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
-from deltalake.transaction import AddAction
+from deltalake.transaction import AddAction, RemoveAction
 from deltalake.exceptions import DeltaError
 
 from warehouse.failed_load import DiskFull, FilesBefore, is_disk_full
@@ -42,6 +42,7 @@ __all__ = ["Transaction", "Warehouse", "WarehouseLocked"]
 WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 POINTER = "_published.json"
 ROW_GROUP = 2048  # rows per row group of the files ``write_partitions`` writes
+FILE_ROWS = 4 * ROW_GROUP  # rows per such file: what a load rewrites to change one row
 LAST_WRITE = "nianbao_last_write"  # commit metadata: this commit ended a transaction
 
 
@@ -154,6 +155,17 @@ class Warehouse:
 
     def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
         return self.dataset(table).to_table(columns=columns)
+
+    def read_by_file(self, table: str) -> tuple[pa.Table, list[tuple[str, int]]] | None:
+        """The table's rows file after file, and (path, rows) of each file in that order, so
+        a load can rewrite only the files whose rows it changes; None when the files alone do
+        not give the table or were written with other columns than its definition's."""
+        files, delta = self.files(table), self.delta(table)
+        if not files or TABLES[table].partition_by or [f.name for f in delta.schema().fields] != TABLES[table].schema.names:
+            return None
+        paths = [path for path, _ in files]
+        data = ds.dataset(paths, schema=TABLES[table].schema, format="parquet").to_table()
+        return data, [(path, pq.read_metadata(path).num_rows) for path in paths]
 
     @contextmanager
     def transaction(self, run_id: str) -> Iterator[Transaction]:
@@ -300,38 +312,15 @@ class Transaction:
         """Replace the partitions ``column IN values`` (all of the table if None) with the rows
         of ``chunks``, as one new version: the other partitions' files stay as they are.
 
-        The files are written by pyarrow, one per partition (small row groups: sorted rows
-        let a reader skip all but the few holding what it asks for), and
-        committed to Delta as add actions: delta-rs's own writer sets up each partition's
-        writer at a cost that, for a table with hundreds of columns, was most of a load."""
+        The files are written by pyarrow (``_write_files``) and committed to Delta as add
+        actions: delta-rs's own writer sets up each partition's writer at a cost that, for a
+        table with hundreds of columns, was most of a load."""
         path, schema = self.warehouse.path(table), TABLES[table].schema
         if values is None or not DeltaTable.is_deltatable(str(path)):
             # the whole table: emptied (and given the current columns) first, in this load
             write_deltalake(path, schema.empty_table(), mode="overwrite", partition_by=[column],
                             writer_properties=WRITER, schema_mode="overwrite")
-        writers: dict[int, tuple[str, pq.ParquetWriter]] = {}
-        try:
-            for chunk in chunks:
-                chunk = self._conform(table, chunk)
-                for value in pc.unique(chunk[column]).to_pylist():
-                    rows = chunk.filter(pc.equal(chunk[column], value)).drop_columns([column])
-                    if value not in writers:
-                        relative = f"{column}={value}/part-{uuid.uuid4()}.zstd.parquet"
-                        (path / relative).parent.mkdir(parents=True, exist_ok=True)
-                        writers[value] = relative, pq.ParquetWriter(
-                            path / relative, rows.schema, compression="zstd",
-                            compression_level=3)
-                    writers[value][1].write_table(rows, row_group_size=ROW_GROUP)
-        finally:
-            for _, writer in writers.values():
-                writer.close()
-        adds = []
-        for value, (relative, _) in sorted(writers.items()):
-            stat = (path / relative).stat()
-            rows = pq.read_metadata(path / relative).num_rows
-            adds.append(AddAction(relative, stat.st_size, {column: str(value)},
-                                  int(stat.st_mtime * 1000), True,
-                                  json.dumps({"numRecords": rows})))
+        adds = self._write_files(table, chunks, column)
         if values is None:
             DeltaTable(path).create_write_transaction(adds, mode="append", schema=schema,
                                                       partition_by=[column])
@@ -340,6 +329,77 @@ class Transaction:
                 adds, mode="overwrite", schema=schema, partition_by=[column],
                 partition_filters=[(column, "in", [str(v) for v in sorted(values)])])
         self._done(table)
+
+    def replace_files(self, table: str, remove: list[str], chunks: Iterable[pa.Table],
+                      column: str | None = None) -> None:
+        """One new version in which the files ``remove`` (absolute paths, as ``files`` gives
+        them) are gone and the rows of ``chunks`` are in new files: every other file stays,
+        so a load that changes a few agencies rewrites only the files holding them."""
+        path, schema = self.warehouse.path(table), TABLES[table].schema
+        if not DeltaTable.is_deltatable(str(path)):
+            write_deltalake(path, schema.empty_table(), partition_by=[column] if column else None,
+                            writer_properties=WRITER)
+        adds = self._write_files(table, chunks, column)
+        now = int(datetime.now(timezone.utc).timestamp() * 1000)
+        removes = []
+        for absolute in remove:
+            relative = Path(absolute).relative_to(path).as_posix()
+            values = {column: relative.split("/", 1)[0].split("=", 1)[1]} if column else {}
+            removes.append(RemoveAction(relative, True, now, (path / relative).stat().st_size,
+                                        values))
+        if not adds and not removes:
+            return
+        DeltaTable(path).create_write_transaction([*removes, *adds], mode="append",
+                                                  schema=schema,
+                                                  partition_by=[column] if column else None)
+        self._done(table)
+
+    def _write_files(self, table: str, chunks: Iterable[pa.Table], column: str | None
+                     ) -> list[AddAction]:
+        """The rows of ``chunks`` as new Parquet files, one or more per ``column`` value (at
+        most ``FILE_ROWS`` rows each, so a later load that changes a few rows rewrites a small
+        file), in small row groups: sorted rows let a reader skip all but the few holding
+        what it asks for. ``column`` None: an unpartitioned table. Returns their add
+        actions."""
+        path = self.warehouse.path(table)
+        writers: dict[int, tuple[str, pq.ParquetWriter, int]] = {}
+        done: list[tuple[int, str]] = []
+        try:
+            for chunk in chunks:
+                chunk = self._conform(table, chunk)
+                parts = [(None, chunk)] if column is None else [
+                    (value, chunk.filter(pc.equal(chunk[column], value)).drop_columns([column]))
+                    for value in pc.unique(chunk[column]).to_pylist()]
+                for value, rows in parts:
+                    while rows.num_rows:
+                        if value not in writers:
+                            folder = f"{column}={value}/" if column else ""
+                            relative = f"{folder}part-{uuid.uuid4()}.zstd.parquet"
+                            (path / relative).parent.mkdir(parents=True, exist_ok=True)
+                            writers[value] = relative, pq.ParquetWriter(
+                                path / relative, rows.schema, compression="zstd",
+                                compression_level=3), 0
+                        relative, writer, written = writers[value]
+                        part = rows.slice(0, FILE_ROWS - written)
+                        writer.write_table(part, row_group_size=ROW_GROUP)
+                        rows = rows.slice(part.num_rows)
+                        writers[value] = relative, writer, written + part.num_rows
+                        if written + part.num_rows >= FILE_ROWS:
+                            writer.close()
+                            done.append((value, relative))
+                            del writers[value]
+        finally:
+            for value, (relative, writer, _) in writers.items():
+                writer.close()
+                done.append((value, relative))
+        adds = []
+        for value, relative in sorted(done, key=lambda d: (d[0] is not None, d[0] or 0, d[1])):
+            stat = (path / relative).stat()
+            rows = pq.read_metadata(path / relative).num_rows
+            adds.append(AddAction(relative, stat.st_size, {column: str(value)} if column else {},
+                                  int(stat.st_mtime * 1000), True,
+                                  json.dumps({"numRecords": rows})))
+        return adds
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,16 +15,21 @@ partition at a time.
 from __future__ import annotations
 
 import hashlib
+import math
+from collections import Counter
 from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from warehouse.schema import WIDE, WIDE_BUCKETS, TableDef
+from warehouse.store import FILE_ROWS
 
 WIDE_TABLES = {t.name: t.cell_table for t in WIDE}
+COMPACT_SLACK = 4  # small files a partition may gather past twice its full files' count
 AGENCY_COLUMNS = ("division_code", "level", "kind")
 # Every cell key of the three tables, and where each wide table's cells start in that list.
 _KEYS = [f"{t.cell_table}/{c.name.replace('__', '/')}" for t in WIDE
@@ -191,16 +196,58 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     fresh = rows(adding, agencies, iter(source))
     drop = pa.array(sorted(gone | come), pa.string())
     for table in WIDE:
-        paths = [path for path, part in tx.files(table.name) or [] if part["bucket"] in touched]
-        kept = ds.dataset(paths, schema=table.schema.remove(table.schema.get_field_index(
-            "bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
-        kept = kept.append_column("bucket", buckets(kept["agency_key"]))
-        kept = kept.select(table.schema.names).cast(table.schema)
+        in_touched = [path for path, part in tx.files(table.name) or []
+                      if part["bucket"] in touched]
         if registry_changed:
-            kept = _refresh_agency(kept, agencies)
-        tx.write_partitions(table.name, [_sorted(pa.concat_tables([kept, fresh[table.name]]))],
-                            "bucket", touched)
+            _rewrite_partitions(tx, table, in_touched, drop, fresh[table.name], agencies,
+                                touched)
+        else:
+            _rewrite_files(tx, table, in_touched, drop, fresh[table.name])
     return touched
+
+
+def _without(table: TableDef, paths: list[str], drop: pa.Array) -> pa.Table:
+    """The rows of the files ``paths`` of a wide table but those of the reports ``drop``."""
+    kept = ds.dataset(paths, schema=table.schema.remove(table.schema.get_field_index(
+        "bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
+    kept = kept.append_column("bucket", buckets(kept["agency_key"]))
+    return kept.select(table.schema.names).cast(table.schema)
+
+
+def _rewrite_partitions(tx, table: TableDef, paths: list[str], drop: pa.Array,
+                        fresh: pa.Table, agencies: pa.Table, touched: set[int]) -> None:
+    """The partitions ``touched`` rewritten whole (the registry may have changed an agency's
+    region, level or kind: every kept row takes them again)."""
+    kept = _refresh_agency(_without(table, paths, drop), agencies)
+    tx.write_partitions(table.name, [_sorted(pa.concat_tables([kept, fresh]))], "bucket",
+                        touched)
+
+
+def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
+                   fresh: pa.Table) -> None:
+    """Only the files holding a row that goes are rewritten; the new rows go to new files of
+    their partitions. A partition that has gathered many small files this way is compacted
+    (rewritten whole, sorted) instead, so queries keep opening few files per partition."""
+    holding = [path for path in paths if pc.any(pc.is_in(
+        pq.read_table(path, columns=["report_id"])["report_id"], drop)).as_py()]
+    files_after: dict[int, int] = {}
+    rows_after: dict[int, int] = {}
+    for path in paths:
+        bucket = _bucket_of_path(path)
+        files_after[bucket] = files_after.get(bucket, 0) + (path not in holding)
+        rows_after[bucket] = rows_after.get(bucket, 0) + pq.read_metadata(path).num_rows
+    for bucket, count in Counter(fresh["bucket"].to_pylist()).items():
+        files_after[bucket] = files_after.get(bucket, 0) + 1
+        rows_after[bucket] = rows_after.get(bucket, 0) + count
+    compact = {b for b, n in files_after.items()
+               if n > 2 * math.ceil(rows_after[b] / FILE_ROWS) + COMPACT_SLACK}
+    rewrite = sorted({p for p in paths if _bucket_of_path(p) in compact} | set(holding))
+    kept = _without(table, rewrite, drop) if rewrite else table.schema.empty_table()
+    tx.replace_files(table.name, rewrite, [_sorted(pa.concat_tables([kept, fresh]))], "bucket")
+
+
+def _bucket_of_path(path: str) -> int:
+    return int(path.rsplit("/bucket=", 1)[1].split("/", 1)[0])
 
 
 def _current(tx, table: TableDef) -> bool:
