@@ -176,7 +176,9 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         reports_table, touched = _reports_with_canonical(
             published, new_reports, resolver, published.num_rows if same else 0)
         if touched or new_reports:
-            _write_reports(tx, published, reports_table, by_file[1] if by_file and same else None)
+            first = warehouse.published().get("reports") is None
+            _write_reports(tx, published, reports_table,
+                           [] if first else by_file[1] if by_file and same else None)
         agencies_before = warehouse.read("agencies")
         fresh = reports_table.slice(published.num_rows)
         agencies = (agency_rows(fresh, resolver, agencies_before) if same
