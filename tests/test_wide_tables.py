@@ -16,7 +16,8 @@ from extract import extract_document
 from extract.model import Report
 from tests.test_crosschecks import report
 from warehouse import store, wide
-from warehouse.agencies import Registry
+from warehouse.agencies import AgencyResolver, Registry
+from warehouse.agencies_load import agency_rows
 from warehouse.load import DocumentMeta, load_reports, report_id
 from warehouse.store import Warehouse
 from warehouse.verify import repair
@@ -150,6 +151,15 @@ def test_a_nightly_load_rewrites_only_the_files_of_the_rows_it_changes(
     for view in WIDE_TABLES:
         old_rows, new_rows = old_and_new(tmp_path, view)
         assert new_rows == old_rows and len(new_rows) == 4  # (weihai 2020: two copies)
+    # agencies: only the row of the body a new name was given (洪泽区人民政府, a registry
+    # entry) is rewritten; the same rows as a full build gives
+    added, removed = delta_actions(warehouse.path("agencies"), after["agencies"])
+    hongze = wide_values(tmp_path, "SELECT agency_id FROM reports WHERE year = 2023")
+    assert len(removed) == 1 and len(added) == 1 and len(hongze) == 1
+    assert pq.read_table(warehouse.path("agencies") / removed[0])["agency_id"].to_pylist() == [
+        hongze[0][0]]
+    full = agency_rows(warehouse.read("reports"), AgencyResolver())
+    assert warehouse.read("agencies").sort_by("agency_id").to_pylist() == full.to_pylist()
 
 
 def test_wide_tables_follow_a_correction_a_rebuild_and_a_registry_change(tmp_path: Path,

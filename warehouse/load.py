@@ -22,7 +22,7 @@ from warehouse import wide
 from warehouse.agencies import AgencyResolver, Registry
 from warehouse.agencies_load import (
     IDENTITY_DIGEST, REPORTS_VERSION, agency_rows, conform, identify, identity, identity_digest,
-    identity_findings, identity_metadata,
+    identity_findings, identity_metadata, write_additions,
 )
 from warehouse.canonical import choose_canonical
 from warehouse.corrections import Correction, agency_key, index, load_corrections
@@ -148,10 +148,11 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
     with warehouse.transaction(run_id) as tx:
         by_file = warehouse.read_by_file("reports")  # (each file's rows: see _write_reports)
         published = by_file[0] if by_file else conform(warehouse.read("reports"), "reports")
-        known = set(published["report_id"].to_pylist())
+        ids = [report_id(report) for report in reports]
+        known = set(pc.filter(pa.array(ids, pa.string()), pc.is_in(
+            pa.array(ids, pa.string()), published["report_id"])).to_pylist())
         new_reports, cells, quality = [], [], []
-        for report in reports:
-            rid = report_id(report)
+        for report, rid in zip(reports, ids, strict=True):
             if rid in known:
                 result.reports_unchanged += 1
                 continue
@@ -176,15 +177,19 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         reports_table, touched = _reports_with_canonical(
             published, new_reports, resolver, published.num_rows if same else 0)
         if touched or new_reports:
-            first = warehouse.published().get("reports") is None
-            _write_reports(tx, published, reports_table,
-                           [] if first else by_file[1] if by_file and same else None)
-        agencies_before = warehouse.read("agencies")
-        fresh = reports_table.slice(published.num_rows)
-        agencies = (agency_rows(fresh, resolver, agencies_before) if same
-                    else agency_rows(reports_table, resolver))
-        tx.replace("agencies", agencies, metadata=identity_metadata(
-            resolver.registry, tx.versions.get("reports", warehouse.published().get("reports"))))
+            _write_reports(tx, published, reports_table, by_file[1] if by_file and same else None)
+        metadata = identity_metadata(
+            resolver.registry, tx.versions.get("reports", warehouse.published().get("reports")))
+        written = same and write_additions(tx, reports_table.slice(published.num_rows),
+                                           resolver, metadata)
+        if written:
+            agencies_before, agencies = written
+        else:
+            agencies_before = warehouse.read("agencies")
+            fresh = reports_table.slice(published.num_rows)
+            agencies = (agency_rows(fresh, resolver, agencies_before) if same
+                        else agency_rows(reports_table, resolver))
+            tx.rewrite("agencies", agencies, metadata=metadata)
         touched_rows = _of_identities(reports_table, touched)
         wide.update(tx, published, reports_table, agencies_before, agencies, new_cells,
                     registry_changed=not same)
@@ -238,7 +243,7 @@ def _write_reports(tx, published: pa.Table, reports: pa.Table,
     flag or agency_id changed are rewritten and the new rows go to new files; else (the
     registry or the identity rules changed) the table is written whole."""
     if files is None:
-        tx.replace("reports", reports)
+        tx.rewrite("reports", reports)
         return
     old = published.num_rows
     changed = pc.or_(_differ(published["canonical"], reports["canonical"].slice(0, old)),

@@ -307,6 +307,23 @@ class Transaction:
                         if metadata else None)
         self._done(table)
 
+    def rewrite(self, table: str, data: pa.Table, metadata: dict[str, str] | None = None
+                ) -> None:
+        """The table's whole content, as one new version written like ``replace_files``
+        writes (files of ``FILE_ROWS`` rows a later load can rewrite one by one); a table
+        not yet written or written with other columns is replaced by delta-rs instead."""
+        if not DeltaTable.is_deltatable(str(self.warehouse.path(table))):
+            self.replace_files(table, [], [data], metadata=metadata)
+            return
+        delta = self.warehouse.delta(table) if table not in self.versions else DeltaTable(
+            self.warehouse.path(table), version=self.versions[table])
+        files = self.files(table) if delta is not None else None
+        if files is None or TABLES[table].partition_by or (
+                [f.name for f in delta.schema().fields] != TABLES[table].schema.names):
+            self.replace(table, data, metadata)
+            return
+        self.replace_files(table, [path for path, _ in files], [data], metadata=metadata)
+
     def write_partitions(self, table: str, chunks: Iterable[pa.Table], column: str,
                          values: set[int] | None = None) -> None:
         """Replace the partitions ``column IN values`` (all of the table if None) with the rows
@@ -331,10 +348,12 @@ class Transaction:
         self._done(table)
 
     def replace_files(self, table: str, remove: list[str], chunks: Iterable[pa.Table],
-                      column: str | None = None) -> None:
+                      column: str | None = None, metadata: dict[str, str] | None = None
+                      ) -> None:
         """One new version in which the files ``remove`` (absolute paths, as ``files`` gives
         them) are gone and the rows of ``chunks`` are in new files: every other file stays,
-        so a load that changes a few agencies rewrites only the files holding them."""
+        so a load that changes a few agencies rewrites only the files holding them.
+        ``metadata`` goes to the commit, which is then made even when nothing changed."""
         path, schema = self.warehouse.path(table), TABLES[table].schema
         if not DeltaTable.is_deltatable(str(path)):
             write_deltalake(path, schema.empty_table(), partition_by=[column] if column else None,
@@ -347,11 +366,12 @@ class Transaction:
             values = {column: relative.split("/", 1)[0].split("=", 1)[1]} if column else {}
             removes.append(RemoveAction(relative, True, now, (path / relative).stat().st_size,
                                         values))
-        if not adds and not removes:
+        if not adds and not removes and not metadata:
             return
-        DeltaTable(path).create_write_transaction([*removes, *adds], mode="append",
-                                                  schema=schema,
-                                                  partition_by=[column] if column else None)
+        DeltaTable(path).create_write_transaction(
+            [*removes, *adds], mode="append", schema=schema,
+            partition_by=[column] if column else None,
+            commit_properties=CommitProperties(custom_metadata=metadata) if metadata else None)
         self._done(table)
 
     def _write_files(self, table: str, chunks: Iterable[pa.Table], column: str | None

@@ -193,7 +193,8 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     years = sorted({y for y in old["year"].to_pylist() if y is not None})
     source = [*new_cells.select(["report_id", "table", "row", "col", "value"]).to_batches(),
               *_cells(tx.dataset("cells"), old["report_id"].combine_chunks(), years)]
-    fresh = rows(adding, agencies, iter(source))
+    fresh = rows(adding, agencies.filter(pc.fill_null(pc.is_in(  # (only the bodies it needs)
+        agencies["agency_id"], adding["agency_id"]), False)), iter(source))
     drop = pa.array(sorted(gone | come), pa.string())
     for table in WIDE:
         in_touched = [path for path, part in tx.files(table.name) or []
