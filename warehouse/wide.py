@@ -5,9 +5,10 @@ cover them like any other table).
 
 A load rewrites only what it changed. A row is removed where its report stopped being canonical
 or its ``agency_id`` moved, and added where a report became canonical or its ``agency_id``
-moved; the partitions (``bucket``: a stable hash of ``agency_key``) holding those rows are
-rewritten whole, every other partition keeps its files. A registry change to an agency's region,
-level or kind rewrites the partitions of its reports. Without wide tables (the first load, or a
+moved; only the files holding removed rows are rewritten and added rows go to new files of their
+partitions (``bucket``: a stable hash of ``agency_key``), every other file stays; a partition
+that gathered many small files is compacted. A registry change to an agency's region, level or
+kind rewrites the partitions of its reports whole. Without wide tables (the first load, or a
 warehouse written before them) every canonical report is pivoted from ``cells``, a year
 partition at a time.
 """
