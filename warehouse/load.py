@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from extract.model import Report, Status
 from warehouse import wide
@@ -52,6 +53,12 @@ class LoadResult:
     quality_fail: int = 0
     quality_uncertain: int = 0
     findings: list[dict] = field(default_factory=list)  # this run's FAIL/UNCERTAIN rows
+
+
+# What a load reads of the published reports while the registry and rules are unchanged: what
+# the canonical choice, agency ids, the wide rows and the rules need (not the sha256 and such).
+LOAD_COLUMNS = [name for name in TABLES["reports"].schema.names if name not in (
+    "document_sha256", "page_url", "extractor", "extractor_version", "error", "run_id")]
 
 
 def new_run_id() -> str:
@@ -146,8 +153,14 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
     result = LoadResult(run_id)
     now = datetime.now(timezone.utc)
     with warehouse.transaction(run_id) as tx:
-        by_file = warehouse.read_by_file("reports")  # (each file's rows: see _write_reports)
-        published = by_file[0] if by_file else conform(warehouse.read("reports"), "reports")
+        # The same registry and rules as the published load: only new reports need an id, and
+        # only the columns the canonical choice, the wide rows and the rules read are read.
+        digest = identity_digest(resolver.registry)
+        recorded = warehouse.commit_metadata("agencies")  # (and reports as that load left it)
+        same = (recorded.get(IDENTITY_DIGEST) == digest and recorded.get(REPORTS_VERSION)
+                == str(warehouse.published().get("reports")))
+        by_file = same and warehouse.read_by_file("reports", LOAD_COLUMNS)
+        published, files = by_file or (conform(warehouse.read("reports"), "reports"), None)
         ids = [report_id(report) for report in reports]
         known = set(pc.filter(pa.array(ids, pa.string()), pc.is_in(
             pa.array(ids, pa.string()), published["report_id"])).to_pylist())
@@ -169,15 +182,10 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         new_cells = _table("cells", cells)
         tx.append("cells", new_cells)
         tx.append("quality", _table("quality", quality))
-        # The same registry and rules as the published load: only new reports need an id.
-        digest = identity_digest(resolver.registry)
-        recorded = warehouse.commit_metadata("agencies")  # (and reports as that load left it)
-        same = (recorded.get(IDENTITY_DIGEST) == digest and recorded.get(REPORTS_VERSION)
-                == str(warehouse.published().get("reports")))
         reports_table, touched = _reports_with_canonical(
             published, new_reports, resolver, published.num_rows if same else 0)
         if touched or new_reports:
-            _write_reports(tx, published, reports_table, by_file[1] if by_file and same else None)
+            _write_reports(tx, published, reports_table, files, _table("reports", new_reports))
         metadata = identity_metadata(
             resolver.registry, tx.versions.get("reports", warehouse.published().get("reports")))
         written = same and write_additions(tx, reports_table.slice(published.num_rows),
@@ -237,11 +245,12 @@ def _new_documents(warehouse: Warehouse, rows: list[dict]) -> pa.Table:
 
 
 def _write_reports(tx, published: pa.Table, reports: pa.Table,
-                   files: list[tuple[str, int]] | None) -> None:
-    """``reports`` (``published`` in file order, then the new rows) written as the new version:
+                   files: list[tuple[str, int]] | None, new_rows: pa.Table) -> None:
+    """``reports`` (``published`` in file order, then ``new_rows``) written as the new version:
     given the published ``files`` (path, rows), only the files holding a row whose canonical
-    flag or agency_id changed are rewritten and the new rows go to new files; else (the
-    registry or the identity rules changed) the table is written whole."""
+    flag or agency_id changed are rewritten (read whole again: ``published`` holds only
+    ``LOAD_COLUMNS``) and the new rows go to a new file; else (the registry or the identity
+    rules changed) the table, read whole, is written whole."""
     if files is None:
         tx.rewrite("reports", reports)
         return
@@ -252,9 +261,17 @@ def _write_reports(tx, published: pa.Table, reports: pa.Table,
     for path, rows in files:
         if pc.any(changed.slice(start, rows)).as_py():
             rewrite.append(path)
-            chunks.append(reports.slice(start, rows))
+            whole = ds.dataset(path, schema=TABLES["reports"].schema, format="parquet")
+            chunks.append(_flags(whole.to_table(), reports.slice(start, rows)))
         start += rows
-    tx.replace_files("reports", rewrite, [*chunks, reports.slice(old)])
+    tx.replace_files("reports", rewrite, [*chunks, _flags(new_rows, reports.slice(old))])
+
+
+def _flags(rows: pa.Table, chosen: pa.Table) -> pa.Table:
+    """``rows`` with the canonical flag and agency_id of ``chosen`` (the same reports)."""
+    for name in ("canonical", "agency_id"):
+        rows = rows.set_column(rows.schema.get_field_index(name), name, chosen[name])
+    return rows
 
 
 def _differ(before: pa.ChunkedArray, after: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -277,7 +294,8 @@ def _reports_with_canonical(published: pa.Table, new_rows: list[dict],
     from row ``start`` on, and the canonical flags of the touched identities (the new
     reports', and those a registry change merged or split) chosen again; and those
     identities."""
-    combined = pa.concat_tables([published, _table("reports", new_rows)])
+    combined = pa.concat_tables([published, _table("reports", new_rows).select(
+        published.column_names)])
     combined, touched = identify(combined, resolver, start)
     fresh = combined.slice(combined.num_rows - len(new_rows)) if new_rows else combined.slice(0, 0)
     touched |= {identity(row) for row in fresh.select(["agency_id", "agency_key"]).to_pylist()}

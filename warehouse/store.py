@@ -156,15 +156,19 @@ class Warehouse:
     def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
         return self.dataset(table).to_table(columns=columns)
 
-    def read_by_file(self, table: str) -> tuple[pa.Table, list[tuple[str, int]]] | None:
-        """The table's rows file after file, and (path, rows) of each file in that order, so
-        a load can rewrite only the files whose rows it changes; None when the files alone do
-        not give the table or were written with other columns than its definition's."""
+    def read_by_file(self, table: str, columns: list[str] | None = None
+                     ) -> tuple[pa.Table, list[tuple[str, int]]] | None:
+        """The table's rows (their ``columns``) file after file, and (path, rows) of each file
+        in that order, so a load can rewrite only the files whose rows it changes; None when
+        the files alone do not give the table or were written with other columns than its
+        definition's."""
         files, delta = self.files(table), self.delta(table)
-        if not files or TABLES[table].partition_by or [f.name for f in delta.schema().fields] != TABLES[table].schema.names:
+        if not files or TABLES[table].partition_by or (
+                [f.name for f in delta.schema().fields] != TABLES[table].schema.names):
             return None
         paths = [path for path, _ in files]
-        data = ds.dataset(paths, schema=TABLES[table].schema, format="parquet").to_table()
+        data = ds.dataset(paths, schema=TABLES[table].schema, format="parquet").to_table(
+            columns=columns)
         return data, [(path, pq.read_metadata(path).num_rows) for path in paths]
 
     @contextmanager
