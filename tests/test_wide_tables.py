@@ -15,7 +15,7 @@ from deltalake import DeltaTable
 from extract import extract_document
 from extract.model import Report
 from tests.test_crosschecks import report
-from warehouse import store, wide
+from warehouse import data_files, wide
 from warehouse.agencies import AgencyResolver, Registry
 from warehouse.agencies_load import agency_rows
 from warehouse.load import DocumentMeta, load_reports, report_id
@@ -127,7 +127,7 @@ def test_a_nightly_load_rewrites_only_the_files_of_the_rows_it_changes(
     """With one row per file, a load that adds a new agency's report and a repost that takes
     the canonical flag from one report removes, in ``reports`` and each wide table, only the
     file holding that report's row: the files of every other report stay as they were."""
-    monkeypatch.setattr(store, "FILE_ROWS", 1)
+    monkeypatch.setattr(data_files, "FILE_ROWS", 1)
     monkeypatch.setattr(wide, "FILE_ROWS", 1)
     warehouse = Warehouse(tmp_path)
     first = [r for name, r in corpus.items() if name != "hongze_district_2023.pdf"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,8 +22,16 @@ from extract.model import Report, Status
 from warehouse import wide
 from warehouse.agencies import AgencyResolver, Registry
 from warehouse.agencies_load import (
-    IDENTITY_DIGEST, REPORTS_VERSION, agency_rows, conform, identify, identity, identity_digest,
-    identity_findings, identity_metadata, write_additions,
+    IDENTITY_DIGEST,
+    REPORTS_VERSION,
+    agency_rows,
+    conform,
+    identify,
+    identity,
+    identity_digest,
+    identity_findings,
+    identity_metadata,
+    write_additions,
 )
 from warehouse.canonical import choose_canonical
 from warehouse.corrections import Correction, agency_key, index, load_corrections
@@ -63,7 +71,7 @@ LOAD_COLUMNS = [name for name in TABLES["reports"].schema.names if name not in (
 
 def new_run_id() -> str:
     """Run ids sort by start time (to the microsecond), then by a random suffix."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ-") + uuid.uuid4().hex[:6]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ-") + uuid.uuid4().hex[:6]
 
 
 def report_id(report: Report) -> str:
@@ -151,7 +159,7 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
     by_agency_year = index(corrections)
     resolver = AgencyResolver(agency_registry)
     result = LoadResult(run_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with warehouse.transaction(run_id) as tx:
         # The same registry and rules as the published load: only new reports need an id, and
         # only the columns the canonical choice, the wide rows and the rules read are read.
@@ -218,7 +226,7 @@ def _run_row(result: LoadResult, run: dict, started: datetime) -> dict:
     failures = result.quality_fail or run.get("portals_failed") or result.reports_unreadable
     return {
         "run_id": result.run_id, "kind": run.get("kind", "load"),
-        "started_at": run.get("started_at", started), "finished_at": datetime.now(timezone.utc),
+        "started_at": run.get("started_at", started), "finished_at": datetime.now(UTC),
         "status": "completed_with_failures" if failures else "completed",
         "portals": run.get("portals"), "portals_failed": run.get("portals_failed"),
         "portals_blocked": run.get("portals_blocked"), "documents_new": run.get("documents_new"),

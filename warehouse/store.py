@@ -19,20 +19,19 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
-from deltalake.transaction import AddAction, RemoveAction
 from deltalake.exceptions import DeltaError
+from deltalake.transaction import RemoveAction
 
+from warehouse.data_files import write_files
 from warehouse.failed_load import DiskFull, FilesBefore, is_disk_full
 from warehouse.lock import WarehouseLocked, hold
 from warehouse.schema import TABLES
@@ -41,8 +40,6 @@ __all__ = ["Transaction", "Warehouse", "WarehouseLocked"]
 
 WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 POINTER = "_published.json"
-ROW_GROUP = 2048  # rows per row group of the files ``write_partitions`` writes
-FILE_ROWS = 4 * ROW_GROUP  # rows per such file: what a load rewrites to change one row
 LAST_WRITE = "nianbao_last_write"  # commit metadata: this commit ended a transaction
 
 
@@ -240,7 +237,7 @@ class Warehouse:
 
     def _write_pointer(self, tables: dict[str, int], run_id: str) -> None:
         text = json.dumps({"tables": tables, "run_id": run_id,
-                           "published_at": datetime.now(timezone.utc).isoformat()}, indent=2)
+                           "published_at": datetime.now(UTC).isoformat()}, indent=2)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".published-")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -314,7 +311,7 @@ class Transaction:
     def rewrite(self, table: str, data: pa.Table, metadata: dict[str, str] | None = None
                 ) -> None:
         """The table's whole content, as one new version written like ``replace_files``
-        writes (files of ``FILE_ROWS`` rows a later load can rewrite one by one); a table
+        writes (files of ``data_files.FILE_ROWS`` rows a later load can rewrite one by one); a table
         not yet written or written with other columns is replaced by delta-rs instead."""
         if not DeltaTable.is_deltatable(str(self.warehouse.path(table))):
             self.replace_files(table, [], [data], metadata=metadata)
@@ -333,7 +330,7 @@ class Transaction:
         """Replace the partitions ``column IN values`` (all of the table if None) with the rows
         of ``chunks``, as one new version: the other partitions' files stay as they are.
 
-        The files are written by pyarrow (``_write_files``) and committed to Delta as add
+        The files are written by pyarrow (``data_files.write_files``) and committed to Delta as add
         actions: delta-rs's own writer sets up each partition's writer at a cost that, for a
         table with hundreds of columns, was most of a load."""
         path, schema = self.warehouse.path(table), TABLES[table].schema
@@ -341,7 +338,7 @@ class Transaction:
             # the whole table: emptied (and given the current columns) first, in this load
             write_deltalake(path, schema.empty_table(), mode="overwrite", partition_by=[column],
                             writer_properties=WRITER, schema_mode="overwrite")
-        adds = self._write_files(table, chunks, column)
+        adds = write_files(self.warehouse.path(table), (self._conform(table, c) for c in chunks), column)
         if values is None:
             DeltaTable(path).create_write_transaction(adds, mode="append", schema=schema,
                                                       partition_by=[column])
@@ -362,8 +359,8 @@ class Transaction:
         if not DeltaTable.is_deltatable(str(path)):
             write_deltalake(path, schema.empty_table(), partition_by=[column] if column else None,
                             writer_properties=WRITER)
-        adds = self._write_files(table, chunks, column)
-        now = int(datetime.now(timezone.utc).timestamp() * 1000)
+        adds = write_files(self.warehouse.path(table), (self._conform(table, c) for c in chunks), column)
+        now = int(datetime.now(UTC).timestamp() * 1000)
         removes = []
         for absolute in remove:
             relative = Path(absolute).relative_to(path).as_posix()
@@ -377,54 +374,6 @@ class Transaction:
             partition_by=[column] if column else None,
             commit_properties=CommitProperties(custom_metadata=metadata) if metadata else None)
         self._done(table)
-
-    def _write_files(self, table: str, chunks: Iterable[pa.Table], column: str | None
-                     ) -> list[AddAction]:
-        """The rows of ``chunks`` as new Parquet files, one or more per ``column`` value (at
-        most ``FILE_ROWS`` rows each, so a later load that changes a few rows rewrites a small
-        file), in small row groups: sorted rows let a reader skip all but the few holding
-        what it asks for. ``column`` None: an unpartitioned table. Returns their add
-        actions."""
-        path = self.warehouse.path(table)
-        writers: dict[int, tuple[str, pq.ParquetWriter, int]] = {}
-        done: list[tuple[int, str]] = []
-        try:
-            for chunk in chunks:
-                chunk = self._conform(table, chunk)
-                parts = [(None, chunk)] if column is None else [
-                    (value, chunk.filter(pc.equal(chunk[column], value)).drop_columns([column]))
-                    for value in pc.unique(chunk[column]).to_pylist()]
-                for value, rows in parts:
-                    while rows.num_rows:
-                        if value not in writers:
-                            folder = f"{column}={value}/" if column else ""
-                            relative = f"{folder}part-{uuid.uuid4()}.zstd.parquet"
-                            (path / relative).parent.mkdir(parents=True, exist_ok=True)
-                            writers[value] = relative, pq.ParquetWriter(
-                                path / relative, rows.schema, compression="zstd",
-                                compression_level=3), 0
-                        relative, writer, written = writers[value]
-                        part = rows.slice(0, FILE_ROWS - written)
-                        writer.write_table(part, row_group_size=ROW_GROUP)
-                        rows = rows.slice(part.num_rows)
-                        writers[value] = relative, writer, written + part.num_rows
-                        if written + part.num_rows >= FILE_ROWS:
-                            writer.close()
-                            done.append((value, relative))
-                            del writers[value]
-        finally:
-            for value, (relative, writer, _) in writers.items():
-                writer.close()
-                done.append((value, relative))
-        adds = []
-        for value, relative in sorted(done, key=lambda d: (d[0] is not None, d[0] or 0, d[1])):
-            stat = (path / relative).stat()
-            rows = pq.read_metadata(path / relative).num_rows
-            adds.append(AddAction(relative, stat.st_size, {column: str(value)} if column else {},
-                                  int(stat.st_mtime * 1000), True,
-                                  json.dumps({"numRecords": rows})))
-        return adds
-
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]

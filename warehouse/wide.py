@@ -26,8 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from warehouse.data_files import FILE_ROWS
 from warehouse.schema import WIDE, WIDE_BUCKETS, TableDef
-from warehouse.store import FILE_ROWS
 
 WIDE_TABLES = {t.name: t.cell_table for t in WIDE}
 COMPACT_SLACK = 4  # small files a partition may gather past twice its full files' count
