@@ -446,6 +446,10 @@ def run_size(n: int, root: Path, args) -> dict:
     return r
 
 
+def mib(v: float) -> str:
+    return f"{v / 2**20:.1f} MiB"
+
+
 def gib(v: float) -> str:
     return f"{v / 2**30:.2f} GiB"
 
@@ -468,11 +472,11 @@ METRICS = (  # key, title, format
     ("w1_wide_s", "W1 of 20 agencies, wide (s)", "{:.3f}"),
     ("w1_wide_speedup", "  today / clustered", "{:.1f}x"),
     ("nightly_before_s", f"nightly load of {NIGHTLY}, --baseline (s)", "{:.2f}"),
-    ("nightly_before_written", "  bytes written", gib),
+    ("nightly_before_written", "  bytes written", mib),
     ("nightly_before_rss", "  peak RSS", gib),
     ("nightly_s", f"nightly load_reports of {NIGHTLY} (s)", "{:.2f}"),
     ("nightly_speedup", "  baseline / this checkout", "{:.1f}x"),
-    ("nightly_written", "  bytes written", gib), ("nightly_rss", "  peak RSS", gib))
+    ("nightly_written", "  bytes written", mib), ("nightly_rss", "  peak RSS", gib))
 
 
 def print_table(results: list[dict]) -> None:
