@@ -22,7 +22,9 @@ def write_files(path: Path, chunks: Iterable[pa.Table], column: str | None) -> l
     """The rows of ``chunks`` (in the table's schema) as new Parquet files under the table's
     folder ``path``, one or more per ``column`` value (Hive-style folders; ``column`` None: an
     unpartitioned table), at most ``FILE_ROWS`` rows each, in row groups of ``ROW_GROUP``.
-    Returns their add actions."""
+    Statistics (min/max) are kept for the descriptive columns only, not a wide table's
+    hundreds of number columns: every query opens each file's footer, and they made it several
+    times larger. Returns their add actions."""
     writers: dict[int | None, tuple[str, pq.ParquetWriter, int]] = {}
     done: list[tuple[int | None, str]] = []
     try:
@@ -38,7 +40,8 @@ def write_files(path: Path, chunks: Iterable[pa.Table], column: str | None) -> l
                         (path / relative).parent.mkdir(parents=True, exist_ok=True)
                         writers[value] = relative, pq.ParquetWriter(
                             path / relative, rows.schema, compression="zstd",
-                            compression_level=3), 0
+                            compression_level=3, write_statistics=[
+                                name for name in rows.schema.names if "__" not in name]), 0
                     relative, writer, written = writers[value]
                     part = rows.slice(0, FILE_ROWS - written)
                     writer.write_table(part, row_group_size=ROW_GROUP)
