@@ -1,7 +1,8 @@
 """Warehouse scale: load and query synthetic warehouses of growing size. Run on demand.
 
     .venv/bin/python benchmarks/warehouse.py [--sizes 10000,100000,1000000] [--workdir DIR]
-        [--keep] [--chunk REPORTS] [--mem-limit GiB] [--no-nightly] [--explain]
+        [--keep] [--reuse] [--figures a,b,w1,nightly] [--baseline CHECKOUT]
+        [--chunk REPORTS] [--mem-limit GiB] [--no-nightly] [--explain]
 
 N reports (N/6 agencies over the 31 provinces, 2019-2024, the real cell keys: 221 cells on the
 2019 templates, 225 on 2021's) are generated vectorised, a chunk of whole agencies at a time, and
@@ -13,7 +14,10 @@ requests/new/total by year and province, both checked against the generator's su
 agency's six years: long, via the view over cells the wide tables replaced, via
 ``requests_wide``; W1 of the 20 agencies a nightly load touches, over cells and over the
 touched partitions of ``requests_wide``; the nightly ``load_reports`` of 20 reports (10 new
-agencies, 10 reposts that move canonical flags and meet W4). Each runs in a child process, so
+agencies, 10 reposts that move canonical flags and meet W4) on a hard-linked copy of the
+warehouse, with the bytes it wrote, and beside it the same load by --baseline's code (e.g.
+/work/main) on the same warehouse. --keep --reuse builds a size once and measures it again
+(1M takes long to generate on a small machine). Each runs in a child process, so
 its peak RSS is its own; past --mem-limit (default 60% of RAM) it is stopped and shown FAILED.
 Free disk is checked first. Sizes grow 10x: ~10x is linear. On a shared machine the times are
 noisy: compare the ratios measured in the same run.
@@ -288,7 +292,7 @@ def job_load(spec: dict, workdir: Path) -> dict:
         # agency ids and the agencies table as a load writes them, then the wide tables
         resolver = AgencyResolver()
         table, _ = identify(pa.Table.from_batches(reports, REPORTS.schema), resolver)
-        tx.append("reports", table)
+        tx.replace_files("reports", [], [table])  # (small files, as loads write them)
         agencies = agency_rows(table, resolver)
         tx.replace("agencies", agencies,
                    metadata=identity_metadata(resolver.registry, tx.versions["reports"]))
@@ -324,23 +328,42 @@ def job_query(spec: dict, workdir: Path) -> dict:
 
 
 def job_nightly(spec: dict, workdir: Path) -> dict:
-    """``load_reports`` on the size-N warehouse; with --explain under cProfile (slower), its
-    functions by cumulative time printed."""
+    """``load_reports`` on a copy of the size-N warehouse (hard links: Delta files are never
+    changed in place), so the kept warehouse stays as built and can be measured again with
+    --reuse; with --explain under cProfile (slower), its functions by cumulative time
+    printed. ``spec["code"]``: the checkout whose ``warehouse`` package loads (the baseline)."""
     import cProfile
     import pstats
 
+    if spec.get("code"):
+        for name in [m for m in sys.modules if m == "warehouse" or m.startswith("warehouse.")]:
+            del sys.modules[name]
+        sys.path.insert(0, spec["code"])
     from warehouse.load import load_reports
+    from warehouse.store import Warehouse as Loaded
+    copy = workdir.with_name(workdir.name + "-nightly")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(workdir, copy, copy_function=os.link)
+    lock = copy / "warehouse" / ".lock"  # (written in place by the loader: a copy of its own)
+    if lock.exists():
+        lock.unlink()
+        shutil.copy(workdir / "warehouse" / ".lock", lock)
     reports, profile = nightly_reports(spec["agencies"]), cProfile.Profile()
-    t0 = time.perf_counter()
-    if spec["explain"]:
-        profile.enable()
-    outcome = load_reports(Warehouse(workdir), reports, corrections=[])
-    profile.disable()
-    seconds = time.perf_counter() - t0
-    if spec["explain"]:
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
-    canonical = Warehouse(workdir).read("reports", columns=["canonical"])["canonical"]
-    return {"nightly_s": seconds, "loaded": outcome.reports_loaded,
+    try:
+        t0 = time.perf_counter()
+        if spec["explain"]:
+            profile.enable()
+        outcome = load_reports(Loaded(copy), reports, corrections=[])
+        profile.disable()
+        seconds = time.perf_counter() - t0
+        if spec["explain"]:
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+        canonical = Loaded(copy).read("reports", columns=["canonical"])["canonical"]
+        written = sum(p.stat().st_size for p in copy.rglob("*") if p.is_file()
+                      and p.stat().st_nlink == 1 and p.name != ".lock")
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+    return {"nightly_s": seconds, "loaded": outcome.reports_loaded, "nightly_written": written,
             "findings": Counter(f"{f['rule']} {f['status']}" for f in outcome.findings),
             "reports_after": len(canonical), "canonical_after": pc.sum(canonical).as_py()}
 
@@ -380,10 +403,16 @@ def run_job(job: str, spec: dict, workdir: Path, args) -> tuple[dict | None, str
 
 def run_size(n: int, root: Path, args) -> dict:
     workdir, r = root / f"n{n}", {"reports": n, "failures": {}}
-    shutil.rmtree(workdir, ignore_errors=True)
-    jobs = [("load", "load", {"n": n, "chunk": args.chunk})]
-    jobs += [("query", q, {"query": q}) for q in QUERIES] + [("nightly", "nightly", {})] * (
-        not args.no_nightly)
+    built = workdir / "load.json"  # the load's result, beside a warehouse kept as it was built
+    jobs = [("query", q, {"query": q}) for q in QUERIES if q.split("_")[0] in args.figures]
+    if "nightly" in args.figures:
+        jobs += [("nightly", "nightly_before", {"code": str(args.baseline)})] * bool(
+            args.baseline) + [("nightly", "nightly", {})]
+    if args.reuse and built.exists():
+        r.update(json.loads(built.read_text()))
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+        jobs.insert(0, ("load", "load", {"n": n, "chunk": args.chunk}))
     for job, name, spec in jobs:
         print(f"{n:,} reports: {name}", file=sys.stderr, flush=True)
         spec.update(explain=args.explain, agency=r.get("agency"), agencies=r.get("agencies"))
@@ -391,24 +420,34 @@ def run_size(n: int, root: Path, args) -> dict:
         r["failures"].update({name: why} if why else {})
         if got is None and job == "load":
             break
+        if got and job == "load":
+            built.write_text(json.dumps(got, ensure_ascii=False))
+        if got and name == "nightly_before":
+            got = {"nightly_before_s": got["nightly_s"],
+                   "nightly_before_written": got["nightly_written"]}
         if got and job == "query":
             got = {f"{name}_s": min(got["times"]), f"{name}_times": got["times"],
                    f"{name}_rows": got["rows"], "connect_s": got["connect_s"],
                    f"{name}_result": got["result"]}
         r.update(got or {})
     for query in ("a_cells", "a_wide"):  # both against the generator's sums
-        if f"{query}_result" in r:
+        if f"{query}_result" in r and "expected" in r:  # (a warehouse built elsewhere: none)
             sums, regions = np.zeros((len(YEARS), len(PROVINCES))), list(PROVINCES)
             for year, region, total in r.pop(f"{query}_result"):
                 sums[year - YEARS[0], regions.index(region)] = total or 0
             r[f"{query}_correct"] = bool(np.allclose(sums, r["expected"]))
     r["a_correct"] = all(r.get(f"{q}_correct", True) for q in ("a_cells", "a_wide"))
-    for today, new in (("a_cells", "a_wide"), ("b_view", "b_wide"), ("w1_cells", "w1_wide")):
+    for today, new in (("a_cells", "a_wide"), ("b_view", "b_wide"), ("w1_cells", "w1_wide"),
+                       ("nightly_before", "nightly")):
         if r.get(f"{today}_s") and r.get(f"{new}_s"):
             r[f"{new}_speedup"] = r[f"{today}_s"] / r[f"{new}_s"]
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return r
+
+
+def mib(v: float) -> str:
+    return f"{v / 2**20:.1f} MiB"
 
 
 def gib(v: float) -> str:
@@ -432,8 +471,12 @@ METRICS = (  # key, title, format
     ("w1_cells_s", "W1 of 20 agencies, cells (s)", "{:.3f}"),
     ("w1_wide_s", "W1 of 20 agencies, wide (s)", "{:.3f}"),
     ("w1_wide_speedup", "  today / clustered", "{:.1f}x"),
+    ("nightly_before_s", f"nightly load of {NIGHTLY}, --baseline (s)", "{:.2f}"),
+    ("nightly_before_written", "  bytes written", mib),
+    ("nightly_before_rss", "  peak RSS", gib),
     ("nightly_s", f"nightly load_reports of {NIGHTLY} (s)", "{:.2f}"),
-    ("nightly_rss", "  peak RSS", gib))
+    ("nightly_speedup", "  baseline / this checkout", "{:.1f}x"),
+    ("nightly_written", "  bytes written", mib), ("nightly_rss", "  peak RSS", gib))
 
 
 def print_table(results: list[dict]) -> None:
@@ -472,11 +515,19 @@ def main() -> int:
     parser.add_argument("--chunk", type=int, default=20_004, help="reports per generated chunk")
     parser.add_argument("--mem-limit", type=float, help="GiB of RSS that stops a measurement")
     parser.add_argument("--no-nightly", action="store_true", help="skip the nightly load")
+    parser.add_argument("--reuse", action="store_true", help="measure warehouses kept by "
+                        "--keep in --workdir again instead of building them (implies --keep)")
+    parser.add_argument("--figures", default="a,b,w1,nightly",
+                        help="what to measure: a (aggregate), b (history), w1, nightly")
+    parser.add_argument("--baseline", type=Path, help="another checkout (e.g. main's): its "
+                        "nightly load is measured on the same warehouse, as the 'before'")
     parser.add_argument("--explain", action="store_true",
                         help="print EXPLAIN ANALYZE of the queries, a profile of the nightly load")
     parser.add_argument("--job", choices=("load", "query", "nightly"), help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.figures = set(args.figures.split(",")) - ({"nightly"} if args.no_nightly else set())
+    args.keep = args.keep or args.reuse
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     args.mem_limit = args.mem_limit or round(0.6 * ram / 2**30, 1)
     if args.job:

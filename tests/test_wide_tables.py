@@ -8,13 +8,16 @@ import json
 import textwrap
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
 from extract import extract_document
 from extract.model import Report
 from tests.test_crosschecks import report
-from warehouse.agencies import Registry
+from warehouse import data_files, wide
+from warehouse.agencies import AgencyResolver, Registry
+from warehouse.agencies_load import agency_rows
 from warehouse.load import DocumentMeta, load_reports, report_id
 from warehouse.store import Warehouse
 from warehouse.verify import repair
@@ -117,6 +120,46 @@ def test_a_load_rewrites_only_the_changed_agencies_partitions(tmp_path: Path, co
     assert added and not removed
     assert wide_values(tmp_path, "SELECT report_id FROM requests_wide WHERE year = 2024") == [
         (report_id(repost),)]
+
+
+def test_a_nightly_load_rewrites_only_the_files_of_the_rows_it_changes(
+        tmp_path: Path, corpus, monkeypatch) -> None:
+    """With one row per file, a load that adds a new agency's report and a repost that takes
+    the canonical flag from one report removes, in ``reports`` and each wide table, only the
+    file holding that report's row: the files of every other report stay as they were."""
+    monkeypatch.setattr(data_files, "FILE_ROWS", 1)
+    monkeypatch.setattr(wide, "FILE_ROWS", 1)
+    warehouse = Warehouse(tmp_path)
+    first = [r for name, r in corpus.items() if name != "hongze_district_2023.pdf"]
+    load_reports(warehouse, first)
+    before = warehouse.published()
+    old = report_id(corpus["huaian_city_2024.pdf"])
+    repost = extract_document(DATA / "huaian_city_2024.pdf")
+    repost.sha256 = "a" * 64  # published later: it becomes canonical
+    load_reports(warehouse, [repost, corpus["hongze_district_2023.pdf"]],
+                 {repost.sha256: DocumentMeta(publish_date="2030-01-01")})
+    after = warehouse.published()
+    for table in ("reports", *WIDE_TABLES):
+        path = warehouse.path(table)
+        added, removed = delta_actions(path, after[table])
+        assert len(removed) == 1, (table, removed)
+        assert pq.read_table(path / removed[0], columns=["report_id"])[
+            "report_id"].to_pylist() == [old], table
+        assert files(path, before[table]) - set(removed) <= files(path, after[table]), table
+        expected = 3 if table == "reports" else 2  # (the old row, flag moved) and the new rows
+        assert len(added) == expected, (table, added)
+    for view in WIDE_TABLES:
+        old_rows, new_rows = old_and_new(tmp_path, view)
+        assert new_rows == old_rows and len(new_rows) == 4  # (weihai 2020: two copies)
+    # agencies: only the row of the body a new name was given (洪泽区人民政府, a registry
+    # entry) is rewritten; the same rows as a full build gives
+    added, removed = delta_actions(warehouse.path("agencies"), after["agencies"])
+    hongze = wide_values(tmp_path, "SELECT agency_id FROM reports WHERE year = 2023")
+    assert len(removed) == 1 and len(added) == 1 and len(hongze) == 1
+    assert pq.read_table(warehouse.path("agencies") / removed[0])["agency_id"].to_pylist() == [
+        hongze[0][0]]
+    full = agency_rows(warehouse.read("reports"), AgencyResolver())
+    assert warehouse.read("agencies").sort_by("agency_id").to_pylist() == full.to_pylist()
 
 
 def test_wide_tables_follow_a_correction_a_rebuild_and_a_registry_change(tmp_path: Path,

@@ -108,6 +108,47 @@ def agency_rows(reports: pa.Table, resolver: AgencyResolver,
     return pa.Table.from_pylist(rows, schema=TABLES["agencies"].schema)
 
 
+def write_additions(tx, reports: pa.Table, resolver: AgencyResolver,
+                    metadata: dict[str, str]) -> tuple[pa.Table, pa.Table] | None:
+    """For the registry and rules of the published ``agencies``: the bodies the new
+    ``reports`` name that it lacks, or knows under fewer names, written as new rows; only the
+    files holding the rows they replace are rewritten. Returns (agencies as published, as
+    written), or None when its files cannot be rewritten one by one (``agency_rows`` then)."""
+    by_file = tx.warehouse.read_by_file("agencies")
+    if by_file is None:
+        return None
+    previous, files = by_file
+    found: dict[str, tuple[Agency, set[str]]] = {}
+    for row in _distinct(reports, ["agency", "region", "year"]):
+        agency = resolver.resolve(row["agency"], row["region"], row["year"]).agency
+        if agency is not None:
+            found.setdefault(agency.agency_id, (agency, set()))[1].add(row["agency"])
+    named = pc.is_in(previous["agency_id"], pa.array(sorted(found), pa.string()))
+    known = {r["agency_id"]: r for r in previous.filter(named).to_pylist()}
+    rows = []
+    for agency_id, (agency, given) in sorted(found.items()):
+        if agency_id not in known:
+            rows.append({"agency_id": agency_id, "name": agency.name,
+                         "aliases": sorted({agency.name, *given}),
+                         **{c: getattr(agency, c) for c in (
+                             "province", "prefecture", "county", "division_code", "level",
+                             "kind", "parent_id", "source")}})
+        elif not given <= set(known[agency_id]["aliases"] or ()):
+            rows.append({**known[agency_id],
+                         "aliases": sorted(given | set(known[agency_id]["aliases"] or ()))})
+    added = pa.Table.from_pylist(rows, schema=TABLES["agencies"].schema)
+    replaced = pc.is_in(previous["agency_id"], added["agency_id"])
+    rewrite, chunks, start = [], [], 0
+    for path, count in files:
+        if pc.any(replaced.slice(start, count)).as_py():
+            rewrite.append(path)
+            chunks.append(previous.slice(start, count).filter(
+                pc.invert(replaced.slice(start, count))))
+        start += count
+    tx.replace_files("agencies", rewrite, [*chunks, added], metadata=metadata)
+    return previous, pa.concat_tables([previous.filter(pc.invert(replaced)), added])
+
+
 def _distinct(table: pa.Table, columns: list[str]) -> list[dict]:
     rows = table.select(columns).group_by(columns).aggregate([]).to_pylist()
     return sorted(rows, key=lambda r: tuple((v is None, v) for v in r.values()))

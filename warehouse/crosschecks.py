@@ -54,22 +54,20 @@ def _connect(tx) -> duckdb.DuckDBPyConnection:
 
 
 def continuity(con) -> list[Finding]:
-    """W1, from ``requests_wide`` (a row per canonical report): only the partitions of the
-    touched agencies are read, never the long ``cells``."""
+    """W1, from ``requests_wide`` alone (a row per canonical report, with its agency and
+    year): only the partitions of the touched agencies are read, never ``reports`` or the long
+    ``cells``."""
     columns = sorted(REQUEST_COLUMNS)
     over = ", ".join(f'cw."carried_over__{c}"' for c in columns)
     forward = ", ".join(f'pw."carried_forward__{c}"' for c in columns)
     pairs = con.execute(f"""
-        WITH canon AS (SELECT report_id, agency_of, year FROM reports WHERE canonical
-                       AND agency_of IN (SELECT agency FROM touched)),
-        pairs AS (SELECT cur.report_id AS cur_id, prev.report_id AS prev_id, cur.agency_of,
-                         cur.year FROM canon cur JOIN canon prev
-                  ON cur.agency_of = prev.agency_of AND prev.year = cur.year - 1),
-        wide AS (SELECT * FROM requests_wide WHERE bucket IN (SELECT bucket FROM buckets))
-        SELECT p.cur_id, p.agency_of, p.year, [{over}], [{forward}]
-        FROM pairs p LEFT JOIN wide cw ON cw.report_id = p.cur_id
-        LEFT JOIN wide pw ON pw.report_id = p.prev_id
-        ORDER BY p.agency_of, p.year""").fetchall()
+        WITH canon AS (SELECT *, coalesce(agency_id, agency_key) AS agency_of
+                       FROM requests_wide WHERE bucket IN (SELECT bucket FROM buckets)
+                       AND coalesce(agency_id, agency_key) IN (SELECT agency FROM touched))
+        SELECT cw.report_id, cw.agency_of, cw.year, [{over}], [{forward}]
+        FROM canon cw JOIN canon pw
+        ON cw.agency_of = pw.agency_of AND pw.year = cw.year - 1
+        ORDER BY cw.agency_of, cw.year""").fetchall()
     rows = [(rid, agency_of, year, col, o, f, None, None)
             for rid, agency_of, year, overs, forwards in pairs
             for col, o, f in zip(columns, overs, forwards, strict=True)]

@@ -11,18 +11,27 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from extract.model import Report, Status
 from warehouse import wide
 from warehouse.agencies import AgencyResolver, Registry
 from warehouse.agencies_load import (
-    IDENTITY_DIGEST, REPORTS_VERSION, agency_rows, conform, identify, identity, identity_digest,
-    identity_findings, identity_metadata,
+    IDENTITY_DIGEST,
+    REPORTS_VERSION,
+    agency_rows,
+    conform,
+    identify,
+    identity,
+    identity_digest,
+    identity_findings,
+    identity_metadata,
+    write_additions,
 )
 from warehouse.canonical import choose_canonical
 from warehouse.corrections import Correction, agency_key, index, load_corrections
@@ -56,9 +65,15 @@ class LoadResult:
     findings: list[dict] = field(default_factory=list)  # this run's FAIL/UNCERTAIN rows
 
 
+# What a load reads of the published reports while the registry and rules are unchanged: what
+# the canonical choice, agency ids, the wide rows and the rules need (not the sha256 and such).
+LOAD_COLUMNS = [name for name in TABLES["reports"].schema.names if name not in (
+    "document_sha256", "page_url", "extractor", "extractor_version", "error", "run_id")]
+
+
 def new_run_id() -> str:
     """Run ids sort by start time (to the microsecond), then by a random suffix."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ-") + uuid.uuid4().hex[:6]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ-") + uuid.uuid4().hex[:6]
 
 
 def report_id(report: Report) -> str:
@@ -139,12 +154,21 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
     by_agency_year = index(corrections)
     resolver = AgencyResolver(agency_registry)
     result = LoadResult(run_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with warehouse.transaction(run_id) as tx:
-        known = set(warehouse.read("reports", columns=["report_id"])["report_id"].to_pylist())
+        # The same registry and rules as the published load: only new reports need an id, and
+        # only the columns the canonical choice, the wide rows and the rules read are read.
+        digest = identity_digest(resolver.registry)
+        recorded = warehouse.commit_metadata("agencies")  # (and reports as that load left it)
+        same = (recorded.get(IDENTITY_DIGEST) == digest and recorded.get(REPORTS_VERSION)
+                == str(warehouse.published().get("reports")))
+        by_file = same and warehouse.read_by_file("reports", LOAD_COLUMNS)
+        published, files = by_file or (conform(warehouse.read("reports"), "reports"), None)
+        ids = [report_id(report) for report in reports]
+        known = set(pc.filter(pa.array(ids, pa.string()), pc.is_in(
+            pa.array(ids, pa.string()), published["report_id"])).to_pylist())
         new_reports, cells, quality = [], [], []
-        for report in reports:
-            rid = report_id(report)
+        for report, rid in zip(reports, ids, strict=True):
             if rid in known:
                 result.reports_unchanged += 1
                 continue
@@ -161,22 +185,22 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         new_cells = _table("cells", cells)
         tx.append("cells", new_cells)
         tx.append("quality", _table("quality", quality))
-        published = conform(warehouse.read("reports"), "reports")
-        # The same registry and rules as the published load: only new reports need an id.
-        digest = identity_digest(resolver.registry)
-        recorded = warehouse.commit_metadata("agencies")  # (and reports as that load left it)
-        same = (recorded.get(IDENTITY_DIGEST) == digest and recorded.get(REPORTS_VERSION)
-                == str(warehouse.published().get("reports")))
         reports_table, touched = _reports_with_canonical(
             published, new_reports, resolver, published.num_rows if same else 0)
         if touched or new_reports:
-            tx.replace("reports", reports_table)
-        agencies_before = warehouse.read("agencies")
-        fresh = reports_table.slice(published.num_rows)
-        agencies = (agency_rows(fresh, resolver, agencies_before) if same
-                    else agency_rows(reports_table, resolver))
-        tx.replace("agencies", agencies, metadata=identity_metadata(
-            resolver.registry, tx.versions.get("reports", warehouse.published().get("reports"))))
+            _write_reports(tx, published, reports_table, files, _table("reports", new_reports))
+        metadata = identity_metadata(
+            resolver.registry, tx.versions.get("reports", warehouse.published().get("reports")))
+        written = same and write_additions(tx, reports_table.slice(published.num_rows),
+                                           resolver, metadata)
+        if written:
+            agencies_before, agencies = written
+        else:
+            agencies_before = warehouse.read("agencies")
+            fresh = reports_table.slice(published.num_rows)
+            agencies = (agency_rows(fresh, resolver, agencies_before) if same
+                        else agency_rows(reports_table, resolver))
+            tx.rewrite("agencies", agencies, metadata=metadata)
         touched_rows = _of_identities(reports_table, touched)
         wide.update(tx, published, reports_table, agencies_before, agencies, new_cells,
                     registry_changed=not same)
@@ -198,7 +222,7 @@ def _run_row(result: LoadResult, run: RunRecord, started: datetime) -> dict:
     failures = result.quality_fail or run.portals_failed or result.reports_unreadable
     return {
         "run_id": result.run_id, "kind": run.kind,
-        "started_at": run.started_at or started, "finished_at": datetime.now(timezone.utc),
+        "started_at": run.started_at or started, "finished_at": datetime.now(UTC),
         "status": "completed_with_failures" if failures else "completed",
         "portals": run.portals, "portals_failed": run.portals_failed,
         "portals_blocked": run.portals_blocked, "documents_new": run.documents_new,
@@ -224,6 +248,42 @@ def _new_documents(warehouse: Warehouse, rows: list[dict]) -> pa.Table:
     return _table("documents", fresh)
 
 
+def _write_reports(tx, published: pa.Table, reports: pa.Table,
+                   files: list[tuple[str, int]] | None, new_rows: pa.Table) -> None:
+    """``reports`` (``published`` in file order, then ``new_rows``) written as the new version:
+    given the published ``files`` (path, rows), only the files holding a row whose canonical
+    flag or agency_id changed are rewritten (read whole again: ``published`` holds only
+    ``LOAD_COLUMNS``) and the new rows go to a new file; else (the registry or the identity
+    rules changed) the table, read whole, is written whole."""
+    if files is None:
+        tx.rewrite("reports", reports)
+        return
+    old = published.num_rows
+    changed = pc.or_(_differ(published["canonical"], reports["canonical"].slice(0, old)),
+                     _differ(published["agency_id"], reports["agency_id"].slice(0, old)))
+    rewrite, chunks, start = [], [], 0
+    for path, rows in files:
+        if pc.any(changed.slice(start, rows)).as_py():
+            rewrite.append(path)
+            whole = ds.dataset(path, schema=TABLES["reports"].schema, format="parquet")
+            chunks.append(_flags(whole.to_table(), reports.slice(start, rows)))
+        start += rows
+    tx.replace_files("reports", rewrite, [*chunks, _flags(new_rows, reports.slice(old))])
+
+
+def _flags(rows: pa.Table, chosen: pa.Table) -> pa.Table:
+    """``rows`` with the canonical flag and agency_id of ``chosen`` (the same reports)."""
+    for name in ("canonical", "agency_id"):
+        rows = rows.set_column(rows.schema.get_field_index(name), name, chosen[name])
+    return rows
+
+
+def _differ(before: pa.ChunkedArray, after: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Where two columns differ, a null against a value counting as a difference."""
+    unequal = pc.fill_null(pc.not_equal(before, after), True)
+    return pc.and_(unequal, pc.invert(pc.and_(pc.is_null(before), pc.is_null(after))))
+
+
 def _of_identities(reports: pa.Table, identities: set[str]) -> pa.Table:
     """The reports whose identity (agency_id, else agency_key) is one of ``identities``."""
     of = pc.coalesce(reports["agency_id"], reports["agency_key"])
@@ -238,7 +298,8 @@ def _reports_with_canonical(published: pa.Table, new_rows: list[dict],
     from row ``start`` on, and the canonical flags of the touched identities (the new
     reports', and those a registry change merged or split) chosen again; and those
     identities."""
-    combined = pa.concat_tables([published, _table("reports", new_rows)])
+    combined = pa.concat_tables([published, _table("reports", new_rows).select(
+        published.column_names)])
     combined, touched = identify(combined, resolver, start)
     fresh = combined.slice(combined.num_rows - len(new_rows)) if new_rows else combined.slice(0, 0)
     touched |= {identity(row) for row in fresh.select(["agency_id", "agency_key"]).to_pylist()}

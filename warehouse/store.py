@@ -19,20 +19,19 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
-from deltalake.transaction import AddAction
 from deltalake.exceptions import DeltaError
+from deltalake.transaction import RemoveAction
 
+from warehouse.data_files import write_files
 from warehouse.failed_load import DiskFull, FilesBefore, is_disk_full
 from warehouse.lock import WarehouseLocked, hold
 from warehouse.schema import TABLES
@@ -41,7 +40,6 @@ __all__ = ["Transaction", "Warehouse", "WarehouseLocked"]
 
 WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 POINTER = "_published.json"
-ROW_GROUP = 2048  # rows per row group of the files ``write_partitions`` writes
 LAST_WRITE = "nianbao_last_write"  # commit metadata: this commit ended a transaction
 
 
@@ -155,6 +153,21 @@ class Warehouse:
     def read(self, table: str, columns: list[str] | None = None) -> pa.Table:
         return self.dataset(table).to_table(columns=columns)
 
+    def read_by_file(self, table: str, columns: list[str] | None = None
+                     ) -> tuple[pa.Table, list[tuple[str, int]]] | None:
+        """The table's rows (their ``columns``) file after file, and (path, rows) of each file
+        in that order, so a load can rewrite only the files whose rows it changes; None when
+        the files alone do not give the table or were written with other columns than its
+        definition's."""
+        files, delta = self.files(table), self.delta(table)
+        if not files or TABLES[table].partition_by or (
+                [f.name for f in delta.schema().fields] != TABLES[table].schema.names):
+            return None
+        paths = [path for path, _ in files]
+        data = ds.dataset(paths, schema=TABLES[table].schema, format="parquet").to_table(
+            columns=columns)
+        return data, [(path, pq.read_metadata(path).num_rows) for path in paths]
+
     @contextmanager
     def transaction(self, run_id: str) -> Iterator[Transaction]:
         """A load: exclusive, rolled back to the published state first, published at the end.
@@ -224,7 +237,7 @@ class Warehouse:
 
     def _write_pointer(self, tables: dict[str, int], run_id: str) -> None:
         text = json.dumps({"tables": tables, "run_id": run_id,
-                           "published_at": datetime.now(timezone.utc).isoformat()}, indent=2)
+                           "published_at": datetime.now(UTC).isoformat()}, indent=2)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".published-")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -295,43 +308,37 @@ class Transaction:
                         if metadata else None)
         self._done(table)
 
+    def rewrite(self, table: str, data: pa.Table, metadata: dict[str, str] | None = None
+                ) -> None:
+        """The table's whole content, as one new version written like ``replace_files``
+        writes (files of ``data_files.FILE_ROWS`` rows a later load can rewrite one by one); a table
+        not yet written or written with other columns is replaced by delta-rs instead."""
+        if not DeltaTable.is_deltatable(str(self.warehouse.path(table))):
+            self.replace_files(table, [], [data], metadata=metadata)
+            return
+        delta = self.warehouse.delta(table) if table not in self.versions else DeltaTable(
+            self.warehouse.path(table), version=self.versions[table])
+        files = self.files(table) if delta is not None else None
+        if files is None or TABLES[table].partition_by or (
+                [f.name for f in delta.schema().fields] != TABLES[table].schema.names):
+            self.replace(table, data, metadata)
+            return
+        self.replace_files(table, [path for path, _ in files], [data], metadata=metadata)
+
     def write_partitions(self, table: str, chunks: Iterable[pa.Table], column: str,
                          values: set[int] | None = None) -> None:
         """Replace the partitions ``column IN values`` (all of the table if None) with the rows
         of ``chunks``, as one new version: the other partitions' files stay as they are.
 
-        The files are written by pyarrow, one per partition (small row groups: sorted rows
-        let a reader skip all but the few holding what it asks for), and
-        committed to Delta as add actions: delta-rs's own writer sets up each partition's
-        writer at a cost that, for a table with hundreds of columns, was most of a load."""
+        The files are written by pyarrow (``data_files.write_files``) and committed to Delta as add
+        actions: delta-rs's own writer sets up each partition's writer at a cost that, for a
+        table with hundreds of columns, was most of a load."""
         path, schema = self.warehouse.path(table), TABLES[table].schema
         if values is None or not DeltaTable.is_deltatable(str(path)):
             # the whole table: emptied (and given the current columns) first, in this load
             write_deltalake(path, schema.empty_table(), mode="overwrite", partition_by=[column],
                             writer_properties=WRITER, schema_mode="overwrite")
-        writers: dict[int, tuple[str, pq.ParquetWriter]] = {}
-        try:
-            for chunk in chunks:
-                chunk = self._conform(table, chunk)
-                for value in pc.unique(chunk[column]).to_pylist():
-                    rows = chunk.filter(pc.equal(chunk[column], value)).drop_columns([column])
-                    if value not in writers:
-                        relative = f"{column}={value}/part-{uuid.uuid4()}.zstd.parquet"
-                        (path / relative).parent.mkdir(parents=True, exist_ok=True)
-                        writers[value] = relative, pq.ParquetWriter(
-                            path / relative, rows.schema, compression="zstd",
-                            compression_level=3)
-                    writers[value][1].write_table(rows, row_group_size=ROW_GROUP)
-        finally:
-            for _, writer in writers.values():
-                writer.close()
-        adds = []
-        for value, (relative, _) in sorted(writers.items()):
-            stat = (path / relative).stat()
-            rows = pq.read_metadata(path / relative).num_rows
-            adds.append(AddAction(relative, stat.st_size, {column: str(value)},
-                                  int(stat.st_mtime * 1000), True,
-                                  json.dumps({"numRecords": rows})))
+        adds = write_files(self.warehouse.path(table), (self._conform(table, c) for c in chunks), column)
         if values is None:
             DeltaTable(path).create_write_transaction(adds, mode="append", schema=schema,
                                                       partition_by=[column])
@@ -341,6 +348,32 @@ class Transaction:
                 partition_filters=[(column, "in", [str(v) for v in sorted(values)])])
         self._done(table)
 
+    def replace_files(self, table: str, remove: list[str], chunks: Iterable[pa.Table],
+                      column: str | None = None, metadata: dict[str, str] | None = None
+                      ) -> None:
+        """One new version in which the files ``remove`` (absolute paths, as ``files`` gives
+        them) are gone and the rows of ``chunks`` are in new files: every other file stays,
+        so a load that changes a few agencies rewrites only the files holding them.
+        ``metadata`` goes to the commit, which is then made even when nothing changed."""
+        path, schema = self.warehouse.path(table), TABLES[table].schema
+        if not DeltaTable.is_deltatable(str(path)):
+            write_deltalake(path, schema.empty_table(), partition_by=[column] if column else None,
+                            writer_properties=WRITER)
+        adds = write_files(self.warehouse.path(table), (self._conform(table, c) for c in chunks), column)
+        now = int(datetime.now(UTC).timestamp() * 1000)
+        removes = []
+        for absolute in remove:
+            relative = Path(absolute).relative_to(path).as_posix()
+            values = {column: relative.split("/", 1)[0].split("=", 1)[1]} if column else {}
+            removes.append(RemoveAction(relative, True, now, (path / relative).stat().st_size,
+                                        values))
+        if not adds and not removes and not metadata:
+            return
+        DeltaTable(path).create_write_transaction(
+            [*removes, *adds], mode="append", schema=schema,
+            partition_by=[column] if column else None,
+            commit_properties=CommitProperties(custom_metadata=metadata) if metadata else None)
+        self._done(table)
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]

@@ -5,9 +5,10 @@ cover them like any other table).
 
 A load rewrites only what it changed. A row is removed where its report stopped being canonical
 or its ``agency_id`` moved, and added where a report became canonical or its ``agency_id``
-moved; the partitions (``bucket``: a stable hash of ``agency_key``) holding those rows are
-rewritten whole, every other partition keeps its files. A registry change to an agency's region,
-level or kind rewrites the partitions of its reports. Without wide tables (the first load, or a
+moved; only the files holding removed rows are rewritten and added rows go to new files of their
+partitions (``bucket``: a stable hash of ``agency_key``), every other file stays; a partition
+that gathered many small files is compacted. A registry change to an agency's region, level or
+kind rewrites the partitions of its reports whole. Without wide tables (the first load, or a
 warehouse written before them) every canonical report is pivoted from ``cells``, a year
 partition at a time.
 """
@@ -15,16 +16,21 @@ partition at a time.
 from __future__ import annotations
 
 import hashlib
+import math
+from collections import Counter
 from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
+from warehouse.data_files import FILE_ROWS
 from warehouse.schema import WIDE, WIDE_BUCKETS, TableDef
 
 WIDE_TABLES = {t.name: t.cell_table for t in WIDE}
+COMPACT_SLACK = 4  # small files a partition may gather past twice its full files' count
 AGENCY_COLUMNS = ("division_code", "level", "kind")
 # Every cell key of the three tables, and where each wide table's cells start in that list.
 _KEYS = [f"{t.cell_table}/{c.name.replace('__', '/')}" for t in WIDE
@@ -188,19 +194,62 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     years = sorted({y for y in old["year"].to_pylist() if y is not None})
     source = [*new_cells.select(["report_id", "table", "row", "col", "value"]).to_batches(),
               *_cells(tx.dataset("cells"), old["report_id"].combine_chunks(), years)]
-    fresh = rows(adding, agencies, iter(source))
+    fresh = rows(adding, agencies.filter(pc.fill_null(pc.is_in(  # (only the bodies it needs)
+        agencies["agency_id"], adding["agency_id"]), False)), iter(source))
     drop = pa.array(sorted(gone | come), pa.string())
     for table in WIDE:
-        paths = [path for path, part in tx.files(table.name) or [] if part["bucket"] in touched]
-        kept = ds.dataset(paths, schema=table.schema.remove(table.schema.get_field_index(
-            "bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
-        kept = kept.append_column("bucket", buckets(kept["agency_key"]))
-        kept = kept.select(table.schema.names).cast(table.schema)
+        in_touched = [path for path, part in tx.files(table.name) or []
+                      if part["bucket"] in touched]
         if registry_changed:
-            kept = _refresh_agency(kept, agencies)
-        tx.write_partitions(table.name, [_sorted(pa.concat_tables([kept, fresh[table.name]]))],
-                            "bucket", touched)
+            _rewrite_partitions(tx, table, in_touched, drop, fresh[table.name], agencies,
+                                touched)
+        else:
+            _rewrite_files(tx, table, in_touched, drop, fresh[table.name])
     return touched
+
+
+def _without(table: TableDef, paths: list[str], drop: pa.Array) -> pa.Table:
+    """The rows of the files ``paths`` of a wide table but those of the reports ``drop``."""
+    kept = ds.dataset(paths, schema=table.schema.remove(table.schema.get_field_index(
+        "bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
+    kept = kept.append_column("bucket", buckets(kept["agency_key"]))
+    return kept.select(table.schema.names).cast(table.schema)
+
+
+def _rewrite_partitions(tx, table: TableDef, paths: list[str], drop: pa.Array,
+                        fresh: pa.Table, agencies: pa.Table, touched: set[int]) -> None:
+    """The partitions ``touched`` rewritten whole (the registry may have changed an agency's
+    region, level or kind: every kept row takes them again)."""
+    kept = _refresh_agency(_without(table, paths, drop), agencies)
+    tx.write_partitions(table.name, [_sorted(pa.concat_tables([kept, fresh]))], "bucket",
+                        touched)
+
+
+def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
+                   fresh: pa.Table) -> None:
+    """Only the files holding a row that goes are rewritten; the new rows go to new files of
+    their partitions. A partition that has gathered many small files this way is compacted
+    (rewritten whole, sorted) instead, so queries keep opening few files per partition."""
+    holding = [path for path in paths if pc.any(pc.is_in(
+        pq.read_table(path, columns=["report_id"])["report_id"], drop)).as_py()]
+    files_after: dict[int, int] = {}
+    rows_after: dict[int, int] = {}
+    for path in paths:
+        bucket = _bucket_of_path(path)
+        files_after[bucket] = files_after.get(bucket, 0) + (path not in holding)
+        rows_after[bucket] = rows_after.get(bucket, 0) + pq.read_metadata(path).num_rows
+    for bucket, count in Counter(fresh["bucket"].to_pylist()).items():
+        files_after[bucket] = files_after.get(bucket, 0) + 1
+        rows_after[bucket] = rows_after.get(bucket, 0) + count
+    compact = {b for b, n in files_after.items()
+               if n > 2 * math.ceil(rows_after[b] / FILE_ROWS) + COMPACT_SLACK}
+    rewrite = sorted({p for p in paths if _bucket_of_path(p) in compact} | set(holding))
+    kept = _without(table, rewrite, drop) if rewrite else table.schema.empty_table()
+    tx.replace_files(table.name, rewrite, [_sorted(pa.concat_tables([kept, fresh]))], "bucket")
+
+
+def _bucket_of_path(path: str) -> int:
+    return int(path.rsplit("/bucket=", 1)[1].split("/", 1)[0])
 
 
 def _current(tx, table: TableDef) -> bool:
