@@ -68,9 +68,10 @@ def test_a_change_to_the_interpreter_re_extracts_every_document(stored: Path,
                             "ORDER BY extractor").fetchall()
     assert canonical == [("docx-lxml", extractor_version(docx.VERSION)),
                          ("html-lxml", extractor_version(html.VERSION))]
-    older = con.execute("SELECT DISTINCT extractor_version FROM reports WHERE NOT canonical"
-                        ).fetchall()
-    assert len(older) == 1 and older[0][0] not in {v for _, v in canonical}
+    older = con.execute("SELECT extractor, extractor_version FROM reports WHERE NOT canonical "
+                        "ORDER BY extractor").fetchall()  # each document's first reading
+    assert [e for e, _ in older] == ["docx-lxml", "html-lxml"]
+    assert all(old != new for (_, old), (_, new) in zip(older, canonical, strict=True))
 
 
 def test_rebuild_command(stored: Path) -> None:
