@@ -128,6 +128,9 @@ def cell_rows(report: Report, rid: str, corrections: dict[str, Correction]) -> l
     return rows
 
 
+CELL_CHUNK = 50_000
+
+
 def _table(name: str, rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=TABLES[name].schema)
 
@@ -168,6 +171,7 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         known = set(pc.filter(pa.array(ids, pa.string()), pc.is_in(
             pa.array(ids, pa.string()), published["report_id"])).to_pylist())
         new_reports, cells, quality = [], [], []
+        cell_tables: list[pa.Table] = []  # Arrow every CELL_CHUNK rows (a row dict is ~1 KB)
         for report, rid in zip(reports, ids, strict=True):
             if rid in known:
                 result.reports_unchanged += 1
@@ -178,11 +182,15 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
             result.reports_unreadable += row["status"] == "unreadable"
             fixes = by_agency_year.get((row["agency_key"], report.year), {})
             cells.extend(cell_rows(report, rid, fixes))
+            if len(cells) >= CELL_CHUNK:
+                cell_tables.append(_table("cells", cells))
+                cells = []
             quality.extend(quality_rows(report_findings(report, rid), run_id))
         result.reports_loaded = sum(1 for r in new_reports if r["status"] in ("ok", "quality_failures"))
-        result.cells_loaded = len(cells)
+        new_cells = pa.concat_tables([*cell_tables, _table("cells", cells)])
+        del cell_tables, cells
+        result.cells_loaded = new_cells.num_rows
         tx.append("documents", _new_documents(warehouse, documents or []))
-        new_cells = _table("cells", cells)
         tx.append("cells", new_cells)
         tx.append("quality", _table("quality", quality))
         reports_table, touched = _reports_with_canonical(
