@@ -10,13 +10,13 @@ YAML per host (``delay`` seconds between requests to a host). The figures:
   s) the server alone: 5,000 document requests from a plain asyncio client (keep-alive, 50
      connections on 50 hosts), so a slow figure below is not the server's;
   a) ``nianbao crawl`` of --portals portals (the CLI, a subprocess, end to end): wall, CPU of
-     the process tree, requests served, CPU ms per request, peak RSS of the tree;
+     the process tree, requests served, CPU ms per request, peak memory (PSS) of the tree;
   b) ``nianbao run`` (crawl, extract every report, load, checks) over the same portals into a
-     fresh data dir: wall, peak RSS, the phase split (from the flow's log lines, timed as they
+     fresh data dir: wall, peak memory, the phase split (from the flow's log lines, timed as they
      arrive), and the warehouse read back: every report's cells against the generator's;
   c) a second ``nianbao run`` over the unchanged portals: requests by kind; a document request
      is a failure (exit 1): an unchanged document is read from the store, not fetched;
-  d) ``nianbao crawl`` of --large portals in one crawler process: peak RSS, wall, CPU/request.
+  d) ``nianbao crawl`` of --large portals in one crawler process: peak memory, wall, CPU/request.
 
 Each wall time is printed beside the politeness floor, the most any one host's requests must
 take (requests to the busiest host x delay), and as a ratio to it. The machine is shared: CPU
@@ -96,7 +96,10 @@ def report_line(title: str, m: Measured, requests: list, delay: float,
     cpu = (f"{per_request:.2f} ms per request (target <= {target:.0f}: "
            f"{verdict(per_request, target)})" if crawl_only else "crawl, extraction and load")
     print(f"   CPU of the process tree {m.cpu_s:.1f} s = {cpu}; "
-          f"peak RSS of the tree {mib(m.peak_rss)} over up to {m.peak_processes} processes")
+          f"peak memory (PSS) of the tree {mib(m.peak_memory)} over up to {m.peak_processes} "
+          "processes")
+    print("   at the peak: " + "; ".join(f"{name} {mib(size)}" for name, size in sorted(
+        m.peak_by_process.items(), key=lambda item: -item[1])))
 
 
 # -- s) the server alone ---------------------------------------------------------------------------
@@ -203,7 +206,7 @@ def run_figure(title: str, portal: MassPortal, hosts: int, delay: float, work: P
     if not second:
         print(f"   wall target <= {TARGETS['run_wall_s']:.0f} s: "
               f"{verdict(m.wall_s, TARGETS['run_wall_s'])}; peak target <= 2 GiB: "
-              f"{verdict(m.peak_rss, TARGETS['run_peak'])}")
+              f"{verdict(m.peak_memory, TARGETS['run_peak'])}")
     print(f"   {phase_split(m)}")
     print("   " + next((line.strip() for _, line in reversed(m.lines)
                         if "completed" in line), "no completion message"))

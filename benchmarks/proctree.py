@@ -1,9 +1,10 @@
 """Run a command and measure its whole process tree: wall, CPU, peak memory, timed output lines.
 
 CPU is ``RUSAGE_CHILDREN`` before and after (every descendant the command waited for: crawler
-subprocesses, extraction workers, the run's own Prefect server). Memory is the sum of the RSS of
-every live process in the tree, sampled from /proc a few times a second (shared pages of forked
-workers count once per process: an upper bound, as an operator's ``ps`` would add it up).
+subprocesses, extraction workers, the run's own Prefect server). Memory is the sum of the PSS of
+every live process in the tree, sampled from /proc a few times a second: a page shared by n
+processes counts 1/n in each, so the sum is the memory the tree really holds (a sum of RSS would
+count the flow's pages again in every forked extraction worker).
 """
 
 from __future__ import annotations
@@ -17,18 +18,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
 
 @dataclass
 class Measured:
     returncode: int
     wall_s: float
     cpu_s: float
-    peak_rss: int  # bytes
+    peak_memory: int  # bytes
     peak_processes: int
     timed_out: bool = False  # killed (the whole tree, SIGKILL) at the timeout
     lines: list[tuple[float, str]] = field(default_factory=list)  # (seconds from start, line)
+    peak_by_process: dict[str, int] = field(default_factory=dict)  # the PSS of each at the peak
 
     def first(self, needle: str) -> float | None:
         """Seconds from start to the first output line containing ``needle``."""
@@ -60,14 +60,31 @@ def tree(root: int) -> list[int]:
     return found
 
 
-def rss(pids: list[int]) -> int:
-    total = 0
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes: each page shared by n processes counts 1/n (forked
+    extraction workers share the flow's pages; their RSS would count them again)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    raise ValueError("no Pss line")
+
+
+def rss_by_process(pids: list[int]) -> dict[str, int]:
+    """Memory in bytes (PSS) of each of ``pids`` still alive, keyed "pid name"."""
+    found = {}
     for pid in pids:
         try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+            size = _pss(pid)
+            line = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue
-    return total
+        words = [w.decode(errors="replace").rsplit("/", 1)[-1] for w in line[:3] if w]
+        found[f"{pid} {' '.join(words)[:60]}"] = size
+    return found
+
+
+def rss(pids: list[int]) -> int:
+    return sum(rss_by_process(pids).values())
 
 
 def _cpu_of_children() -> float:
@@ -95,11 +112,15 @@ def measure(command: list[str], *, env: dict[str, str] | None = None, cwd: Path 
 
     reader = threading.Thread(target=read_output, daemon=True)
     reader.start()
-    peak_rss = peak_processes = 0
+    peak_memory = peak_processes = 0
+    peak_by_process: dict[str, int] = {}
     timed_out = False
     while process.poll() is None:
         pids = tree(process.pid)
-        peak_rss, peak_processes = max(peak_rss, rss(pids)), max(peak_processes, len(pids))
+        sample = rss_by_process(pids)
+        if sum(sample.values()) > peak_memory:
+            peak_memory, peak_by_process = sum(sample.values()), sample
+        peak_processes = max(peak_processes, len(pids))
         if timeout is not None and time.perf_counter() - started > timeout and not timed_out:
             timed_out = True
             for pid in pids:  # only this command's own tree, each by its id
@@ -110,5 +131,5 @@ def measure(command: list[str], *, env: dict[str, str] | None = None, cwd: Path 
         time.sleep(interval)
     wall = time.perf_counter() - started
     reader.join(timeout=10)
-    return Measured(process.returncode, wall, _cpu_of_children() - cpu_before, peak_rss,
-                    peak_processes, timed_out, lines)
+    return Measured(process.returncode, wall, _cpu_of_children() - cpu_before, peak_memory,
+                    peak_processes, timed_out, lines, peak_by_process)

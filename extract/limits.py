@@ -13,6 +13,7 @@ LibreOffice process groups a killed worker left running are killed first.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -97,6 +98,9 @@ def _orphaned(workdir: Path) -> None:
 
 def _serve(conn, parent_end, workdir: str, memory: int, debug_log: Path | None) -> None:
     """A worker: (path, suffix, images, url) in, Report out, until None or the pipe closes."""
+    # The parent's objects came with the fork as shared pages; a collection that walked them
+    # would write to each and copy them all (the flow's reports: hundreds of MB per worker).
+    gc.freeze()
     parent_end.close()
     threading.Thread(target=_exit_with_parent, args=(os.getppid(), Path(workdir)),
                      daemon=True).start()
@@ -301,6 +305,13 @@ def shared_pool(workers: int | None = None) -> ExtractionPool:
                                      Path(debug_log) if debug_log else None)
             atexit.register(_shared.close)
         return _shared
+
+
+def close_shared_pool() -> None:
+    """Stop this process's pool, if it has one (the next ``shared_pool()`` starts another)."""
+    with _shared_lock:
+        if _shared is not None:
+            _shared.close()
 
 
 def _kill_converters(workdir: Path) -> None:

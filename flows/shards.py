@@ -29,7 +29,7 @@ from prefect.futures import PrefectFuture, as_completed
 from crawlers.config import PortalConfig
 from crawlers.report import CrawlReport
 from extract import Report
-from extract.limits import shared_pool
+from extract.limits import close_shared_pool, shared_pool
 from flows.crawling import CrawlResult, run_crawl
 from flows.pipeline import Candidate, candidates
 
@@ -161,4 +161,5 @@ def crawl_and_extract(shards: list[list[PortalConfig]], data_dir: Path, delay: f
         run.items += batch
         run.reports += outcome.pop("reports")
         run.batches.append(outcome)
+    close_shared_pool()  # this process's extraction workers: their memory is the load's now
     return run
