@@ -10,7 +10,7 @@ PREFECT_PORT ?= 4200
 # Prefect's environment (no telemetry, ...) is set in one place, flows/prefect_env.py: by the
 # nianbao CLI and the tests themselves, and here for `prefect server` by running it through it.
 
-.PHONY: demo test serve bench clean
+.PHONY: demo test lint serve bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+# ruff, with the rules chosen in pyproject.toml; CI runs it before the tests
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
 
 # A local Prefect server (UI on http://127.0.0.1:$(PREFECT_PORT)) and the served `nightly`
 # deployment; Ctrl-C or SIGTERM stops both.

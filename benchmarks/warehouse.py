@@ -235,7 +235,8 @@ def nightly_reports(agencies: int) -> list:
 # -- jobs: each runs in its own child process -----------------------------------------------------
 
 QUERIES = {  # today's SQL over cells beside the materialized table, on the same data
-    "a_cells": """SELECT r.year, r.region, sum(c.value) FROM cells c JOIN reports r USING (report_id)
+    "a_cells": """SELECT r.year, r.region, sum(c.value)
+        FROM cells c JOIN reports r USING (report_id)
         WHERE r.canonical AND c."table" = 'requests' AND c."row" = 'new' AND c.col = 'total'
         GROUP BY ALL""",
     "a_wide": "SELECT year, region, sum(new__total) FROM requests_wide GROUP BY ALL",
@@ -499,7 +500,8 @@ def print_table(results: list[dict]) -> None:
     for r in results:
         print(f"\n{label(r['reports'])}: " + "; ".join(f"{k} {v}" for k, v in r["failures"].items())
               + f"\n  aggregate: {r.get('a_wide_rows')} rows, sums match the generator's: "
-              f"cells {r.get('a_cells_correct')}, wide {r.get('a_wide_correct')}; history of {r.get('agency')}: {r.get('b_long_rows')} rows "
+              f"cells {r.get('a_cells_correct')}, wide {r.get('a_wide_correct')}; "
+              f"history of {r.get('agency')}: {r.get('b_long_rows')} rows "
               f"long, {r.get('b_wide_rows')} wide; all runs (s): "
               + str({q: [round(t, 3) for t in r.get(f"{q}_times", [])] for q in QUERIES}))
         if "nightly_s" in r:

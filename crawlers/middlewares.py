@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
@@ -255,7 +255,7 @@ class Conditional(_CrawlerAware):
 def _age_days(fetched_at: str | None) -> float:
     if not fetched_at:
         return float("inf")
-    return (datetime.now(timezone.utc) - datetime.fromisoformat(fetched_at)).total_seconds() / 86400
+    return (datetime.now(UTC) - datetime.fromisoformat(fetched_at)).total_seconds() / 86400
 
 
 class Encoding(_CrawlerAware):

@@ -20,7 +20,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -133,7 +133,7 @@ class RawStore:
         return found
 
     def _quarantine(self, sha256: str, actual: str, size: int) -> Quarantined:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.quarantine_dir.mkdir(parents=True, exist_ok=True)
         target = self.quarantine_dir / f"{sha256}.{now.strftime('%Y%m%dT%H%M%S.%fZ')}"
         entry = Quarantined(sha256, actual, size, str(target.relative_to(self.root.parent)),

@@ -127,7 +127,8 @@ def check_complete(report: Report) -> list[CheckResult]:
                                        f"all {len(expected)} cells found", [], len(expected),
                                        len(expected)))
     negative = [k for k, c in report.cells.items()
-                if c.value is not None and c.value < 0 and k.rsplit("/", 1)[1] not in SIGNED_COLUMNS]
+                if c.value is not None and c.value < 0
+                and k.rsplit("/", 1)[1] not in SIGNED_COLUMNS]
     if negative:
         results.append(CheckResult("R5", Status.FAIL, "report", "negative counts", negative))
     return results

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -78,15 +78,18 @@ def _print_readable(report: Report, out: Console) -> None:
 @app.command()
 def extract(
     files: Annotated[list[Path], typer.Argument(help="Documents: html, pdf, docx, doc, wps.")],
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document (JSON Lines).")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds allowed per document.")] = DOCUMENT_TIMEOUT,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON object per document (JSON Lines).")] = False,
+    timeout: Annotated[float, typer.Option(
+        help="Seconds allowed per document.")] = DOCUMENT_TIMEOUT,
     memory_mb: Annotated[int, typer.Option(
         help="Address space (MiB) each extraction worker may add to what it starts with.")
     ] = MEMORY_LIMIT // 1024 ** 2,
     workers: Annotated[int | None, typer.Option(
         help="Extraction worker processes (default: one per CPU).")] = None,
     debug_log: Annotated[Path | None, typer.Option(
-        envvar="NIANBAO_DEBUG_LOG", help="Append library warnings (pdfminer, camelot) to this file; by default they are "
+        envvar="NIANBAO_DEBUG_LOG",
+        help="Append library warnings (pdfminer, camelot) to this file; by default they are "
              "dropped, never printed.")] = None,
 ) -> None:
     """Extract the report tables of FILES and check them.
@@ -135,7 +138,7 @@ def rebuild(
     from warehouse.lock import check_unlocked, hold
     from warehouse.store import Warehouse
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     warehouse = Warehouse(data_dir)
     root, run_id = warehouse.root, new_run_id()
     warehouse.published()  # a lost or damaged pointer is refused before any work

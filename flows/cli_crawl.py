@@ -17,7 +17,8 @@ def crawl(
     portals: Portals,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     delay: Annotated[float | None, typer.Option(
-        help="Override every portal's delay in seconds (0 turns politeness off: test portals only).")
+        help="Override every portal's delay in seconds (0 turns politeness off: test portals "
+             "only).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Crawl reports as JSON Lines.")] = False,
 ) -> None:

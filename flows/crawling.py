@@ -82,9 +82,9 @@ def deal_shards(configs: Sequence[PortalConfig], count: int) -> list[list[Portal
     """``configs`` in ``count`` shards (no empty one), the same shards for the same configs.
 
     Portals that share a start URL host stay together: one crawler process's per-host slot is
-    what keeps the crawl polite to a host, and two processes would each use their own. Host groups, largest
-    first (then by host), go to the shard with the fewest portals so far (then the lowest
-    number); within a shard portals are sorted by id. A portal's JOBDIR is its own
+    what keeps the crawl polite to a host, and two processes would each use their own. Host
+    groups, largest first (then by host), go to the shard with the fewest portals so far (then
+    the lowest number); within a shard portals are sorted by id. A portal's JOBDIR is its own
     (``data/state/jobs/<id>``), so an interrupted crawl resumes in whichever shard it lands.
     """
     if count < 1:

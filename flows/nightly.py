@@ -9,12 +9,12 @@ warehouse cannot be written, say) fails it.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -108,7 +108,7 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
     load, check."""
     logger = get_run_logger()
     data = Path(data_dir)
-    run_id, started = new_run_id(), datetime.now(timezone.utc)
+    run_id, started = new_run_id(), datetime.now(UTC)
     try:  # a lost or damaged pointer refuses the run before any work, in one line
         Warehouse(data).published()
     except SnapshotError as exc:

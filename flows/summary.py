@@ -190,7 +190,8 @@ def markdown(summary: RunSummary, data_dir: Path | None = None) -> str:
              f"{c['portals_partial']} | "
              f"{c['documents_new']} | {c['reports_new']} | {c['reports_unreadable']} | "
              f"{c['documents_skipped']} | {c['quality_fail']} | {c['quality_uncertain']} |", ""]
-    lines += ["## Portals", "", "| portal | status | reports | new | unchanged | errors | seconds |",
+    lines += ["## Portals", "",
+              "| portal | status | reports | new | unchanged | errors | seconds |",
               "|---|---|---|---|---|---|---|"]
     for r in summary.crawl_reports:
         errors = ", ".join(f"{k} {len(v)}" for k, v in r.errors.items()) or "—"

@@ -152,7 +152,7 @@ def make_xxe_docx(directory: Path) -> tuple[Path, str]:
     assert body.count("<w:t>") > 0
     body = body.replace("<w:t>", "<w:t>&xxe;", 1)  # the first w:t is in the first paragraph
     path = rewrite_docx(DATA / "weihai_2020.docx", directory / "xxe.docx",
-                        f"{declaration}?>{doctype}{body}".encode("utf-8"))
+                        f"{declaration}?>{doctype}{body}".encode())
     return path, marker
 
 

@@ -95,7 +95,8 @@ def test_r3_checks_org_subtotal_where_printed() -> None:
     report = consistent_report()
     report.extra_columns = {"requests": ("org_subtotal",)}
     for row in ("new", "granted", "total"):
-        report.cells[f"requests/{row}/org_subtotal"] = Cell(f"requests/{row}/org_subtotal", 10, "10")
+        key = f"requests/{row}/org_subtotal"
+        report.cells[key] = Cell(key, 10, "10")
     report.cells["requests/total/org_subtotal"].value = 9
     subtotal = [r for r in results(report, "R3", "requests/total/*")
                 if "requests/total/org_subtotal" in r.cells[:1]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -130,18 +131,18 @@ def test_unknown_task_runner_is_refused() -> None:
 
 def test_run_record_fills_the_runs_row(tmp_path) -> None:
     """The flow's facts about a run reach its ``runs`` row as typed fields."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from warehouse.load import load_reports
     from warehouse.runs import RunRecord
     from warehouse.store import Warehouse
 
-    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     record = RunRecord(kind="nightly", started_at=started, portals=5, portals_failed=1,
                        portals_blocked=2, documents_new=7)
     result = load_reports(Warehouse(tmp_path), [], run_id="r-typed", run=record)
     (row,) = connect(tmp_path).execute(
         "SELECT kind, started_at, status, portals, portals_failed, portals_blocked, "
         "documents_new, message FROM runs WHERE run_id = ?", [result.run_id]).fetchall()
-    assert row[0] == "nightly" and row[1].astimezone(timezone.utc) == started
+    assert row[0] == "nightly" and row[1].astimezone(UTC) == started
     assert row[2:] == ("completed_with_failures", 5, 1, 2, 7, None)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from extract import extract_document
-from tests.portal import fixtures
 from flows.summary import COVERAGE_IMAGE, warehouse_findings
+from tests.portal import fixtures
 from warehouse.load import DocumentMeta, load_reports
 from warehouse.query import run_query
 from warehouse.report import PLOTS, QUERIES, coverage_png

@@ -76,7 +76,8 @@ def continuity(con) -> list[Finding]:
         if col is None:
             continue
         scope, subject = f"{agency_of}/{year}", f"requests/carried_over/{col}"
-        cells = [f"{year}:requests/carried_over/{col}", f"{year - 1}:requests/carried_forward/{col}"]
+        cells = [f"{year}:requests/carried_over/{col}",
+                 f"{year - 1}:requests/carried_forward/{col}"]
         if over is None or forward is None:
             status, message = Status.UNCERTAIN, ("carried_over or last year's carried_forward "
                                                  "is blank")
@@ -128,8 +129,9 @@ def missing(con, expected: dict[str, list[str]], resolver: AgencyResolver) -> li
                 found = (known.agency_id if known else key_of(agency), year) in present
                 findings.append(_finding(
                     "W3", f"{portal_id}/{year}", agency, Status.PASS if found else Status.FAIL,
-                    f"{agency} {year}: " + ("report present" if found else
-                                            f"no report, though {portal_id} published reports for {year}")))
+                    f"{agency} {year}: " + (
+                        "report present" if found else
+                        f"no report, though {portal_id} published reports for {year}")))
     return findings
 
 

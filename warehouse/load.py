@@ -186,7 +186,8 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
                 cell_tables.append(_table("cells", cells))
                 cells = []
             quality.extend(quality_rows(report_findings(report, rid), run_id))
-        result.reports_loaded = sum(1 for r in new_reports if r["status"] in ("ok", "quality_failures"))
+        result.reports_loaded = sum(1 for r in new_reports
+                                    if r["status"] in ("ok", "quality_failures"))
         new_cells = pa.concat_tables([*cell_tables, _table("cells", cells)])
         del cell_tables, cells
         result.cells_loaded = new_cells.num_rows

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from warehouse.failed_load import DiskFull, is_disk_full
@@ -205,7 +205,7 @@ def hold(root: Path, run_id: str, *, load: bool = False) -> Iterator[None]:
     try:
         handle.truncate(0)
         handle.write(json.dumps({"run_id": run_id, "pid": os.getpid(), "since": datetime.now(
-            timezone.utc).isoformat(timespec="seconds")}).encode())
+            UTC).isoformat(timespec="seconds")}).encode())
     except OSError as exc:
         handle.truncate(0)
         fcntl.flock(handle, fcntl.LOCK_UN)

@@ -8,9 +8,9 @@ A query that fails or returns nothing gives its section a note, never a broken p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from extract.rules import RULES
 from warehouse.query import QueryFailed, QueryRefused, QueryResult, run_query

@@ -5,7 +5,7 @@ files next to index.html, no script and nothing fetched from the network."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,7 +77,7 @@ DuckDB on the warehouse):</p>
 
 def write_page(out: Path, sections: list[Section], data_dir: Path) -> Path:
     """``out/index.html`` for ``sections``; returns its path."""
-    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     contents = "\n".join(f'<li><a href="#{s.plot.name}">{escape(s.plot.title)}</a></li>'
                          for s in sections)
     page = f"""<!DOCTYPE html>

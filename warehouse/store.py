@@ -295,10 +295,10 @@ class Transaction:
 
     def replace(self, table: str, data: pa.Table | pa.RecordBatchReader,
                 metadata: dict[str, str] | None = None) -> None:
-        """The table's whole content, as one new version (small tables: ``reports``). A MERGE would rewrite only the touched files, but delta-rs
-        writes them with string_view columns that pyarrow datasets then fail to filter. The
-        table takes the current definition's schema (a column added since it was written,
-        e.g. reports.agency_id)."""
+        """The table's whole content, as one new version (small tables: ``reports``). A MERGE
+        would rewrite only the touched files, but delta-rs writes them with string_view columns
+        that pyarrow datasets then fail to filter. The table takes the current definition's
+        schema (a column added since it was written, e.g. reports.agency_id)."""
         if isinstance(data, pa.Table):
             data = self._conform(table, data)
         write_deltalake(self.warehouse.path(table), data, mode="overwrite",
@@ -338,7 +338,8 @@ class Transaction:
             # the whole table: emptied (and given the current columns) first, in this load
             write_deltalake(path, schema.empty_table(), mode="overwrite", partition_by=[column],
                             writer_properties=WRITER, schema_mode="overwrite")
-        adds = write_files(self.warehouse.path(table), (self._conform(table, c) for c in chunks), column)
+        adds = write_files(self.warehouse.path(table),
+                           (self._conform(table, c) for c in chunks), column)
         if values is None:
             DeltaTable(path).create_write_transaction(adds, mode="append", schema=schema,
                                                       partition_by=[column])
@@ -359,7 +360,8 @@ class Transaction:
         if not DeltaTable.is_deltatable(str(path)):
             write_deltalake(path, schema.empty_table(), partition_by=[column] if column else None,
                             writer_properties=WRITER)
-        adds = write_files(self.warehouse.path(table), (self._conform(table, c) for c in chunks), column)
+        adds = write_files(self.warehouse.path(table),
+                           (self._conform(table, c) for c in chunks), column)
         now = int(datetime.now(UTC).timestamp() * 1000)
         removes = []
         for absolute in remove:

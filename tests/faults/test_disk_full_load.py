@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from flows.pipeline import candidates, rebuild
-from warehouse.views import connect
 from tests.conftest import store_two_reports
+from warehouse.views import connect
 
 REPO = Path(__file__).parents[2]
 DISK_SIZE = "16m"

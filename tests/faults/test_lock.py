@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 import flows.pipeline
-from tests.conftest import store_two_reports
 from flows.cli import app
+from tests.conftest import store_two_reports
 from warehouse.load import load_reports
 from warehouse.lock import WarehouseLocked, check_unlocked
 from warehouse.store import Warehouse

@@ -79,7 +79,9 @@ def test_kill_9_of_a_run_leaves_no_process_behind(hostile, tmp_path) -> None:
         assert _wait_for(started, 240), _marked(marker)
         os.kill(run.pid, signal.SIGKILL)
         run.wait(timeout=30)
-        others = lambda: {p: c for p, c in _marked(marker).items() if p != run.pid}
+        def others() -> dict:
+            return {p: c for p, c in _marked(marker).items() if p != run.pid}
+
         assert _wait_for(lambda: not others(), 15), others()
     finally:
         if run.poll() is None:

@@ -27,7 +27,6 @@ from warehouse.schema import TABLES
 from warehouse.store import POINTER, PublishedDamaged, PublishedMissing, Warehouse
 from warehouse.verify import Problem, record_findings
 from warehouse.views import connect
-from warehouse.views import connect
 
 DATA = Path(__file__).parents[1] / "data"
 NAMES = ("shanghai_gov_office_2019.html", "weihai_2020.docx")

@@ -5,8 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.portal.server import SiteSpec
-from tests.portal.sites import blocked, errors, gbk, gkmlpt, hanweb, offsite, static, trs
-from tests.portal.sites import homes  # noqa: I001 - after the sites whose home pages it makes
+from tests.portal.sites import (
+    blocked,
+    errors,
+    gbk,
+    gkmlpt,
+    hanweb,
+    homes,  # noqa: I001 - after the sites whose home pages it makes
+    offsite,
+    static,
+    trs,
+)
 
 
 def _with_home(site: SiteSpec) -> SiteSpec:
