@@ -16,11 +16,11 @@ agency's six years: long, via the view over cells the wide tables replaced, via
 touched partitions of ``requests_wide``; the nightly ``load_reports`` of 20 reports (10 new
 agencies, 10 reposts that move canonical flags and meet W4) on a hard-linked copy of the
 warehouse, with the bytes it wrote, and beside it the same load by --baseline's code (another
-checkout, e.g. made by ``git worktree add ../before <commit>``) on the same warehouse. --keep --reuse builds a size once and measures it again
-(1M takes long to generate on a small machine). Each runs in a child process, so
-its peak RSS is its own; past --mem-limit (default 60% of RAM) it is stopped and shown FAILED.
-Free disk is checked first. Sizes grow 10x: ~10x is linear. On a shared machine the times are
-noisy: compare the ratios measured in the same run.
+checkout, e.g. made by ``git worktree add ../before <commit>``) on the same warehouse.
+--keep --reuse builds a size once and measures it again (1M takes long to generate on a small
+machine). Each runs in a child process, so its peak RSS is its own; past --mem-limit (default
+60% of RAM) it is stopped and shown FAILED. Free disk is checked first. Sizes grow 10x: ~10x is
+linear. On a shared machine the times are noisy: compare the ratios measured in the same run.
 """
 
 from __future__ import annotations
