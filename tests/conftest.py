@@ -64,3 +64,20 @@ def store_two_reports(data_dir: Path) -> Path:
             fetched_at="2021-01-21T00:00:00+00:00", http_status=200, kind=kind,
             attachment_name=name if kind == "attachment" else None))
     return data_dir
+
+
+@pytest.fixture
+def hongze_correction(tmp_path: Path) -> Path:
+    """A corrections registry with one entry: 洪泽区 2023's reconsideration total, printed 0,
+    is 11."""
+    registry = tmp_path / "corrections.yaml"
+    registry.write_text("""\
+- agency: 洪泽区人民政府
+  year: 2023
+  cell: appeals/reconsideration/total
+  value: 11
+  who: data team
+  why: printed 0; upheld 10 + corrected 1 = 11 and the narrative says 11
+  source: the report's own narrative
+""", encoding="utf-8")
+    return registry

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -124,17 +123,9 @@ def test_every_view_answers(tmp_path: Path, corpus_reports) -> None:
         assert con.execute(f"SELECT count(*) FROM {view}").fetchone()[0] == 4  # canonical only
 
 
-def test_corrections_are_applied_and_visible(tmp_path: Path, corpus_reports) -> None:
-    registry = tmp_path / "corrections.yaml"
-    registry.write_text(textwrap.dedent("""\
-        - agency: 洪泽区人民政府
-          year: 2023
-          cell: appeals/reconsideration/total
-          value: 11
-          who: data team
-          why: printed 0; upheld 10 + corrected 1 = 11 and the narrative says 11
-          source: the report's own narrative
-        """), encoding="utf-8")
+def test_corrections_are_applied_and_visible(tmp_path: Path, corpus_reports,
+                                            hongze_correction: Path) -> None:
+    registry = hongze_correction
     load_reports(Warehouse(tmp_path), [corpus_reports["hongze_district_2023.pdf"]],
                  corrections_path=registry)
     row = connect(tmp_path).execute(

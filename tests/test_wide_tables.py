@@ -5,7 +5,6 @@ and registry changes, and published (or not) with the rest of a load."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -162,18 +161,9 @@ def test_a_nightly_load_rewrites_only_the_files_of_the_rows_it_changes(
     assert warehouse.read("agencies").sort_by("agency_id").to_pylist() == full.to_pylist()
 
 
-def test_wide_tables_follow_a_correction_a_rebuild_and_a_registry_change(tmp_path: Path,
-                                                                        corpus) -> None:
-    registry = tmp_path / "corrections.yaml"
-    registry.write_text(textwrap.dedent("""\
-        - agency: 洪泽区人民政府
-          year: 2023
-          cell: appeals/reconsideration/total
-          value: 11
-          who: data team
-          why: printed 0; upheld 10 + corrected 1 = 11 and the narrative says 11
-          source: the report's own narrative
-        """), encoding="utf-8")
+def test_wide_tables_follow_a_correction_a_rebuild_and_a_registry_change(
+        tmp_path: Path, corpus, hongze_correction: Path) -> None:
+    registry = hongze_correction
     hongze = corpus["hongze_district_2023.pdf"]
     load_reports(Warehouse(tmp_path), [hongze], corrections_path=registry)
     sql = "SELECT report_id, reconsideration__total FROM appeals_wide"
