@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from extract import extract_document
+from extract.model import Report
 from flows.prefect_env import apply_prefect_env
 
 # Before any test module imports Prefect (flows/prefect_env.py says why).
@@ -81,3 +83,12 @@ def hongze_correction(tmp_path: Path) -> Path:
   source: the report's own narrative
 """, encoding="utf-8")
     return registry
+
+
+@pytest.fixture(scope="module")
+def corpus_reports() -> dict[str, Report]:
+    """Five corpus documents, read once per test module: one report as DOCX and as PDF (weihai),
+    a 2019-template HTML page and two PDFs of 淮安 bodies (2023, 2024)."""
+    names = ["weihai_2020.docx", "weihai_2020.pdf", "shanghai_gov_office_2019.html",
+             "hongze_district_2023.pdf", "huaian_city_2024.pdf"]
+    return {name: extract_document(DATA / name) for name in names}

@@ -15,7 +15,7 @@ import pytest
 from deltalake import DeltaTable
 
 from extract import extract_document
-from extract.model import Report, Status
+from extract.model import Status
 from warehouse.corrections import CorrectionError, load_corrections
 from warehouse.export import export
 from warehouse.load import DocumentMeta, load_reports, report_id
@@ -23,13 +23,6 @@ from warehouse.store import Warehouse, WarehouseLocked
 from warehouse.views import WIDE_TABLES, connect
 
 DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(scope="module")
-def corpus_reports() -> dict[str, Report]:
-    names = ["weihai_2020.docx", "weihai_2020.pdf", "shanghai_gov_office_2019.html",
-             "hongze_district_2023.pdf", "huaian_city_2024.pdf"]
-    return {name: extract_document(DATA / name) for name in names}
 
 
 def counts(data_dir: Path) -> dict[str, int]:

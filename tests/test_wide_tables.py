@@ -8,11 +8,9 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 from deltalake import DeltaTable
 
 from extract import extract_document
-from extract.model import Report
 from tests.test_crosschecks import report
 from warehouse import data_files, wide
 from warehouse.agencies import AgencyResolver, Registry
@@ -24,13 +22,6 @@ from warehouse.views import REPORT_COLUMNS, connect, wide_view_sql
 from warehouse.wide import WIDE_TABLES, bucket_of
 
 DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(scope="module")
-def corpus() -> dict[str, Report]:
-    names = ["weihai_2020.docx", "weihai_2020.pdf", "shanghai_gov_office_2019.html",
-             "hongze_district_2023.pdf", "huaian_city_2024.pdf"]
-    return {name: extract_document(DATA / name) for name in names}
 
 
 def old_and_new(data_dir: Path, view: str) -> tuple[list[tuple], list[tuple]]:
@@ -49,14 +40,14 @@ def wide_values(data_dir: Path, sql: str) -> list[tuple]:
     return connect(data_dir).execute(sql).fetchall()
 
 
-def test_materialized_tables_equal_the_views_over_cells(tmp_path: Path, corpus) -> None:
+def test_materialized_tables_equal_the_views_over_cells(tmp_path: Path, corpus_reports) -> None:
     """Three loads that move the canonical report (a second copy, then a third that wins):
     after each, every wide table holds what the view over cells computes."""
-    docx, pdf = corpus["weihai_2020.docx"], corpus["weihai_2020.pdf"]
-    load_reports(Warehouse(tmp_path), [docx, corpus["shanghai_gov_office_2019.html"]],
+    docx, pdf = corpus_reports["weihai_2020.docx"], corpus_reports["weihai_2020.pdf"]
+    load_reports(Warehouse(tmp_path), [docx, corpus_reports["shanghai_gov_office_2019.html"]],
                  {docx.sha256: DocumentMeta(publish_date="2021-01-20")})
-    load_reports(Warehouse(tmp_path), [pdf, corpus["hongze_district_2023.pdf"],
-                                       corpus["huaian_city_2024.pdf"]],
+    load_reports(Warehouse(tmp_path), [pdf, corpus_reports["hongze_district_2023.pdf"],
+                                       corpus_reports["huaian_city_2024.pdf"]],
                  {pdf.sha256: DocumentMeta(publish_date="2021-01-25")})
     repost = extract_document(DATA / "weihai_2020.txt")
     repost.sha256 = "f" * 64
@@ -95,18 +86,19 @@ def files(table: Path, version: int) -> set[str]:
     return set(actions.column("path").to_pylist())
 
 
-def test_a_load_rewrites_only_the_changed_agencies_partitions(tmp_path: Path, corpus) -> None:
+def test_a_load_rewrites_only_the_changed_agencies_partitions(tmp_path: Path,
+                                                              corpus_reports) -> None:
     """A repost of one agency's report: each wide table's commit removes and adds files of
     that agency's partition only; ``cells`` only gains files."""
     warehouse = Warehouse(tmp_path)
-    load_reports(warehouse, list(corpus.values()))
+    load_reports(warehouse, list(corpus_reports.values()))
     before = warehouse.published()
     repost = extract_document(DATA / "huaian_city_2024.pdf")
     repost.sha256 = "a" * 64  # the same report again, published later: it becomes canonical
     load_reports(warehouse, [repost], {repost.sha256: DocumentMeta(publish_date="2030-01-01")})
     after = warehouse.published()
     bucket = f"bucket={bucket_of('淮安市人民政府')}/"
-    assert len({bucket_of(r.agency) for r in corpus.values()}) > 2  # other partitions exist
+    assert len({bucket_of(r.agency) for r in corpus_reports.values()}) > 2  # other partitions exist
     for view in WIDE_TABLES:
         assert after[view] == before[view] + 1  # one commit
         added, removed = delta_actions(warehouse.path(view), after[view])
@@ -122,20 +114,20 @@ def test_a_load_rewrites_only_the_changed_agencies_partitions(tmp_path: Path, co
 
 
 def test_a_nightly_load_rewrites_only_the_files_of_the_rows_it_changes(
-        tmp_path: Path, corpus, monkeypatch) -> None:
+        tmp_path: Path, corpus_reports, monkeypatch) -> None:
     """With one row per file, a load that adds a new agency's report and a repost that takes
     the canonical flag from one report removes, in ``reports`` and each wide table, only the
     file holding that report's row: the files of every other report stay as they were."""
     monkeypatch.setattr(data_files, "FILE_ROWS", 1)
     monkeypatch.setattr(wide, "FILE_ROWS", 1)
     warehouse = Warehouse(tmp_path)
-    first = [r for name, r in corpus.items() if name != "hongze_district_2023.pdf"]
+    first = [r for name, r in corpus_reports.items() if name != "hongze_district_2023.pdf"]
     load_reports(warehouse, first)
     before = warehouse.published()
-    old = report_id(corpus["huaian_city_2024.pdf"])
+    old = report_id(corpus_reports["huaian_city_2024.pdf"])
     repost = extract_document(DATA / "huaian_city_2024.pdf")
     repost.sha256 = "a" * 64  # published later: it becomes canonical
-    load_reports(warehouse, [repost, corpus["hongze_district_2023.pdf"]],
+    load_reports(warehouse, [repost, corpus_reports["hongze_district_2023.pdf"]],
                  {repost.sha256: DocumentMeta(publish_date="2030-01-01")})
     after = warehouse.published()
     for table in ("reports", *WIDE_TABLES):
@@ -162,9 +154,9 @@ def test_a_nightly_load_rewrites_only_the_files_of_the_rows_it_changes(
 
 
 def test_wide_tables_follow_a_correction_a_rebuild_and_a_registry_change(
-        tmp_path: Path, corpus, hongze_correction: Path) -> None:
+        tmp_path: Path, corpus_reports, hongze_correction: Path) -> None:
     registry = hongze_correction
-    hongze = corpus["hongze_district_2023.pdf"]
+    hongze = corpus_reports["hongze_district_2023.pdf"]
     load_reports(Warehouse(tmp_path), [hongze], corrections_path=registry)
     sql = "SELECT report_id, reconsideration__total FROM appeals_wide"
     assert wide_values(tmp_path, sql) == [(report_id(hongze), 11.0)]
@@ -185,10 +177,10 @@ def test_wide_tables_follow_a_correction_a_rebuild_and_a_registry_change(
         assert new == old and len(new) == 2
 
 
-def test_repair_republishes_the_wide_tables_with_the_rest(tmp_path: Path, corpus) -> None:
+def test_repair_republishes_the_wide_tables_with_the_rest(tmp_path: Path, corpus_reports) -> None:
     warehouse = Warehouse(tmp_path)
-    load_reports(warehouse, [corpus["weihai_2020.docx"]])
-    load_reports(warehouse, [corpus["huaian_city_2024.pdf"]])
+    load_reports(warehouse, [corpus_reports["weihai_2020.docx"]])
+    load_reports(warehouse, [corpus_reports["huaian_city_2024.pdf"]])
     published = warehouse.published()
     warehouse.pointer.unlink()
     assert repair(warehouse) == published
