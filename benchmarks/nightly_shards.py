@@ -79,7 +79,7 @@ def _batches(documents: int) -> int:
     items = _documents(documents)
     futures = [extract_batch.submit(None, items[i:i + EXTRACT_BATCH])
                for i in range(0, len(items), EXTRACT_BATCH)]
-    return sum(1 for f in futures for r in f.result()["reports"] if r.error_code is None)
+    return sum(1 for f in futures for r in f.result().reports if r.error_code is None)
 
 
 def bench_batches(documents: int) -> None:
@@ -173,16 +173,16 @@ def bench_overlap(shards: int) -> None:
             result = state.result()
     finally:
         portal.stop()
-    crawl_end = max(s["finished"] for s in result["shards"])
+    crawl_end = max(s.finished for s in result["shards"])
     batches = result["batches"]
-    before = sum(max(0.0, min(b["finished"], crawl_end) - b["started"]) for b in batches)
-    work = sum(b["finished"] - b["started"] for b in batches)
-    first = min((b["started"] for b in batches), default=crawl_end)
+    before = sum(max(0.0, min(b.finished, crawl_end) - b.started) for b in batches)
+    work = sum(b.finished - b.started for b in batches)
+    first = min((b.started for b in batches), default=crawl_end)
     print(f"overlap: nightly flow, {len(result['shards'])} shards, "
           f"{result['documents_extracted']} documents in {len(batches)} batches, {total:.1f} s")
     for s in result["shards"]:
-        print(f"  shard {s['shard']}: {len(s['portals'])} portals, finished at "
-              f"{s['finished'] - started:6.1f} s")
+        print(f"  shard {s.shard}: {len(s.portals)} portals, finished at "
+              f"{s.finished - started:6.1f} s")
     print(f"  first batch started at {first - started:6.1f} s, the crawl ended at "
           f"{crawl_end - started:6.1f} s; {before:.1f} of {work:.1f} batch-seconds ran "
           f"before the crawl ended")

@@ -51,9 +51,34 @@ def _portal_seconds(report: CrawlReport) -> float | None:
         return None
 
 
+@dataclass
+class ShardOutcome:
+    """One shard's crawl: its portals' reports, who ran it and when (epoch seconds)."""
+
+    shard: int
+    portals: list[str]
+    worker: str | None  # host:pid; None when its task never ran
+    started: float | None
+    finished: float
+    returncode: int | None  # the crawler process's; None when its task never ran
+    reports: list[CrawlReport] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class BatchOutcome:
+    """One extraction batch: which shard's documents, who read them and when."""
+
+    shard: int | None  # None: documents an earlier crawl left unextracted
+    documents: int
+    worker: str
+    started: float
+    finished: float
+    reports: list[Report] = field(default_factory=list, repr=False)
+
+
 @task(name="crawl shard", retries=1, retry_delay_seconds=30, cache_policy=NO_CACHE)
 def crawl_shard(shard: int, configs: list[PortalConfig], data_dir: Path, delay: float | None,
-                timeout: float) -> dict:
+                timeout: float) -> ShardOutcome:
     """One crawler process for every portal of the shard; a crawl report per portal (a portal
     the crawler did not report on gets an error report saying why), each with its duration."""
     started = time.time()
@@ -74,20 +99,18 @@ def crawl_shard(shard: int, configs: list[PortalConfig], data_dir: Path, delay: 
         report.duration_s = round(finished - started if seconds is None else seconds, 2)
         report.shard = shard
         reports.append(report)
-    return {"shard": shard, "portals": [c.id for c in configs], "worker": _worker(),
-            "started": started, "finished": finished, "returncode": result.returncode,
-            "reports": reports}
+    return ShardOutcome(shard, [c.id for c in configs], _worker(), started, finished,
+                        result.returncode, reports)
 
 
 @task(name="extract batch", cache_policy=NO_CACHE)
-def extract_batch(shard: int | None, items: list[Candidate]) -> dict:
+def extract_batch(shard: int | None, items: list[Candidate]) -> BatchOutcome:
     """A batch of documents in this process's pool of extraction workers (as many at a time as
     it has workers), each under the time and memory limits; one Report per item, in order."""
     started = time.time()
     reports = list(shared_pool().map((item.path, item.suffix, item.images, item.meta.source_url)
                                      for item in items))
-    return {"shard": shard, "documents": len(items), "worker": _worker(), "started": started,
-            "finished": time.time(), "reports": reports}
+    return BatchOutcome(shard, len(items), _worker(), started, time.time(), reports)
 
 
 @dataclass
@@ -97,20 +120,20 @@ class ShardedRun:
     crawl_reports: list[CrawlReport] = field(default_factory=list)  # in shard order
     items: list[Candidate] = field(default_factory=list)  # extracted, in order of ``reports``
     reports: list[Report] = field(default_factory=list)
-    shards: list[dict] = field(default_factory=list)  # per shard: portals, worker, times
-    batches: list[dict] = field(default_factory=list)  # per batch: shard, worker, times
+    shards: list[ShardOutcome] = field(default_factory=list)  # reports moved to crawl_reports
+    batches: list[BatchOutcome] = field(default_factory=list)  # reports moved to ``reports``
     batches_failed: int = 0  # their documents are left for the next run
 
 
-def _shard_outcome(future: PrefectFuture, shard: int, configs: list[PortalConfig]) -> dict:
+def _shard_outcome(future: PrefectFuture, shard: int,
+                   configs: list[PortalConfig]) -> ShardOutcome:
     future.wait()
     if future.state.is_completed():
         return future.result()
     message = f"crawl shard {shard} task {future.state.name}: {future.state.message}"
-    return {"shard": shard, "portals": [c.id for c in configs], "worker": None,
-            "started": None, "finished": time.time(), "returncode": None,
-            "reports": [replace(CrawlReport.failed(c.id, c.agency, message), shard=shard)
-                        for c in configs]}
+    return ShardOutcome(shard, [c.id for c in configs], None, None, time.time(), None,
+                        [replace(CrawlReport.failed(c.id, c.agency, message), shard=shard)
+                         for c in configs])
 
 
 def _batches(items: list[Candidate], size: int) -> list[list[Candidate]]:
@@ -142,14 +165,14 @@ def crawl_and_extract(shards: list[list[PortalConfig]], data_dir: Path, delay: f
     for future in as_completed(list(crawls)):
         n, configs = crawls[future]
         outcome = _shard_outcome(future, n, configs)
-        run.crawl_reports += outcome.pop("reports")
-        run.shards.append(outcome)
+        run.crawl_reports += outcome.reports
+        run.shards.append(replace(outcome, reports=[]))
         extract_new(n, {c.id for c in configs})
     extract_new(None, None)
 
     order = {c.id: i for i, c in enumerate(c for configs in shards for c in configs)}
     run.crawl_reports.sort(key=lambda r: order.get(r.portal_id, len(order)))
-    run.shards.sort(key=lambda s: s["shard"])
+    run.shards.sort(key=lambda s: s.shard)
     for future, batch in pending:
         future.wait()
         if not future.state.is_completed():  # a lost worker, say: retried by the next run
@@ -159,7 +182,7 @@ def crawl_and_extract(shards: list[list[PortalConfig]], data_dir: Path, delay: f
             continue
         outcome = future.result()
         run.items += batch
-        run.reports += outcome.pop("reports")
-        run.batches.append(outcome)
+        run.reports += outcome.reports
+        run.batches.append(replace(outcome, reports=[]))
     close_shared_pool()  # this process's extraction workers: their memory is the load's now
     return run
