@@ -173,14 +173,14 @@ def bench_overlap(shards: int) -> None:
             result = state.result()
     finally:
         portal.stop()
-    crawl_end = max(s.finished for s in result["shards"])
-    batches = result["batches"]
+    crawl_end = max(s.finished for s in result.shards)
+    batches = result.batches
     before = sum(max(0.0, min(b.finished, crawl_end) - b.started) for b in batches)
     work = sum(b.finished - b.started for b in batches)
     first = min((b.started for b in batches), default=crawl_end)
-    print(f"overlap: nightly flow, {len(result['shards'])} shards, "
-          f"{result['documents_extracted']} documents in {len(batches)} batches, {total:.1f} s")
-    for s in result["shards"]:
+    print(f"overlap: nightly flow, {len(result.shards)} shards, "
+          f"{result.documents_extracted} documents in {len(batches)} batches, {total:.1f} s")
+    for s in result.shards:
         print(f"  shard {s.shard}: {len(s.portals)} portals, finished at "
               f"{s.finished - started:6.1f} s")
     print(f"  first batch started at {first - started:6.1f} s, the crawl ended at "

@@ -8,13 +8,16 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from flows.cli_crawl import print_crawl_reports
 from flows.cli_options import DEFAULT_DATA_DIR, DataDir, Portals
+
+if TYPE_CHECKING:  # the flow module imports Prefect: only when a run starts
+    from flows.nightly import NightlyResult
 
 
 def run(
@@ -70,22 +73,22 @@ def _prefect_api_for_this_run() -> Iterator[None]:
             APILogWorker.drain_all(timeout=5)
 
 
-def print_run(result: dict[str, Any], out: Console) -> None:
+def print_run(result: NightlyResult, out: Console) -> None:
     """The nightly flow's result (flows/nightly.py): crawl reports, counts, quality."""
     from rich.table import Table
 
     from flows.summary import percent
 
-    print_crawl_reports(result["crawl_reports"], out)
-    out.print(f"run {result['run_id']}: {result['documents_extracted']} documents extracted, "
-              f"{result['reports_new']} reports new, {result['reports_unreadable']} unreadable, "
-              f"{result['documents_skipped']} skipped")
+    print_crawl_reports(result.crawl_reports, out)
+    out.print(f"run {result.run_id}: {result.documents_extracted} documents extracted, "
+              f"{result.reports_new} reports new, {result.reports_unreadable} unreadable, "
+              f"{result.documents_skipped} skipped")
     rates = Table("rule", "PASS", "FAIL", "UNCERTAIN", "pass rate", title="quality by rule")
-    for r in result["pass_rates"]:
+    for r in result.pass_rates:
         rates.add_row(r["rule"], str(r["pass"]), str(r["fail"]), str(r["uncertain"]),
                       percent(r))
     out.print(rates)
-    failures = result["failures"]
+    failures = result.failures
     table = Table("portal", "agency", "year", "rule", "subject", "expected", "observed",
                   title=f"quality failures ({len(failures)}; the first 20)")
     for f in failures[:20]:

@@ -9,6 +9,7 @@ warehouse cannot be written, say) fails it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from extract import Report
 from flows.crawling import deal_shards, default_shard_count
 from flows.pipeline import Candidate, load_extracted
 from flows.runners import make_task_runner
-from flows.shards import EXTRACT_BATCH, crawl_and_extract
+from flows.shards import EXTRACT_BATCH, BatchOutcome, ShardOutcome, crawl_and_extract
 from flows.summary import (
     FAILURES_KEY,
     SUMMARY_KEY,
@@ -43,6 +44,31 @@ from warehouse.store import SnapshotError, Warehouse, WarehouseLocked
 CRAWL_TIMEOUT = 3 * 3600  # seconds per shard (its portals are crawled at the same time)
 # Documents that could not be tried (not unreadable): left out of the warehouse, retried next run.
 SKIP_ERRORS = ("libreoffice_missing", "ocr_missing")
+
+
+@dataclass
+class NightlyResult:
+    """What a nightly run returns (its state's data): the run's counts, its quality and how
+    its shards and extraction batches went."""
+
+    run_id: str
+    portals: int
+    portals_failed: int
+    portals_blocked: int
+    portals_partial: int
+    documents_new: int
+    reports_new: int
+    reports_unreadable: int
+    documents_skipped: int
+    quality_fail: int
+    quality_uncertain: int
+    documents_extracted: int
+    batches_failed: int
+    failures: list[dict] = field(default_factory=list)  # rows of the failures artifact
+    pass_rates: list[dict] = field(default_factory=list)  # rows of the pass-rate table
+    crawl_reports: list[CrawlReport] = field(default_factory=list)
+    shards: list[ShardOutcome] = field(default_factory=list)
+    batches: list[BatchOutcome] = field(default_factory=list)
 
 
 @task(name="load warehouse", cache_policy=NO_CACHE)
@@ -140,10 +166,9 @@ def nightly(portals: str = "crawlers/portals", data_dir: str = "data",
                f"{counts['portals_partial']} partial, "
                f"{counts['documents_skipped']} documents skipped")
     logger.info("run %s: %s", run_id, message)
-    result = {"run_id": run_id, **counts, "documents_extracted": len(items),
-              "failures": summary.failures,
-              "pass_rates": summary.pass_rates, "crawl_reports": crawl_reports,
-              "shards": crawled.shards, "batches": crawled.batches,
-              "batches_failed": crawled.batches_failed}
+    result = NightlyResult(run_id, **counts, documents_extracted=len(items),
+                           batches_failed=crawled.batches_failed, failures=summary.failures,
+                           pass_rates=summary.pass_rates, crawl_reports=crawl_reports,
+                           shards=crawled.shards, batches=crawled.batches)
     return Completed(message=("completed with failures: " if summary.has_failures
                               else "completed: ") + message, data=result)

@@ -62,7 +62,7 @@ def test_run_completes_and_fills_the_warehouse(runs) -> None:
     assert huaian == [(3119.0,)]  # the real PDF, crawled from the Hanweb site and extracted
     assert con.execute("SELECT count(*) FROM documents").fetchone()[0] > 200
     (run,) = con.execute("SELECT kind, portals, portals_blocked, reports_loaded FROM runs "
-                         "WHERE run_id = ?", [state.result()["run_id"]]).fetchall()
+                         "WHERE run_id = ?", [state.result().run_id]).fetchall()
     assert run[0] == "nightly" and run[1] == len(EXPECTED) + 1 and run[2] == 4  # + fixture-gone
     assert run[3] > 200
 
@@ -91,16 +91,16 @@ def test_failing_portals_do_not_fail_the_run_and_are_named(runs) -> None:
         assert EXPECTED[site].portal_id in artifact.data
     assert "fixture-gone" in artifact.data and "Blocked" in artifact.data
     result = state.result()
-    assert result["portals_blocked"] == 4 and result["portals_failed"] == 1
+    assert result.portals_blocked == 4 and result.portals_failed == 1
     assert any(f["rule"] == "crawl:error" and f["portal"] == "fixture-gone"
-               for f in result["failures"])
+               for f in result.failures)
 
 
 def test_second_run_extracts_nothing_again(runs) -> None:
     first, second = runs["first"].result(), runs["second"].result()
-    assert first["documents_extracted"] > 200
-    assert second["documents_extracted"] == 0 and second["reports_new"] == 0
-    assert second["documents_new"] == 0
+    assert first.documents_extracted > 200
+    assert second.documents_extracted == 0 and second.reports_new == 0
+    assert second.documents_new == 0
 
 
 @pytest.mark.slow
@@ -117,7 +117,7 @@ def test_extraction_runs_on_a_dask_cluster(harness, portal, tmp_path) -> None:
                  return_state=True)
     assert state.is_completed(), state.message
     result = state.result()
-    assert result["documents_extracted"] >= 4 and result["reports_new"] >= 3
+    assert result.documents_extracted >= 4 and result.reports_new >= 3
     agencies = {a for (a,) in connect(tmp_path / "data").execute(
         "SELECT agency FROM reports WHERE canonical").fetchall()}
     assert "上海市人民政府办公厅" in agencies

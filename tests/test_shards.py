@@ -129,7 +129,7 @@ def sharded(harness, portal, tmp_path_factory) -> dict:
 
 
 def _shard_of(result: dict, site: str) -> ShardOutcome:
-    (shard,) = [s for s in result["shards"] if s.portals == [EXPECTED[site].portal_id]]
+    (shard,) = [s for s in result.shards if s.portals == [EXPECTED[site].portal_id]]
     return shard
 
 
@@ -137,8 +137,8 @@ def test_each_shard_is_one_crawler_process_with_its_portals_reports(sharded) -> 
     state = sharded["state"]
     assert state.is_completed(), state.message
     result = state.result()
-    assert sorted(s.shard for s in result["shards"]) == [0, 1, 2]
-    reports = {r.portal_id: r for r in result["crawl_reports"]}
+    assert sorted(s.shard for s in result.shards) == [0, 1, 2]
+    reports = {r.portal_id: r for r in result.crawl_reports}
     fast, slow = reports[EXPECTED[FAST].portal_id], reports[EXPECTED[SLOW].portal_id]
     assert fast.status == "ok" and fast.shard == _shard_of(result, FAST).shard
     assert slow.reports_found >= 3 and slow.duration_s >= 3  # the 3 s page
@@ -152,21 +152,21 @@ def test_a_killed_shard_is_an_error_for_each_of_its_portals(sharded) -> None:
     assert len(sharded["killed"]) == 1
     result = sharded["state"].result()
     killed_id = EXPECTED[KILLED].portal_id
-    (report,) = [r for r in result["crawl_reports"] if r.portal_id == killed_id]
+    (report,) = [r for r in result.crawl_reports if r.portal_id == killed_id]
     assert report.status == "error" and "exited -9" in report.message
     assert _shard_of(result, KILLED).returncode == -9
-    assert result["portals_failed"] == 1
+    assert result.portals_failed == 1
     assert any(f["rule"] == "crawl:error" and f["portal"] == killed_id
-               for f in result["failures"])
+               for f in result.failures)
 
 
 def test_a_finished_shards_documents_are_extracted_while_another_crawls(sharded) -> None:
     result = sharded["state"].result()
     fast, slow = _shard_of(result, FAST), _shard_of(result, SLOW)
-    fast_batches = [b for b in result["batches"] if b.shard == fast.shard]
+    fast_batches = [b for b in result.batches if b.shard == fast.shard]
     assert len(fast_batches) >= 2 and all(b.documents <= 2 for b in fast_batches)
     assert min(b.started for b in fast_batches) < slow.finished
-    assert sum(b.documents for b in result["batches"]) == result["documents_extracted"]
+    assert sum(b.documents for b in result.batches) == result.documents_extracted
 
 
 def test_candidates_of_some_portals_only(sharded) -> None:
@@ -242,10 +242,10 @@ def test_shards_and_batches_run_on_a_two_worker_dask_cluster(harness, portal, da
                  batch_size=2, return_state=True)
     assert state.is_completed(), state.message
     result = state.result()
-    workers = {int(s.worker.rsplit(":", 1)[1]) for s in result["shards"]}
+    workers = {int(s.worker.rsplit(":", 1)[1]) for s in result.shards}
     assert workers == set(pids.values())  # each of the two workers crawled a shard
-    assert {int(b.worker.rsplit(":", 1)[1]) for b in result["batches"]} <= set(pids.values())
-    assert result["documents_extracted"] >= 4
+    assert {int(b.worker.rsplit(":", 1)[1]) for b in result.batches} <= set(pids.values())
+    assert result.documents_extracted >= 4
 
     portal.reset()
     threads = nightly(portals=str(configs), data_dir=str(tmp_path / "threads"), delay=0,

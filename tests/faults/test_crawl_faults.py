@@ -175,11 +175,11 @@ def test_the_nightly_flow_reports_a_partial_portal_and_its_lost_documents(hostil
         assert state.is_completed() and "1 partial" in state.message
         assert state.message.startswith("completed with failures")
         result = state.result()
-        assert result["portals_partial"] == 1 and result["portals_failed"] == 0
-        rules = sorted(f["rule"] for f in result["failures"]
+        assert result.portals_partial == 1 and result.portals_failed == 0
+        rules = sorted(f["rule"] for f in result.failures
                        if f["portal"] == "hostile-docs" and f["rule"].startswith("crawl:"))
         assert rules == ["crawl:decompression_bomb", "crawl:too_large"]
-        assert result["reports_new"] == 1  # the real report that did arrive is loaded
+        assert result.reports_new == 1  # the real report that did arrive is loaded
         with get_client(sync_client=True) as client:
             (artifact,) = [a for a in client.read_artifacts(artifact_filter=ArtifactFilter(
                 key=ArtifactFilterKey(any_=[FAILURES_KEY])))

@@ -317,7 +317,7 @@ def test_nightly_run_records_what_verify_finds(portal, tmp_path: Path, monkeypat
 
         second = nightly(portals=str(configs), data_dir=str(data), delay=0, return_state=True)
         assert second.is_completed() and second.message.startswith("completed with failures")
-        run_id = second.result()["run_id"]
+        run_id = second.result().run_id
         with get_client(sync_client=True) as client:
             found = client.read_artifacts(artifact_filter=ArtifactFilter(
                 key=ArtifactFilterKey(any_=[FAILURES_KEY])))
