@@ -26,7 +26,7 @@ def write_files(path: Path, chunks: Iterable[pa.Table], column: str | None) -> l
     hundreds of number columns: every query opens each file's footer, and they made it several
     times larger. Returns their add actions."""
     writers: dict[int | None, tuple[str, pq.ParquetWriter, int]] = {}
-    done: list[tuple[int | None, str]] = []
+    done: list[tuple[int | None, str, int]] = []  # (partition value, file, rows)
     try:
         for chunk in chunks:
             parts = [(None, chunk)] if column is None else [
@@ -49,16 +49,15 @@ def write_files(path: Path, chunks: Iterable[pa.Table], column: str | None) -> l
                     writers[value] = relative, writer, written + part.num_rows
                     if written + part.num_rows >= FILE_ROWS:
                         writer.close()
-                        done.append((value, relative))
+                        done.append((value, relative, FILE_ROWS))
                         del writers[value]
     finally:
-        for value, (relative, writer, _) in writers.items():
+        for value, (relative, writer, written) in writers.items():
             writer.close()
-            done.append((value, relative))
+            done.append((value, relative, written))
     adds = []
-    for value, relative in sorted(done, key=lambda d: (d[0] is not None, d[0] or 0, d[1])):
+    for value, relative, rows in sorted(done, key=lambda d: (d[0] is not None, d[0] or 0, d[1])):
         stat = (path / relative).stat()
-        rows = pq.read_metadata(path / relative).num_rows
         adds.append(AddAction(relative, stat.st_size, {column: str(value)} if column else {},
                               int(stat.st_mtime * 1000), True,
                               json.dumps({"numRecords": rows})))

@@ -268,8 +268,8 @@ def _write_reports(tx, published: pa.Table, reports: pa.Table,
         tx.rewrite("reports", reports)
         return
     old = published.num_rows
-    changed = pc.or_(_differ(published["canonical"], reports["canonical"].slice(0, old)),
-                     _differ(published["agency_id"], reports["agency_id"].slice(0, old)))
+    changed = pc.or_(wide.differ(published["canonical"], reports["canonical"].slice(0, old)),
+                     wide.differ(published["agency_id"], reports["agency_id"].slice(0, old)))
     rewrite, chunks, start = [], [], 0
     for path, rows in files:
         if pc.any(changed.slice(start, rows)).as_py():
@@ -285,12 +285,6 @@ def _flags(rows: pa.Table, chosen: pa.Table) -> pa.Table:
     for name in ("canonical", "agency_id"):
         rows = rows.set_column(rows.schema.get_field_index(name), name, chosen[name])
     return rows
-
-
-def _differ(before: pa.ChunkedArray, after: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Where two columns differ, a null against a value counting as a difference."""
-    unequal = pc.fill_null(pc.not_equal(before, after), True)
-    return pc.and_(unequal, pc.invert(pc.and_(pc.is_null(before), pc.is_null(after))))
 
 
 def _of_identities(reports: pa.Table, identities: set[str]) -> pa.Table:

@@ -54,6 +54,12 @@ def buckets(agency_keys: pa.Array | pa.ChunkedArray) -> pa.Array:
                     if len(codes) else np.zeros(0, np.int64))
 
 
+def differ(before: pa.ChunkedArray, after: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Where two columns differ, a null against a value counting as a difference."""
+    unequal = pc.fill_null(pc.not_equal(before, after), True)
+    return pc.and_(unequal, pc.invert(pc.and_(pc.is_null(before), pc.is_null(after))))
+
+
 def changes(before: pa.Table, after: pa.Table) -> tuple[set[str], set[str]]:
     """(report_ids whose wide row goes, report_ids whose wide row comes): ``after`` is
     ``before`` (the published reports) with new reports appended and flags and ids chosen
@@ -61,9 +67,7 @@ def changes(before: pa.Table, after: pa.Table) -> tuple[set[str], set[str]]:
     old_n = before.num_rows
     was = pc.fill_null(before["canonical"], False)
     now = pc.fill_null(after["canonical"], False)
-    then_id, now_id = before["agency_id"], after["agency_id"].slice(0, old_n)
-    moved = pc.fill_null(pc.not_equal(then_id, now_id), True)  # null against a value: moved
-    moved = pc.and_(moved, pc.invert(pc.and_(pc.is_null(then_id), pc.is_null(now_id))))
+    moved = differ(before["agency_id"], after["agency_id"].slice(0, old_n))
     changed = pc.or_(moved, pc.not_equal(was, now.slice(0, old_n)))
     ids = after["report_id"]
     gone = pc.filter(ids.slice(0, old_n), pc.and_(changed, was))
@@ -108,13 +112,8 @@ def rows(reports: pa.Table, agencies: pa.Table, cells: Iterator[pa.RecordBatch]
     ``cells`` (batches with report_id, table, row, col and value)."""
     ids = reports["report_id"].combine_chunks()
     values, present = pivot(cells, ids)
-    attributes = {r["agency_id"]: r for r in agencies.select(
-        ["agency_id", *AGENCY_COLUMNS]).to_pylist()}
-    agency_ids = reports["agency_id"].to_pylist()
     common = {name: reports[name] for name in reports.column_names}
-    for column in AGENCY_COLUMNS:
-        common[column] = pa.array([attributes.get(a, {}).get(column) for a in agency_ids],
-                                  pa.string())
+    common.update(_agency_columns(reports["agency_id"], agencies))
     common["bucket"] = buckets(reports["agency_key"])
     out, start = {}, 0
     for table in WIDE:
@@ -262,14 +261,18 @@ def _current(tx, table: TableDef) -> bool:
     return names == table.schema.names and tx.files(table.name) is not None
 
 
-def _refresh_agency(table: pa.Table, agencies: pa.Table) -> pa.Table:
-    """``table`` with region code, level and kind taken again from ``agencies``."""
+def _agency_columns(agency_ids: pa.ChunkedArray, agencies: pa.Table) -> dict[str, pa.Array]:
+    """Region code, level and kind of each of ``agency_ids``, from ``agencies``."""
     attributes = {r["agency_id"]: r for r in agencies.select(
         ["agency_id", *AGENCY_COLUMNS]).to_pylist()}
-    ids = table["agency_id"].to_pylist()
-    for column in AGENCY_COLUMNS:
-        at = table.schema.get_field_index(column)
-        table = table.set_column(at, column, pa.array(
-            [attributes.get(a, {}).get(column) for a in ids], pa.string()))
+    ids = agency_ids.to_pylist()
+    return {column: pa.array([attributes.get(a, {}).get(column) for a in ids], pa.string())
+            for column in AGENCY_COLUMNS}
+
+
+def _refresh_agency(table: pa.Table, agencies: pa.Table) -> pa.Table:
+    """``table`` with region code, level and kind taken again from ``agencies``."""
+    for column, values in _agency_columns(table["agency_id"], agencies).items():
+        table = table.set_column(table.schema.get_field_index(column), column, values)
     return table
 
