@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.mass_portal import MassPortal, articles, host_address  # noqa: E402
 from benchmarks.proctree import Measured, measure  # noqa: E402
+from flows.prefect_env import apply_prefect_env  # noqa: E402
 
 NIANBAO = str(Path(sys.executable).with_name("nianbao"))
 GIB = 1 << 30
@@ -47,9 +48,8 @@ TARGETS = {"cpu_ms_per_request": 5.0, "run_wall_s": 120.0, "run_peak": 2 * GIB,
 
 
 def environment() -> dict[str, str]:
-    return {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-            "COLUMNS": "200"}  # rich wraps nothing: the flow's log lines stay whole
+    # COLUMNS: rich wraps nothing, so the flow's log lines stay whole
+    return dict(apply_prefect_env({**os.environ, "COLUMNS": "200"}))
 
 
 def keep_output(m: Measured, path: Path) -> None:

@@ -31,10 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-for _name, _value in (("DO_NOT_TRACK", "1"), ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
-                      ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"),
-                      ("PREFECT_LOGGING_LEVEL", "WARNING")):
-    os.environ.setdefault(_name, _value)
+from flows.prefect_env import apply_prefect_env  # noqa: E402  (before Prefect is imported)
+
+apply_prefect_env()
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner

@@ -19,6 +19,7 @@ from benchmarks.mass_portal import MassPortal, agency_name, articles, host_addre
 from crawlers.adapters import ADAPTERS, sniff
 from crawlers.config import load_configs
 from extract.document import extract_document
+from flows.prefect_env import apply_prefect_env
 from tests.portal.pages import report_cells
 
 HOSTS = 3
@@ -103,9 +104,8 @@ def test_run_over_a_mass_host_loads_its_reports_and_exits_without_lost_logs(
     that server stops (they were retried for a minute at exit, then reported lost)."""
     configs = tmp_path / "configs"
     mass.write_configs(configs, delay=0.5, hosts=1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env.update(DO_NOT_TRACK="1", PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120")
+    env = apply_prefect_env({k: v for k, v in os.environ.items()
+                             if not k.startswith("PREFECT_API")})
     done = subprocess.run([str(Path(sys.executable).with_name("nianbao")), "run", "--portals",
                            str(configs), "--data-dir", str(tmp_path / "data")],
                           env=env, capture_output=True, text=True, timeout=600)

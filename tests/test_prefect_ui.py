@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.prefect_env import apply_prefect_env
 from flows.summary import FAILURES_KEY, SUMMARY_KEY
 from tests.portal import fixtures
 from tests.portal.expected import EXPECTED
@@ -53,9 +54,9 @@ def prefect_server(tmp_path):
             pytest.fail("chromium and chromium-driver must be installed (.ci/run does it)")
         pytest.skip("Debian's chromium and chromium-driver are not installed")
     port = _free_port()
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "DO_NOT_TRACK": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "true",
-           "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
+    env = apply_prefect_env({**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"),
+                             "PREFECT_UI_ENABLED": "true",
+                             "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"})
     env.pop("PREFECT_API_URL", None)
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen([str(Path(sys.executable).with_name("prefect")), "server", "start",

@@ -22,6 +22,7 @@ from crawlers.config import PortalConfig
 from flows.crawling import deal_shards, default_shard_count
 from flows.nightly import nightly
 from flows.pipeline import candidates
+from flows.prefect_env import apply_prefect_env
 from flows.runners import make_task_runner
 from flows.shards import ShardOutcome
 from tests.portal import fixtures
@@ -194,8 +195,8 @@ def dask_cluster(tmp_path) -> Iterator[str]:
     end; yields the scheduler address."""
     dask = Path(sys.executable).parent / "dask"
     address = f"tcp://127.0.0.1:{_free_port()}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__WORKER__DAEMON": "False",
-           "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = apply_prefect_env({**os.environ, "PYTHONPATH": str(ROOT),
+                             "DASK_DISTRIBUTED__WORKER__DAEMON": "False"})
     common = {"env": env, "cwd": ROOT, "stdout": subprocess.DEVNULL,
               "stderr": subprocess.DEVNULL}
     processes = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port",

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from flows.prefect_env import apply_prefect_env
 from tests.faults.hostile_portal import HostilePortal
-
-PREFECT_ENV = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-               "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +64,7 @@ def test_kill_9_of_a_run_leaves_no_process_behind(hostile, tmp_path) -> None:
     # A list page that never answers keeps the crawl subprocess busy for as long as we need.
     config = hostile.config(tmp_path / "configs", "hostile-silent", "/silent/index.html",
                             timeout=60)
-    env = {**os.environ, **PREFECT_ENV, name: value, "PREFECT_HOME": str(tmp_path / "prefect")}
+    env = apply_prefect_env({**os.environ, name: value, "PREFECT_HOME": str(tmp_path / "prefect")})
     env.pop("PREFECT_API_URL", None)
     run = subprocess.Popen([sys.executable, "-m", "flows.cli", "run", "--portals", str(config),
                             "--data-dir", str(tmp_path / "data")], env=env,

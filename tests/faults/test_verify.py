@@ -286,13 +286,10 @@ def test_a_first_load_killed_before_publishing_is_not_a_missing_pointer(
 
 
 @pytest.mark.slow
-def test_nightly_run_records_what_verify_finds(portal, tmp_path: Path, monkeypatch) -> None:
+def test_nightly_run_records_what_verify_finds(portal, tmp_path: Path) -> None:
     """The nightly flow verifies what it touched: a stored copy found damaged during the run
     (here by the crawl, which then fetches the document again) is a quality finding of the run
     and a row of its failures artifact."""
-    for name, value in (("DO_NOT_TRACK", "1"), ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
-                        ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")):
-        monkeypatch.setenv(name, value)
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     from prefect.testing.utilities import prefect_test_harness
