@@ -5,10 +5,11 @@ and registry changes, and published (or not) with the rest of a load."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 
 from extract import extract_document
 from tests.test_crosschecks import report
@@ -97,8 +98,10 @@ def test_a_load_rewrites_only_the_changed_agencies_partitions(tmp_path: Path,
     repost.sha256 = "a" * 64  # the same report again, published later: it becomes canonical
     load_reports(warehouse, [repost], {repost.sha256: DocumentMeta(publish_date="2030-01-01")})
     after = warehouse.published()
-    bucket = f"bucket={bucket_of('淮安市人民政府')}/"
-    assert len({bucket_of(r.agency) for r in corpus_reports.values()}) > 2  # other partitions exist
+    agencies = dict(connect(tmp_path).execute(
+        "SELECT report_id, coalesce(agency_id, agency_key) FROM reports").fetchall())
+    bucket = f"agency_bucket={bucket_of(agencies[report_id(repost)])}/"
+    assert len({bucket_of(a) for a in agencies.values()}) > 2  # other partitions exist
     for view in WIDE_TABLES:
         assert after[view] == before[view] + 1  # one commit
         added, removed = delta_actions(warehouse.path(view), after[view])
@@ -185,3 +188,55 @@ def test_repair_republishes_the_wide_tables_with_the_rest(tmp_path: Path, corpus
     warehouse.pointer.unlink()
     assert repair(warehouse) == published
     assert wide_values(tmp_path, "SELECT count(*) FROM requests_wide") == [(2,)]
+
+
+def test_one_agencys_history_reads_only_its_partition(tmp_path: Path) -> None:
+    """``requests_of(agency)`` gives every year of one body, under both its titles, and DuckDB
+    reads only the files of its partition (its EXPLAIN ANALYZE counts them)."""
+    reports = [report("洪泽区人民政府", 2023, new=2), report("淮安市洪泽区人民政府", 2024, new=3),
+               *(report(f"淮安市{name}", 2024) for name in ("教育局", "民政局", "财政局",
+                                                           "公安局", "卫生健康委员会"))]
+    load_reports(Warehouse(tmp_path), reports)
+    con = connect(tmp_path)
+    assert con.execute("SELECT bucket_of('320813-gov')").fetchone()[0] == bucket_of("320813-gov")
+    expected = con.execute("SELECT report_id, agency, year, new__natural_person FROM requests_wide WHERE "
+                           "agency_id = '320813-gov' ORDER BY year").fetchall()
+    assert [row[1:] for row in expected] == [("洪泽区人民政府", 2023, 2.0),
+                                             ("淮安市洪泽区人民政府", 2024, 3.0)]
+    assert con.execute("SELECT report_id, agency, year, new__natural_person "
+                       "FROM requests_of('320813-gov')").fetchall() == expected
+    plan = con.execute("EXPLAIN ANALYZE SELECT * FROM requests_of('320813-gov')").fetchall()[0][1]
+    read = re.search(r"Total Files Read: (\d+)", plan)
+    scanning = re.search(r"Scanning Files: (\d+)/(\d+)", plan)
+    partition = Warehouse(tmp_path).path("requests_wide") / f"agency_bucket={bucket_of('320813-gov')}"
+    own = len(list(partition.glob("*.parquet")))
+    assert own and int(read[1]) == int(scanning[1]) == own  # DuckDB's own count of files read
+    assert int(scanning[2]) > own  # of the table's files, in other partitions too
+
+
+def test_wide_tables_of_an_earlier_partitioning_are_computed_then_rebuilt(
+        tmp_path: Path) -> None:
+    """Wide tables written under the earlier layout (partitioned by ``bucket``, a hash of the
+    name) are read as the view over ``cells`` until the next load, which rebuilds them under
+    ``agency_bucket``."""
+    warehouse = Warehouse(tmp_path)
+    load_reports(warehouse, [report("洪泽区人民政府", 2023, new=2)])
+    pointer = warehouse.root / "_published.json"
+    published = json.loads(pointer.read_text())
+    for view in WIDE_TABLES:
+        table = DeltaTable(warehouse.path(view)).to_pyarrow_table()
+        earlier = table.rename_columns([{"agency_bucket": "bucket"}.get(n, n)
+                                        for n in table.column_names])
+        write_deltalake(warehouse.path(view), earlier, mode="overwrite", partition_by=["bucket"],
+                        schema_mode="overwrite")
+        published["tables"][view] = DeltaTable(warehouse.path(view)).version()
+    pointer.write_text(json.dumps(published))
+    assert wide_values(tmp_path, "SELECT agency, new__natural_person FROM requests_wide") == [
+        ("洪泽区人民政府", 2.0)]
+    assert wide_values(tmp_path, "SELECT year FROM requests_of('320813-gov')") == [(2023,)]
+    load_reports(warehouse, [report("淮安市洪泽区人民政府", 2024, new=3)])
+    for view in WIDE_TABLES:
+        current = files(warehouse.path(view), warehouse.published()[view])
+        assert current and all(p.startswith("agency_bucket=") for p in current), view
+    assert wide_values(tmp_path, "SELECT year, new__natural_person FROM requests_of('320813-gov')") == [
+        (2023, 2.0), (2024, 3.0)]

@@ -22,8 +22,8 @@ from extract.model import CheckResult, Finding, Status
 from extract.schema import REQUEST_COLUMNS
 from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
-from warehouse.schema import WIDE_BUCKETS
 from warehouse.views import register_tables
+from warehouse.wide import bucket_of
 
 GOVERNMENT_SUFFIXES = ("人民政府", "政府", "管委会", "管理委员会")
 
@@ -53,16 +53,19 @@ def _connect(tx) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def continuity(con) -> list[Finding]:
+def continuity(con, agencies: set[str]) -> list[Finding]:
     """W1, from ``requests_wide`` alone (a row per canonical report, with its agency and
-    year): only the partitions of the touched agencies are read, never ``reports`` or the long
-    ``cells``."""
+    year): only the partitions of the touched ``agencies`` are read (named as constants, so
+    DuckDB opens no other partition's files), never ``reports`` or the long ``cells``."""
+    if not agencies:
+        return []
+    partitions = ", ".join(str(b) for b in sorted({bucket_of(a) for a in agencies}))
     columns = sorted(REQUEST_COLUMNS)
     over = ", ".join(f'cw."carried_over__{c}"' for c in columns)
     forward = ", ".join(f'pw."carried_forward__{c}"' for c in columns)
     pairs = con.execute(f"""
         WITH canon AS (SELECT *, coalesce(agency_id, agency_key) AS agency_of
-                       FROM requests_wide WHERE bucket IN (SELECT bucket FROM buckets)
+                       FROM requests_wide WHERE agency_bucket IN ({partitions})
                        AND coalesce(agency_id, agency_key) IN (SELECT agency FROM touched))
         SELECT cw.report_id, cw.agency_of, cw.year, [{over}], [{forward}]
         FROM canon cw JOIN canon pw
@@ -168,17 +171,13 @@ def conflicts(con) -> list[Finding]:
 
 def cross_report_findings(tx, agencies: set[str],
                           expected_agencies: dict[str, list[str]] | None = None,
-                          resolver: AgencyResolver | None = None,
-                          buckets: set[int] | None = None) -> list[Finding]:
+                          resolver: AgencyResolver | None = None) -> list[Finding]:
     """The cross-report rules for ``agencies`` (agency_id, else agency_key; every year of
-    each), and W3 for every portal expectation, over the warehouse as this load leaves it.
-    ``buckets``: the wide tables' partitions holding those agencies' reports (all if None)."""
+    each), and W3 for every portal expectation, over the warehouse as this load leaves it."""
     con = _connect(tx)
     try:
         con.register("touched", pa.table({"agency": pa.array(sorted(agencies), pa.string())}))
-        con.register("buckets", pa.table({"bucket": pa.array(
-            sorted(buckets) if buckets is not None else range(WIDE_BUCKETS), pa.int64())}))
-        return (continuity(con) + timeliness(con)
+        return (continuity(con, agencies) + timeliness(con)
                 + missing(con, expected_agencies or {}, resolver or AgencyResolver())
                 + conflicts(con))
     finally:

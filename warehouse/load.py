@@ -210,13 +210,12 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
             agencies = (agency_rows(fresh, resolver, agencies_before) if same
                         else agency_rows(reports_table, resolver))
             tx.rewrite("agencies", agencies, metadata=metadata)
-        touched_rows = _of_identities(reports_table, touched)
         wide.update(tx, published, reports_table, agencies_before, agencies, new_cells,
                     registry_changed=not same)
         cross = quality_rows(
-            cross_report_findings(tx, touched, expected_agencies, resolver,
-                                  set(wide.buckets(touched_rows["agency_key"]).to_pylist()))
-            + identity_findings(touched_rows if same else reports_table, resolver), run_id)
+            cross_report_findings(tx, touched, expected_agencies, resolver)
+            + identity_findings(_of_identities(reports_table, touched) if same
+                                else reports_table, resolver), run_id)
         tx.append("quality", _table("quality", cross))
         for row in quality + cross:
             if row["status"] in ("FAIL", "UNCERTAIN"):

@@ -186,10 +186,11 @@ def _wide(name: str, table: str, title: str) -> TableDef:
         Column("status", S, "ok or quality_failures (reports.status)"),
         Column("checks_failed", N, "report-level rule instances that FAIL"),
         Column("cells_found", N, "cells with a number (all tables)"),
-        Column("bucket", N, f"layout: a stable hash of agency_key modulo {WIDE_BUCKETS}; the "
-                            "partition a load rewrites when that agency changes", False),
+        Column("agency_bucket", N, f"layout: md5 of agency_id (else agency_key) modulo "
+                                   f"{WIDE_BUCKETS}, in SQL bucket_of(agency); the partition "
+                                   "that holds every year of the agency", False),
         *cells,
-    ), key=("report_id",), partition_by=("bucket",), cell_table=table)
+    ), key=("report_id",), partition_by=("agency_bucket",), cell_table=table)
 
 
 REQUESTS_WIDE = _wide("requests_wide", "requests", "table 三 (requests and their outcomes)")

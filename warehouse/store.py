@@ -407,6 +407,8 @@ def _files(delta: DeltaTable | None, root: Path, partition_by: tuple[str, ...]
         return None  # deletion vectors or column mapping: only a Delta reader reads it right
     actions = pa.table(delta.get_add_actions(flatten=True))
     paths = actions["path"].to_pylist()
-    parts = {name: actions[f"partition.{name}"].to_pylist() for name in partition_by}
-    return [(str(root / path), {name: parts[name][n] for name in partition_by})
+    # (a partition column the files lack: written under an earlier layout, see views.py)
+    parts = {name: actions[f"partition.{name}"].to_pylist() for name in partition_by
+             if f"partition.{name}" in actions.column_names}
+    return [(str(root / path), {name: values[n] for name, values in parts.items()})
             for n, path in enumerate(paths)]

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from warehouse.cell_keys import wide_keys
 from warehouse.schema import TABLES
 from warehouse.store import Warehouse
-from warehouse.wide import WIDE_TABLES
+from warehouse.wide import WIDE_TABLES, bucket_sql
 
 REPORT_COLUMNS = ("report_id", "agency", "agency_key", "agency_id", "region", "year",
                   "template_disclosure", "template_requests", "format", "publish_date",
@@ -75,16 +75,23 @@ def _quote(text: str) -> str:
 
 
 def register_tables(con: duckdb.DuckDBPyConnection, source,
-                    damaged: dict[str, DamagedTable] | None = None) -> None:
+                    damaged: dict[str, DamagedTable] | None = None) -> set[str]:
     """Views ``_documents``, ``_reports``, … over a Warehouse's (or a load's) current files.
 
     DuckDB reads the Parquet files itself (statistics, filter and join pushdown); a table whose
     files alone do not give its rows (deletion vectors, column mapping) is read through
     deltalake's pyarrow dataset instead. A table whose files cannot be read raises
     ``DamagedTable``, or, given ``damaged``, is recorded there and its view fails when read.
+    Returns the wide tables written under an earlier partitioning (their views are empty:
+    ``connect`` computes them from ``cells`` until the next load rebuilds them).
     """
+    earlier = set()
     for name in TABLES:
         files = source.files(name)
+        if name in WIDE_TABLES and any(set(part) != set(TABLES[name].partition_by)
+                                       for _, part in files or []):
+            earlier.add(name)
+            files = []
         try:
             _register_table(con, source, name, files)
         except duckdb.Error as exc:
@@ -94,6 +101,7 @@ def register_tables(con: duckdb.DuckDBPyConnection, source,
                 raise problem from exc
             damaged[name] = problem
             _register_damaged(con, name, problem)
+    return earlier
 
 
 def _register_damaged(con: duckdb.DuckDBPyConnection, name: str, problem: DamagedTable) -> None:
@@ -155,7 +163,7 @@ def connect(data_dir: Path, damaged: dict[str, DamagedTable] | None = None
     the views over the other tables answer."""
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
-    register_tables(con, Warehouse(data_dir), damaged)
+    earlier = register_tables(con, Warehouse(data_dir), damaged)
     for name in ("documents", "reports", "runs", "agencies"):
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _{name}")
     # Cells and findings carry their report's agency_id (resolved again by every load).
@@ -175,9 +183,17 @@ def connect(data_dir: Path, damaged: dict[str, DamagedTable] | None = None
             FROM quality_history q WHERE q.scope <> 'report')
         WHERE run_id = latest""")
     published = Warehouse(data_dir).published()
+    con.execute(f"CREATE OR REPLACE MACRO bucket_of(agency) AS {bucket_sql('agency')}")
     for view, table in WIDE_TABLES.items():
-        if view in published or not published:
+        if (view in published or not published) and view not in earlier:
             con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM _{view}")
-        else:  # written before the wide tables: computed until the next load writes them
-            con.execute(wide_view_sql(view, table))
+            partition = "agency_bucket = bucket_of(wanted) AND "
+        else:  # written before the wide tables (or their layout): computed until the next
+            con.execute(wide_view_sql(view, table))  # load writes them
+            partition = ""
+        # One agency's rows, every year (an agency_id, or the agency_key of a name not
+        # recognised): its partition named, DuckDB opens only that partition's files.
+        con.execute(f"CREATE OR REPLACE MACRO {view.removesuffix('_wide')}_of(wanted) AS TABLE "
+                    f"SELECT * FROM {view} WHERE {partition}"
+                    f"coalesce(agency_id, agency_key) = wanted ORDER BY year, report_id")
     return con

@@ -6,8 +6,8 @@ cover them like any other table).
 A load rewrites only what it changed. A row is removed where its report stopped being canonical
 or its ``agency_id`` moved, and added where a report became canonical or its ``agency_id``
 moved; only the files holding removed rows are rewritten and added rows go to new files of their
-partitions (``bucket``: a stable hash of ``agency_key``), every other file stays; a partition
-that gathered many small files is compacted. A registry change to an agency's region, level or
+partitions (``agency_bucket``: a stable hash of the agency, see ``bucket_of``), every other file
+stays; a partition that gathered many small files is compacted. A registry change to an agency's region, level or
 kind rewrites the partitions of its reports whole. Without wide tables (the first load, or a
 warehouse written before them) every canonical report is pivoted from ``cells``, a year
 partition at a time.
@@ -38,17 +38,29 @@ _KEYS = [f"{t.cell_table}/{c.name.replace('__', '/')}" for t in WIDE
 _KEY_INDEX = pa.array(_KEYS, pa.string())
 
 
-def bucket_of(agency_key: str | None) -> int:
-    """The wide tables' partition of an agency (the same on every machine and run)."""
-    digest = hashlib.blake2b((agency_key or "").encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big") % WIDE_BUCKETS
+def bucket_of(agency: str | None) -> int:
+    """The wide tables' partition of an agency: its ``agency_id``, else (a name not recognised)
+    its ``agency_key``, so every year of one body is in one partition. md5, because DuckDB
+    computes it too (``bucket_sql``): a query naming the agency names its partition, and
+    DuckDB opens that partition's files only."""
+    return int(hashlib.md5((agency or "").encode()).hexdigest()[:8], 16) % WIDE_BUCKETS
 
 
-def buckets(agency_keys: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """``bucket_of`` of each key, hashing each distinct key once."""
-    if isinstance(agency_keys, pa.ChunkedArray):
-        agency_keys = agency_keys.combine_chunks()
-    encoded = pc.dictionary_encode(pc.fill_null(agency_keys, ""))
+def bucket_sql(agency: str) -> str:
+    """``bucket_of`` as a DuckDB expression of the SQL expression ``agency``."""
+    return f"('0x' || left(md5(coalesce({agency}, '')), 8))::UBIGINT % {WIDE_BUCKETS}"
+
+
+def agency_of(table: pa.Table) -> pa.ChunkedArray:
+    """What ``bucket_of`` hashes, for each report row of ``table``."""
+    return pc.coalesce(table["agency_id"], table["agency_key"])
+
+
+def buckets(agencies: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``bucket_of`` of each agency (``agency_of``), hashing each distinct one once."""
+    if isinstance(agencies, pa.ChunkedArray):
+        agencies = agencies.combine_chunks()
+    encoded = pc.dictionary_encode(pc.fill_null(agencies, ""))
     codes = np.array([bucket_of(k) for k in encoded.dictionary.to_pylist()], np.int64)
     return pa.array(codes[encoded.indices.to_numpy(zero_copy_only=False)]
                     if len(codes) else np.zeros(0, np.int64))
@@ -114,7 +126,7 @@ def rows(reports: pa.Table, agencies: pa.Table, cells: Iterator[pa.RecordBatch]
     values, present = pivot(cells, ids)
     common = {name: reports[name] for name in reports.column_names}
     common.update(_agency_columns(reports["agency_id"], agencies))
-    common["bucket"] = buckets(reports["agency_key"])
+    common["agency_bucket"] = buckets(agency_of(reports))
     out, start = {}, 0
     for table in WIDE:
         data = []
@@ -130,8 +142,8 @@ def rows(reports: pa.Table, agencies: pa.Table, cells: Iterator[pa.RecordBatch]
 
 def _sorted(table: pa.Table) -> pa.Table:
     """By partition, agency and year: a query for one agency reads few row groups."""
-    return table.sort_by([("bucket", "ascending"), ("agency", "ascending"),
-                          ("year", "ascending")])
+    return table.sort_by([("agency_bucket", "ascending"), ("agency_id", "ascending"),
+                          ("agency_key", "ascending"), ("year", "ascending")])
 
 
 def _cells(cells: ds.Dataset, ids: pa.Array, years: list[int], table: str | None = None
@@ -165,7 +177,7 @@ def rebuild(tx, reports: pa.Table, agencies: pa.Table) -> None:
         return _sorted(pa.concat_tables(chunks) if chunks else table.schema.empty_table())
 
     for table in WIDE:  # (sorted as a whole: each file's row groups hold few agencies)
-        tx.write_partitions(table.name, [built(table)], "bucket")
+        tx.write_partitions(table.name, [built(table)], "agency_bucket")
 
 
 def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
@@ -184,7 +196,10 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     if moved:
         touched_rows = pc.or_(touched_rows, pc.fill_null(pc.is_in(
             after["agency_id"], pa.array(sorted(moved), pa.string())), False))
-    touched = set(pc.unique(buckets(pc.filter(after["agency_key"], touched_rows))).to_pylist())
+    # (a row whose agency_id moved leaves its old partition for its new one)
+    touched = set(pc.unique(buckets(pc.filter(agency_of(after), touched_rows))).to_pylist())
+    touched |= set(pc.unique(buckets(pc.filter(agency_of(before), touched_rows.slice(
+        0, before.num_rows)))).to_pylist())
     if not touched:
         return set()
     adding = after.filter(pc.is_in(after["report_id"], pa.array(sorted(come), pa.string())))
@@ -198,7 +213,7 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     drop = pa.array(sorted(gone | come), pa.string())
     for table in WIDE:
         in_touched = [path for path, part in tx.files(table.name) or []
-                      if part["bucket"] in touched]
+                      if part["agency_bucket"] in touched]
         if registry_changed:
             _rewrite_partitions(tx, table, in_touched, drop, fresh[table.name], agencies,
                                 touched)
@@ -210,8 +225,8 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
 def _without(table: TableDef, paths: list[str], drop: pa.Array) -> pa.Table:
     """The rows of the files ``paths`` of a wide table but those of the reports ``drop``."""
     kept = ds.dataset(paths, schema=table.schema.remove(table.schema.get_field_index(
-        "bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
-    kept = kept.append_column("bucket", buckets(kept["agency_key"]))
+        "agency_bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
+    kept = kept.append_column("agency_bucket", buckets(agency_of(kept)))
     return kept.select(table.schema.names).cast(table.schema)
 
 
@@ -220,7 +235,7 @@ def _rewrite_partitions(tx, table: TableDef, paths: list[str], drop: pa.Array,
     """The partitions ``touched`` rewritten whole (the registry may have changed an agency's
     region, level or kind: every kept row takes them again)."""
     kept = _refresh_agency(_without(table, paths, drop), agencies)
-    tx.write_partitions(table.name, [_sorted(pa.concat_tables([kept, fresh]))], "bucket",
+    tx.write_partitions(table.name, [_sorted(pa.concat_tables([kept, fresh]))], "agency_bucket",
                         touched)
 
 
@@ -237,18 +252,19 @@ def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
         bucket = _bucket_of_path(path)
         files_after[bucket] = files_after.get(bucket, 0) + (path not in holding)
         rows_after[bucket] = rows_after.get(bucket, 0) + pq.read_metadata(path).num_rows
-    for bucket, count in Counter(fresh["bucket"].to_pylist()).items():
+    for bucket, count in Counter(fresh["agency_bucket"].to_pylist()).items():
         files_after[bucket] = files_after.get(bucket, 0) + 1
         rows_after[bucket] = rows_after.get(bucket, 0) + count
     compact = {b for b, n in files_after.items()
                if n > 2 * math.ceil(rows_after[b] / FILE_ROWS) + COMPACT_SLACK}
     rewrite = sorted({p for p in paths if _bucket_of_path(p) in compact} | set(holding))
     kept = _without(table, rewrite, drop) if rewrite else table.schema.empty_table()
-    tx.replace_files(table.name, rewrite, [_sorted(pa.concat_tables([kept, fresh]))], "bucket")
+    tx.replace_files(table.name, rewrite, [_sorted(pa.concat_tables([kept, fresh]))],
+                     "agency_bucket")
 
 
 def _bucket_of_path(path: str) -> int:
-    return int(path.rsplit("/bucket=", 1)[1].split("/", 1)[0])
+    return int(path.rsplit("/agency_bucket=", 1)[1].split("/", 1)[0])
 
 
 def _current(tx, table: TableDef) -> bool:
