@@ -245,14 +245,14 @@ def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
     """Only the files holding a row that goes are rewritten; the new rows go to new files of
     their partitions. A partition that has gathered many small files this way is compacted
     (rewritten whole, sorted) instead, so queries keep opening few files per partition."""
-    holding = [path for path in paths if pc.any(pc.is_in(
-        pq.read_table(path, columns=["report_id"])["report_id"], drop)).as_py()]
-    files_after: dict[int, int] = {}
-    rows_after: dict[int, int] = {}
+    holding, files_after, rows_after = [], {}, {}
     for path in paths:
+        ids = pq.read_table(path, columns=["report_id"])["report_id"]
+        if pc.any(pc.is_in(ids, drop)).as_py():
+            holding.append(path)
         bucket = _bucket_of_path(path)
         files_after[bucket] = files_after.get(bucket, 0) + (path not in holding)
-        rows_after[bucket] = rows_after.get(bucket, 0) + pq.read_metadata(path).num_rows
+        rows_after[bucket] = rows_after.get(bucket, 0) + len(ids)
     for bucket, count in Counter(fresh["agency_bucket"].to_pylist()).items():
         files_after[bucket] = files_after.get(bucket, 0) + 1
         rows_after[bucket] = rows_after.get(bucket, 0) + count
