@@ -22,6 +22,7 @@ from extract.model import CheckResult, Finding, Status
 from extract.schema import REQUEST_COLUMNS
 from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
+from warehouse.duplicates import cells_sql
 from warehouse.schema import WIDE_BUCKETS
 from warehouse.views import register_tables
 
@@ -135,22 +136,29 @@ def missing(con, expected: dict[str, list[str]], resolver: AgencyResolver) -> li
     return findings
 
 
-def conflicts(con) -> list[Finding]:
-    pairs = con.execute("""
+def conflicts(con, scopes: set[tuple[str, int]] | None = None) -> list[Finding]:
+    """W4 for the touched agencies: each scope ``{agency_of}/{year}`` in ``scopes`` (all of
+    the touched agencies' if None) checked whole (see ``duplicates.py``)."""
+    rechecked, parameters = "", []
+    if scopes is not None:
+        if not scopes:
+            return []
+        ordered = sorted(scopes)
+        parameters = [[agency for agency, _ in ordered], [year for _, year in ordered]]
+        rechecked = ("JOIN (SELECT unnest(?::VARCHAR[]) AS agency, unnest(?::BIGINT[]) AS year) s "
+                     "ON s.agency = o.agency_of AND s.year = o.year")
+    pairs = con.execute(f"""
         SELECT o.report_id, c.report_id, o.agency_of, o.year
-        FROM reports o JOIN reports c USING (agency_of, year)
+        FROM reports o JOIN reports c USING (agency_of, year) {rechecked}
         WHERE c.canonical AND NOT o.canonical AND o.status IN ('ok', 'quality_failures')
           AND o.agency_of IN (SELECT agency FROM touched)
-        ORDER BY o.agency_of, o.year, o.report_id""").fetchall()
+        ORDER BY o.agency_of, o.year, o.report_id""", parameters).fetchall()
     if not pairs:
         return []
     ids = sorted({rid for pair in pairs for rid in pair[:2]})
     years = sorted({pair[3] for pair in pairs})
     cells = {}  # report_id -> {key: value}, only the reports compared
-    for rid, key, value in con.execute(
-            "SELECT report_id, \"table\" || '/' || \"row\" || '/' || col, value FROM cells "
-            "WHERE year IN (SELECT unnest(?::BIGINT[])) "  # only those years' partitions
-            "AND report_id IN (SELECT unnest(?::VARCHAR[]))", [years, ids]).fetchall():
+    for rid, key, value in con.execute(cells_sql(ids, years)).fetchall():
         cells.setdefault(rid, {})[key] = value
     findings = []
     for other, canon, agency_of, year in pairs:
@@ -169,10 +177,13 @@ def conflicts(con) -> list[Finding]:
 def cross_report_findings(tx, agencies: set[str],
                           expected_agencies: dict[str, list[str]] | None = None,
                           resolver: AgencyResolver | None = None,
-                          buckets: set[int] | None = None) -> list[Finding]:
+                          buckets: set[int] | None = None,
+                          w4_scopes: set[tuple[str, int]] | None = None) -> list[Finding]:
     """The cross-report rules for ``agencies`` (agency_id, else agency_key; every year of
     each), and W3 for every portal expectation, over the warehouse as this load leaves it.
-    ``buckets``: the wide tables' partitions holding those agencies' reports (all if None)."""
+    ``buckets``: the wide tables' partitions holding those agencies' reports (all if None);
+    ``w4_scopes``: the (agency, year) scopes W4 checks again (``duplicates.changed_scopes``;
+    every one of the agencies' if None)."""
     con = _connect(tx)
     try:
         con.register("touched", pa.table({"agency": pa.array(sorted(agencies), pa.string())}))
@@ -180,6 +191,6 @@ def cross_report_findings(tx, agencies: set[str],
             sorted(buckets) if buckets is not None else range(WIDE_BUCKETS), pa.int64())}))
         return (continuity(con) + timeliness(con)
                 + missing(con, expected_agencies or {}, resolver or AgencyResolver())
-                + conflicts(con))
+                + conflicts(con, w4_scopes))
     finally:
         con.close()

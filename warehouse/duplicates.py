@@ -1,0 +1,54 @@
+"""Which duplicate-report scopes (W4) a load must check again, and the SQL that reads only the
+cells of the reports compared.
+
+W4 compares, per scope ``{agency_of}/{year}``, each readable non-canonical report with the
+canonical one. Its findings depend only on which reports the scope holds, their canonical flags
+and statuses, and their cells, and a loaded report's cells and status never change. So a scope
+whose members and flags a load left as they were would give the findings an earlier run already
+recorded, and the ``quality`` view keeps, per rule and scope, the latest run's findings: only the
+scopes holding a new report, or a report whose canonical flag or agency_id this load changed
+(under the identity it had and the one it has), are checked again, each one whole.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from warehouse.wide import differ
+
+Scope = tuple[str, int]  # (agency_of: agency_id, else agency_key; year)
+
+
+def _scopes(reports: pa.Table) -> set[Scope]:
+    agency_of = pc.coalesce(reports["agency_id"], reports["agency_key"]).to_pylist()
+    return {(agency, year) for agency, year in zip(agency_of, reports["year"].to_pylist(),
+                                                    strict=True)
+            if agency is not None and year is not None}
+
+
+def changed_scopes(published: pa.Table, reports: pa.Table) -> set[Scope]:
+    """The scopes whose W4 findings may differ from the last ones recorded: ``reports`` is
+    ``published`` (the reports as the last load left them, in the same order) with this load's
+    new reports appended and canonical flags and agency ids chosen again."""
+    old = published.num_rows
+    moved = pc.or_(differ(published["canonical"], reports["canonical"].slice(0, old)),
+                   differ(published["agency_id"], reports["agency_id"].slice(0, old)))
+    positions = pc.indices_nonzero(moved)
+    columns = ["agency_id", "agency_key", "year"]
+    return (_scopes(reports.slice(old).select(columns))
+            | _scopes(reports.select(columns).take(positions))      # as they are now
+            | _scopes(published.select(columns).take(positions)))   # and as they were
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def cells_sql(report_ids: list[str], years: list[int]) -> str:
+    """The cells (report_id, table/row/col, value) of ``report_ids``, read from the ``years``
+    partitions only. Literal lists, not a join: DuckDB pushes them into the Parquet scan, where
+    a row group whose report_id range holds none of them is skipped unread."""
+    return ("SELECT report_id, \"table\" || '/' || \"row\" || '/' || col, value FROM cells "
+            f"WHERE year IN ({', '.join(str(int(y)) for y in years)}) "
+            f"AND report_id IN ({', '.join(_literal(r) for r in report_ids)})")
