@@ -22,7 +22,7 @@ from extract.model import CheckResult, Finding, Status
 from extract.schema import REQUEST_COLUMNS
 from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
-from warehouse.duplicates import cells_sql
+from warehouse.duplicates import cells_query
 from warehouse.schema import WIDE_BUCKETS
 from warehouse.views import register_tables
 
@@ -158,7 +158,7 @@ def conflicts(con, scopes: set[tuple[str, int]] | None = None) -> list[Finding]:
     ids = sorted({rid for pair in pairs for rid in pair[:2]})
     years = sorted({pair[3] for pair in pairs})
     cells = {}  # report_id -> {key: value}, only the reports compared
-    for rid, key, value in con.execute(cells_sql(ids, years)).fetchall():
+    for rid, key, value in con.execute(*cells_query(ids, years)).fetchall():
         cells.setdefault(rid, {})[key] = value
     findings = []
     for other, canon, agency_of, year in pairs:
