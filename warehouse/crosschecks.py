@@ -139,19 +139,21 @@ def missing(con, expected: dict[str, list[str]], resolver: AgencyResolver) -> li
 def conflicts(con, scopes: set[tuple[str, int]] | None = None) -> list[Finding]:
     """W4 for the touched agencies: each scope ``{agency_of}/{year}`` in ``scopes`` (all of
     the touched agencies' if None) checked whole (see ``duplicates.py``)."""
-    rechecked, parameters = "", []
+    # The scopes' members read once (one scan of ``reports``), then paired among themselves.
+    members = "SELECT report_id, agency_of, r.year, canonical, status FROM reports r"
+    parameters: list = []
     if scopes is not None:
         if not scopes:
             return []
         ordered = sorted(scopes)
         parameters = [[agency for agency, _ in ordered], [year for _, year in ordered]]
-        rechecked = ("JOIN (SELECT unnest(?::VARCHAR[]) AS agency, unnest(?::BIGINT[]) AS year) s "
-                     "ON s.agency = o.agency_of AND s.year = o.year")
+        members += (" JOIN (SELECT unnest(?::VARCHAR[]) AS agency, unnest(?::BIGINT[]) AS year) s"
+                    " ON s.agency = r.agency_of AND s.year = r.year")
     pairs = con.execute(f"""
+        WITH m AS ({members} WHERE r.agency_of IN (SELECT agency FROM touched))
         SELECT o.report_id, c.report_id, o.agency_of, o.year
-        FROM reports o JOIN reports c USING (agency_of, year) {rechecked}
+        FROM m o JOIN m c USING (agency_of, year)
         WHERE c.canonical AND NOT o.canonical AND o.status IN ('ok', 'quality_failures')
-          AND o.agency_of IN (SELECT agency FROM touched)
         ORDER BY o.agency_of, o.year, o.report_id""", parameters).fetchall()
     if not pairs:
         return []
