@@ -12,6 +12,7 @@ from extract.checks import run_checks
 from extract.model import Report
 from extract.schema import all_keys
 from tests.test_crosschecks import TEMPLATES, report
+from warehouse.crosschecks import cross_report_findings
 from warehouse.duplicates import changed_scopes
 from warehouse.load import DocumentMeta, load_reports, report_id
 from warehouse.store import Warehouse
@@ -104,3 +105,20 @@ def test_changed_scopes_old_and_new_identity_of_moved_reports() -> None:
     assert changed_scopes(published, now.slice(0, 5).set_column(
         0, "canonical", published["canonical"]).set_column(
         1, "agency_id", published["agency_id"])) == set()
+
+
+def test_w4_without_members_checks_every_scope_of_the_agencies(tmp_path: Path) -> None:
+    copies = [_copy(2022, "a"), _copy(2022, "b", total=7), _copy(2023, "c"), _copy(2023, "d")]
+    load_reports(Warehouse(tmp_path), copies)
+    shared = len(all_keys(TEMPLATES))
+    with Warehouse(tmp_path).transaction("20990101T000000.000000Z-check") as tx:
+        found = [(f.scope, f.report_id, f.result.status.value, f.result.message,
+                  f.result.expected, f.result.observed, f.result.cells)
+                 for f in cross_report_findings(tx, {AGENCY}, {"p": [AGENCY]})
+                 if f.result.rule == "W4"]
+    assert found == [
+        (f"{AGENCY}/2022", report_id(copies[1]), "FAIL",
+         f"1 of {shared} shared cells differ from the canonical report", 6, 7,
+         ["requests/new/total"]),
+        (f"{AGENCY}/2023", min(report_id(c) for c in copies[2:]), "PASS",
+         f"all {shared} shared cells agree with the canonical report", None, None, [])]

@@ -22,8 +22,8 @@ from extract.model import CheckResult, Finding, Status
 from extract.schema import REQUEST_COLUMNS
 from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
-from warehouse.duplicates import cells_query
-from warehouse.schema import WIDE_BUCKETS
+from warehouse.duplicates import MEMBER_COLUMNS, cells_query, pairs
+from warehouse.schema import TABLES, WIDE_BUCKETS
 from warehouse.views import register_tables
 
 GOVERNMENT_SUFFIXES = ("人民政府", "政府", "管委会", "管理委员会")
@@ -136,34 +136,25 @@ def missing(con, expected: dict[str, list[str]], resolver: AgencyResolver) -> li
     return findings
 
 
-def conflicts(con, scopes: set[tuple[str, int]] | None = None) -> list[Finding]:
-    """W4 for the touched agencies: each scope ``{agency_of}/{year}`` in ``scopes`` (all of
-    the touched agencies' if None) checked whole (see ``duplicates.py``)."""
-    # The scopes' members read once (one scan of ``reports``), then paired among themselves.
-    members = "SELECT report_id, agency_of, r.year, canonical, status FROM reports r"
-    parameters: list = []
-    if scopes is not None:
-        if not scopes:
-            return []
-        ordered = sorted(scopes)
-        parameters = [[agency for agency, _ in ordered], [year for _, year in ordered]]
-        members += (" JOIN (SELECT unnest(?::VARCHAR[]) AS agency, unnest(?::BIGINT[]) AS year) s"
-                    " ON s.agency = r.agency_of AND s.year = r.year")
-    pairs = con.execute(f"""
-        WITH m AS ({members} WHERE r.agency_of IN (SELECT agency FROM touched))
-        SELECT o.report_id, c.report_id, o.agency_of, o.year
-        FROM m o JOIN m c USING (agency_of, year)
-        WHERE c.canonical AND NOT o.canonical AND o.status IN ('ok', 'quality_failures')
-        ORDER BY o.agency_of, o.year, o.report_id""", parameters).fetchall()
-    if not pairs:
+def conflicts(con, members: pa.Table | None = None) -> list[Finding]:
+    """W4 over ``members``, the reports of the scopes checked again (``duplicates.py``;
+    every scope of the touched agencies, read from ``reports``, if None)."""
+    if members is None:
+        rows = con.execute(f"SELECT {', '.join(MEMBER_COLUMNS)} FROM reports "
+                           "WHERE agency_of IN (SELECT agency FROM touched)").fetchall()
+        schema = pa.schema([TABLES["reports"].schema.field(name) for name in MEMBER_COLUMNS])
+        members = pa.Table.from_pylist([dict(zip(MEMBER_COLUMNS, row, strict=True))
+                                        for row in rows], schema=schema)
+    compared = pairs(members)
+    if not compared:
         return []
-    ids = sorted({rid for pair in pairs for rid in pair[:2]})
-    years = sorted({pair[3] for pair in pairs})
+    ids = sorted({rid for pair in compared for rid in pair[:2]})
+    years = sorted({pair[3] for pair in compared})
     cells = {}  # report_id -> {key: value}, only the reports compared
     for rid, key, value in con.execute(*cells_query(ids, years)).fetchall():
         cells.setdefault(rid, {})[key] = value
     findings = []
-    for other, canon, agency_of, year in pairs:
+    for other, canon, agency_of, year in compared:
         mine, theirs = cells.get(other, {}), cells.get(canon, {})
         shared = sorted(set(mine) & set(theirs))
         differ = [k for k in shared if mine[k] != theirs[k]]
@@ -180,12 +171,12 @@ def cross_report_findings(tx, agencies: set[str],
                           expected_agencies: dict[str, list[str]] | None = None,
                           resolver: AgencyResolver | None = None,
                           buckets: set[int] | None = None,
-                          w4_scopes: set[tuple[str, int]] | None = None) -> list[Finding]:
+                          w4_members: pa.Table | None = None) -> list[Finding]:
     """The cross-report rules for ``agencies`` (agency_id, else agency_key; every year of
     each), and W3 for every portal expectation, over the warehouse as this load leaves it.
     ``buckets``: the wide tables' partitions holding those agencies' reports (all if None);
-    ``w4_scopes``: the (agency, year) scopes W4 checks again (``duplicates.changed_scopes``;
-    every one of the agencies' if None)."""
+    ``w4_members``: the reports of the scopes W4 checks again (``duplicates.members_of``;
+    every scope of the agencies if None)."""
     con = _connect(tx)
     try:
         con.register("touched", pa.table({"agency": pa.array(sorted(agencies), pa.string())}))
@@ -193,6 +184,6 @@ def cross_report_findings(tx, agencies: set[str],
             sorted(buckets) if buckets is not None else range(WIDE_BUCKETS), pa.int64())}))
         return (continuity(con) + timeliness(con)
                 + missing(con, expected_agencies or {}, resolver or AgencyResolver())
-                + conflicts(con, w4_scopes))
+                + conflicts(con, w4_members))
     finally:
         con.close()

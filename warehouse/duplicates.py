@@ -1,5 +1,5 @@
-"""Which duplicate-report scopes (W4) a load must check again, and the query that reads only
-the cells of the reports compared.
+"""Which duplicate-report scopes (W4) a load must check again, the pairs of reports compared
+in them, and the query that reads only the cells of those reports.
 
 W4 compares, per scope ``{agency_of}/{year}``, each readable non-canonical report with the
 canonical one. Its findings depend only on which reports the scope holds, their canonical flags
@@ -18,6 +18,8 @@ import pyarrow.compute as pc
 from warehouse.wide import differ
 
 Scope = tuple[str, int]  # (agency_of: agency_id, else agency_key; year)
+READABLE = ("ok", "quality_failures")
+MEMBER_COLUMNS = ["report_id", "agency_id", "agency_key", "year", "canonical", "status"]
 
 
 def _scopes(reports: pa.Table) -> set[Scope]:
@@ -39,6 +41,32 @@ def changed_scopes(published: pa.Table, reports: pa.Table) -> set[Scope]:
     return (_scopes(reports.slice(old).select(columns))
             | _scopes(reports.select(columns).take(positions))      # as they are now
             | _scopes(published.select(columns).take(positions)))   # and as they were
+
+
+def members_of(reports: pa.Table, scopes: set[Scope]) -> pa.Table:
+    """The rows of ``reports`` (``MEMBER_COLUMNS`` at least) in ``scopes``."""
+    agency_of = pc.coalesce(reports["agency_id"], reports["agency_key"]).to_pylist()
+    keep = [(agency, year) in scopes
+            for agency, year in zip(agency_of, reports["year"].to_pylist(), strict=True)]
+    return reports.select(MEMBER_COLUMNS).filter(pa.array(keep, pa.bool_()))
+
+
+def pairs(members: pa.Table) -> list[tuple[str, str, str, int]]:
+    """(report, the canonical report, agency_of, year) for every readable non-canonical report
+    of ``members`` whose scope has a canonical one; by scope, then report."""
+    canonical: dict[Scope, list[str]] = {}
+    others: list[tuple[str, int, str]] = []
+    for row in members.select(MEMBER_COLUMNS).to_pylist():
+        agency_of = row["agency_key"] if row["agency_id"] is None else row["agency_id"]
+        year = row["year"]
+        if agency_of is None or year is None:
+            continue
+        if row["canonical"]:
+            canonical.setdefault((agency_of, year), []).append(row["report_id"])
+        elif row["canonical"] is False and row["status"] in READABLE:
+            others.append((agency_of, year, row["report_id"]))
+    return [(rid, canon, agency_of, year) for agency_of, year, rid in sorted(others)
+            for canon in canonical.get((agency_of, year), [])]
 
 
 def cells_query(report_ids: list[str], years: list[int]) -> tuple[str, list]:

@@ -36,7 +36,7 @@ from warehouse.agencies_load import (
 from warehouse.canonical import choose_canonical
 from warehouse.corrections import Correction, agency_key, index, load_corrections
 from warehouse.crosschecks import cross_report_findings
-from warehouse.duplicates import changed_scopes
+from warehouse.duplicates import changed_scopes, members_of
 from warehouse.quality import quality_rows, report_findings
 from warehouse.runs import RunRecord
 from warehouse.schema import TABLES
@@ -217,7 +217,8 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         cross = quality_rows(
             cross_report_findings(tx, touched, expected_agencies, resolver,
                                   set(wide.buckets(touched_rows["agency_key"]).to_pylist()),
-                                  w4_scopes=changed_scopes(published, reports_table))
+                                  w4_members=members_of(touched_rows, changed_scopes(
+                                      published, reports_table)))
             + identity_findings(touched_rows if same else reports_table, resolver), run_id)
         tx.append("quality", _table("quality", cross))
         for row in quality + cross:
