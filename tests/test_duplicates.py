@@ -13,7 +13,7 @@ from extract.model import Report
 from extract.schema import all_keys
 from tests.test_crosschecks import TEMPLATES, report
 from warehouse.crosschecks import cross_report_findings
-from warehouse.duplicates import changed_scopes
+from warehouse.duplicates import changed_scopes, pairs
 from warehouse.load import DocumentMeta, load_reports, report_id
 from warehouse.store import Warehouse
 from warehouse.views import connect
@@ -122,3 +122,18 @@ def test_w4_without_members_checks_every_scope_of_the_agencies(tmp_path: Path) -
          ["requests/new/total"]),
         (f"{AGENCY}/2023", min(report_id(c) for c in copies[2:]), "PASS",
          f"all {shared} shared cells agree with the canonical report", None, None, [])]
+
+
+def test_pairs_readable_non_canonical_copies_with_their_canonical() -> None:
+    members = pa.table({
+        "report_id": ["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"],
+        "agency_id": [None, None, None, None, "B", "B", "C", None],
+        "agency_key": ["ka", "ka", "ka", "ka", "kb", "kb", "kc", "kd"],
+        "year": pa.array([2023, 2023, 2023, 2023, 2022, 2022, 2022, None], pa.int64()),
+        "canonical": [False, True, False, None, False, False, False, False],
+        "status": ["ok", "ok", "unreadable", "ok", "quality_failures", "ok", "ok", "ok"]})
+    # r3 unreadable, r4 unflagged, B/2022 and C/2022 without a canonical report, r8 no year.
+    assert pairs(members) == [("r1", "r2", "ka", 2023)]
+    members = members.set_column(4, "canonical", pa.array(
+        [False, True, False, None, False, True, False, False]))
+    assert pairs(members) == [("r5", "r6", "B", 2022), ("r1", "r2", "ka", 2023)]

@@ -5,7 +5,8 @@ Quality rules): each gives Findings holding the same CheckResult as the report r
 A load checks the agencies it touched (every year of each), not the whole warehouse again: the
 ``quality`` view keeps, per rule and scope, the findings of the latest run that checked it. An
 agency is its ``agency_id`` (``agencies.py``: one body under two titles is one agency), or its
-normalised name where the name was not recognised; scopes name it the same way.
+normalised name where the name was not recognised; scopes name it the same way. W4 checks
+again, of those, only the scopes the load changed, each whole (``duplicates.py``).
 
 What each rule checks is its registry entry; how, the function here its ``computed_by`` names.
 W3 identifies an expected name like a report's, inside the portal's region.
