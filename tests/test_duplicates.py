@@ -12,6 +12,7 @@ from extract.checks import run_checks
 from extract.model import Report
 from extract.schema import all_keys
 from tests.test_crosschecks import TEMPLATES, report
+from warehouse.agencies import Registry
 from warehouse.crosschecks import cross_report_findings
 from warehouse.duplicates import changed_scopes, pairs
 from warehouse.load import DocumentMeta, load_reports, report_id
@@ -137,3 +138,19 @@ def test_pairs_readable_non_canonical_copies_with_their_canonical() -> None:
     members = members.set_column(4, "canonical", pa.array(
         [False, True, False, None, False, True, False, False]))
     assert pairs(members) == [("r5", "r6", "B", 2022), ("r1", "r2", "ka", 2023)]
+
+
+def test_w4_pair_made_by_a_registry_change_is_checked(tmp_path: Path) -> None:
+    """Two titles of one body, apart under the rules alone (洪泽县 unknown), one agency under
+    the shipped registry: the next load, whatever it adds, compares them."""
+    county = report("洪泽县人民政府", 2015, sha="a" * 64, new=1)
+    district = report("淮安市洪泽区人民政府", 2015, sha="b" * 64, new=1)
+    district.cells["requests/new/total"].value = 9
+    district.checks = run_checks(district)
+    load_reports(Warehouse(tmp_path), [county, district], agency_registry=Registry())
+    assert _w4(tmp_path) == []
+    result = load_reports(Warehouse(tmp_path), [report("甲县人民政府", 2023)])
+    assert _w4(tmp_path) == [
+        ("320813-gov/2015", report_id(district), "FAIL",
+         f"1 of {len(all_keys(TEMPLATES))} shared cells differ from the canonical report", 6, 9,
+         ["requests/new/total"], result.run_id)]
