@@ -15,10 +15,10 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from warehouse.canonical import READABLE
 from warehouse.wide import differ
 
 Scope = tuple[str, int]  # (agency_of: agency_id, else agency_key; year)
-READABLE = ("ok", "quality_failures")
 MEMBER_COLUMNS = ["report_id", "agency_id", "agency_key", "year", "canonical", "status"]
 
 
