@@ -13,11 +13,12 @@ each beside today's SQL over ``cells`` on the same data, as a ratio: (a) the nat
 requests/new/total by year and province, both checked against the generator's sums, (b) one
 agency's six years: long, via the view over cells the wide tables replaced, via
 ``requests_wide`` filtered by name, and via ``requests_of`` given the agency's id (looked up
-first, untimed: the path that names the agency's partition); W1 of the 20 agencies a nightly load touches, over cells and over the
-touched partitions of ``requests_wide``; the nightly ``load_reports`` of 20 reports (10 new
-agencies, 10 reposts that move canonical flags and meet W4) on a hard-linked copy of the
-warehouse, with the bytes it wrote, and beside it the same load by --baseline's code (another
-checkout, e.g. made by ``git worktree add ../before <commit>``) on the same warehouse.
+first, untimed: the path that names the agency's partition); W1 of the 20 agencies a nightly
+load touches, over cells and over the touched partitions of ``requests_wide``; the nightly
+``load_reports`` of 20 reports (10 new agencies, 10 reposts that move canonical flags and meet
+W4) on a hard-linked copy of the warehouse, with the bytes it wrote, and beside it the same load
+by --baseline's code (another checkout, e.g. made by ``git worktree add ../before <commit>``) on
+the same warehouse.
 --keep --reuse builds a size once and measures it again (1M takes long to generate on a small
 machine). Each runs in a child process, so its peak RSS is its own; past --mem-limit (default
 60% of RAM) it is stopped and shown FAILED. Free disk is checked first. Sizes grow 10x: ~10x is

@@ -200,8 +200,8 @@ def test_one_agencys_history_reads_only_its_partition(tmp_path: Path) -> None:
     load_reports(Warehouse(tmp_path), reports)
     con = connect(tmp_path)
     assert con.execute("SELECT bucket_of('320813-gov')").fetchone()[0] == bucket_of("320813-gov")
-    expected = con.execute("SELECT report_id, agency, year, new__natural_person FROM requests_wide WHERE "
-                           "agency_id = '320813-gov' ORDER BY year").fetchall()
+    expected = con.execute("SELECT report_id, agency, year, new__natural_person FROM "
+                           "requests_wide WHERE agency_id = '320813-gov' ORDER BY year").fetchall()
     assert [row[1:] for row in expected] == [("洪泽区人民政府", 2023, 2.0),
                                              ("淮安市洪泽区人民政府", 2024, 3.0)]
     assert con.execute("SELECT report_id, agency, year, new__natural_person "
@@ -209,7 +209,8 @@ def test_one_agencys_history_reads_only_its_partition(tmp_path: Path) -> None:
     plan = con.execute("EXPLAIN ANALYZE SELECT * FROM requests_of('320813-gov')").fetchall()[0][1]
     read = re.search(r"Total Files Read: (\d+)", plan)
     scanning = re.search(r"Scanning Files: (\d+)/(\d+)", plan)
-    partition = Warehouse(tmp_path).path("requests_wide") / f"agency_bucket={bucket_of('320813-gov')}"
+    partition = (Warehouse(tmp_path).path("requests_wide")
+                 / f"agency_bucket={bucket_of('320813-gov')}")
     own = len(list(partition.glob("*.parquet")))
     assert own and int(read[1]) == int(scanning[1]) == own  # DuckDB's own count of files read
     assert int(scanning[2]) > own  # of the table's files, in other partitions too
@@ -241,5 +242,5 @@ def test_wide_tables_of_an_earlier_layout_are_computed_then_rebuilt(
     for view in WIDE_TABLES:
         current = files(warehouse.path(view), warehouse.published()[view])
         assert current and all(p.startswith("agency_bucket=") for p in current), view
-    assert wide_values(tmp_path, "SELECT year, new__natural_person FROM requests_of('320813-gov')") == [
-        (2023, 2.0), (2024, 3.0)]
+    assert wide_values(tmp_path, "SELECT year, new__natural_person "
+                                 "FROM requests_of('320813-gov')") == [(2023, 2.0), (2024, 3.0)]

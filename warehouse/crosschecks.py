@@ -5,7 +5,8 @@ Quality rules): each gives Findings holding the same CheckResult as the report r
 A load checks the agencies it touched (every year of each), not the whole warehouse again: the
 ``quality`` view keeps, per rule and scope, the findings of the latest run that checked it. An
 agency is its ``agency_id`` (``agencies.py``: one body under two titles is one agency), or its
-normalised name where the name was not recognised; scopes name it the same way.
+normalised name where the name was not recognised; scopes name it the same way. W4 checks
+again, of those, only the scopes the load changed, each whole (``duplicates.py``).
 
 What each rule checks is its registry entry; how, the function here its ``computed_by`` names.
 W3 identifies an expected name like a report's, inside the portal's region.
@@ -22,6 +23,8 @@ from extract.model import CheckResult, Finding, Status
 from extract.schema import REQUEST_COLUMNS
 from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
+from warehouse.duplicates import MEMBER_COLUMNS, cells_query, pairs
+from warehouse.schema import TABLES
 from warehouse.views import register_tables
 from warehouse.wide import bucket_of
 
@@ -137,25 +140,25 @@ def missing(con, expected: dict[str, list[str]], resolver: AgencyResolver) -> li
     return findings
 
 
-def conflicts(con) -> list[Finding]:
-    pairs = con.execute("""
-        SELECT o.report_id, c.report_id, o.agency_of, o.year
-        FROM reports o JOIN reports c USING (agency_of, year)
-        WHERE c.canonical AND NOT o.canonical AND o.status IN ('ok', 'quality_failures')
-          AND o.agency_of IN (SELECT agency FROM touched)
-        ORDER BY o.agency_of, o.year, o.report_id""").fetchall()
-    if not pairs:
+def conflicts(con, members: pa.Table | None = None) -> list[Finding]:
+    """W4 over ``members``, the reports of the scopes checked again (``duplicates.py``;
+    every scope of the touched agencies, read from ``reports``, if None)."""
+    if members is None:
+        rows = con.execute(f"SELECT {', '.join(MEMBER_COLUMNS)} FROM reports "
+                           "WHERE agency_of IN (SELECT agency FROM touched)").fetchall()
+        schema = pa.schema([TABLES["reports"].schema.field(name) for name in MEMBER_COLUMNS])
+        members = pa.Table.from_pylist([dict(zip(MEMBER_COLUMNS, row, strict=True))
+                                        for row in rows], schema=schema)
+    compared = pairs(members)
+    if not compared:
         return []
-    ids = sorted({rid for pair in pairs for rid in pair[:2]})
-    years = sorted({pair[3] for pair in pairs})
+    ids = sorted({rid for pair in compared for rid in pair[:2]})
+    years = sorted({pair[3] for pair in compared})
     cells = {}  # report_id -> {key: value}, only the reports compared
-    for rid, key, value in con.execute(
-            "SELECT report_id, \"table\" || '/' || \"row\" || '/' || col, value FROM cells "
-            "WHERE year IN (SELECT unnest(?::BIGINT[])) "  # only those years' partitions
-            "AND report_id IN (SELECT unnest(?::VARCHAR[]))", [years, ids]).fetchall():
+    for rid, key, value in con.execute(*cells_query(ids, years)).fetchall():
         cells.setdefault(rid, {})[key] = value
     findings = []
-    for other, canon, agency_of, year in pairs:
+    for other, canon, agency_of, year in compared:
         mine, theirs = cells.get(other, {}), cells.get(canon, {})
         shared = sorted(set(mine) & set(theirs))
         differ = [k for k in shared if mine[k] != theirs[k]]
@@ -170,14 +173,17 @@ def conflicts(con) -> list[Finding]:
 
 def cross_report_findings(tx, agencies: set[str],
                           expected_agencies: dict[str, list[str]] | None = None,
-                          resolver: AgencyResolver | None = None) -> list[Finding]:
+                          resolver: AgencyResolver | None = None,
+                          w4_members: pa.Table | None = None) -> list[Finding]:
     """The cross-report rules for ``agencies`` (agency_id, else agency_key; every year of
-    each), and W3 for every portal expectation, over the warehouse as this load leaves it."""
+    each), and W3 for every portal expectation, over the warehouse as this load leaves it.
+    ``w4_members``: the reports of the scopes W4 checks again (``duplicates.members_of``;
+    every scope of the agencies if None)."""
     con = _connect(tx)
     try:
         con.register("touched", pa.table({"agency": pa.array(sorted(agencies), pa.string())}))
         return (continuity(con, agencies) + timeliness(con)
                 + missing(con, expected_agencies or {}, resolver or AgencyResolver())
-                + conflicts(con))
+                + conflicts(con, w4_members))
     finally:
         con.close()

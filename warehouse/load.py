@@ -36,6 +36,7 @@ from warehouse.agencies_load import (
 from warehouse.canonical import choose_canonical
 from warehouse.corrections import Correction, agency_key, index, load_corrections
 from warehouse.crosschecks import cross_report_findings
+from warehouse.duplicates import changed_scopes, members_of
 from warehouse.quality import quality_rows, report_findings
 from warehouse.runs import RunRecord
 from warehouse.schema import TABLES
@@ -212,10 +213,12 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
             tx.rewrite("agencies", agencies, metadata=metadata)
         wide.update(tx, published, reports_table, agencies_before, agencies, new_cells,
                     registry_changed=not same)
+        touched_rows = _of_identities(reports_table, touched)
         cross = quality_rows(
-            cross_report_findings(tx, touched, expected_agencies, resolver)
-            + identity_findings(_of_identities(reports_table, touched) if same
-                                else reports_table, resolver), run_id)
+            cross_report_findings(tx, touched, expected_agencies, resolver,
+                                  w4_members=members_of(touched_rows, changed_scopes(
+                                      published, reports_table)))
+            + identity_findings(touched_rows if same else reports_table, resolver), run_id)
         tx.append("quality", _table("quality", cross))
         for row in quality + cross:
             if row["status"] in ("FAIL", "UNCERTAIN"):

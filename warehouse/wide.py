@@ -7,10 +7,10 @@ A load rewrites only what it changed. A row is removed where its report stopped 
 or its ``agency_id`` moved, and added where a report became canonical or its ``agency_id``
 moved; only the files holding removed rows are rewritten and added rows go to new files of their
 partitions (``agency_bucket``: a stable hash of the agency, see ``bucket_of``), every other file
-stays; a partition that gathered many small files is compacted. A registry change to an agency's region, level or
-kind rewrites the partitions of its reports whole. Without wide tables (the first load, or a
-warehouse written before them) every canonical report is pivoted from ``cells``, a year
-partition at a time.
+stays; a partition that gathered many small files is compacted. A registry change to an agency's
+region, level or kind rewrites the partitions of its reports whole. Without wide tables (the
+first load, or a warehouse written before them) every canonical report is pivoted from
+``cells``, a year partition at a time.
 """
 
 from __future__ import annotations
