@@ -67,7 +67,7 @@ def identify(reports: pa.Table, resolver: AgencyResolver, start: int = 0
     again."""
     if start:
         after, changed = identify(reports.slice(start), resolver)
-        return pa.concat_tables([reports.slice(0, start), after]), changed
+        return _with_agency_of(pa.concat_tables([reports.slice(0, start), after])), changed
     rows = reports.select(["agency", "region", "year", "agency_id", "agency_key"]).to_pylist()
     ids, changed = [], set()
     for row in rows:
@@ -76,8 +76,18 @@ def identify(reports: pa.Table, resolver: AgencyResolver, start: int = 0
         if new_id != row["agency_id"]:
             changed |= {identity(row), identity({**row, "agency_id": new_id})}
         ids.append(new_id)
-    column = reports.schema.get_field_index("agency_id")
-    return reports.set_column(column, "agency_id", pa.array(ids, pa.string())), changed - {None}
+    reports = reports.set_column(reports.schema.get_field_index("agency_id"), "agency_id",
+                                 pa.array(ids, pa.string()))
+    return _with_agency_of(reports), changed - {None}
+
+
+def _with_agency_of(reports: pa.Table) -> pa.Table:
+    """``reports`` with ``agency_of`` (``identity``) set on every row (a table read before the
+    column existed has it null)."""
+    if "agency_of" not in reports.column_names:
+        return reports
+    return reports.set_column(reports.schema.get_field_index("agency_of"), "agency_of",
+                              pc.coalesce(reports["agency_id"], reports["agency_key"]))
 
 
 def agency_rows(reports: pa.Table, resolver: AgencyResolver,

@@ -48,9 +48,8 @@ def _connect(tx) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
     register_tables(con, tx)
-    # ``agency_of``: what the rules group by (see the module docstring).
-    con.execute("CREATE VIEW reports AS SELECT *, coalesce(agency_id, agency_key) AS agency_of "
-                "FROM _reports")
+    con.execute("CREATE VIEW reports AS SELECT * FROM _reports")  # (agency_of: what rules
+    # group by, see the module docstring)
     con.execute("CREATE VIEW cells AS SELECT * FROM _cells")
     con.execute("CREATE VIEW requests_wide AS SELECT * FROM _requests_wide")
     return con

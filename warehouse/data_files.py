@@ -18,15 +18,18 @@ ROW_GROUP = 2048  # rows per row group: sorted rows let a reader skip all but a 
 FILE_ROWS = 4 * ROW_GROUP  # rows per file: what a load rewrites to change one row
 
 
-def write_files(path: Path, chunks: Iterable[pa.Table], column: str | None) -> list[AddAction]:
+def write_files(path: Path, chunks: Iterable[pa.Table], column: str | None,
+                stats: tuple[str, ...] = ()) -> list[AddAction]:
     """The rows of ``chunks`` (in the table's schema) as new Parquet files under the table's
     folder ``path``, one or more per ``column`` value (Hive-style folders; ``column`` None: an
     unpartitioned table), at most ``FILE_ROWS`` rows each, in row groups of ``ROW_GROUP``.
     Statistics (min/max) are kept for the descriptive columns only, not a wide table's
     hundreds of number columns: every query opens each file's footer, and they made it several
-    times larger. Returns their add actions."""
-    writers: dict[int | None, tuple[str, pq.ParquetWriter, int]] = {}
-    done: list[tuple[int | None, str, int]] = []  # (partition value, file, rows)
+    times larger. ``stats``: columns whose exact min, max and null count go into each file's add
+    action (Delta's own statistics), so a reader can pick files without opening them. Returns
+    their add actions."""
+    writers: dict[int | None, tuple[str, pq.ParquetWriter, int, dict]] = {}
+    done: list[tuple[int | None, str, int, dict]] = []  # (partition value, file, rows, stats)
     try:
         for chunk in chunks:
             parts = [(None, chunk)] if column is None else [
@@ -41,24 +44,51 @@ def write_files(path: Path, chunks: Iterable[pa.Table], column: str | None) -> l
                         writers[value] = relative, pq.ParquetWriter(
                             path / relative, rows.schema, compression="zstd",
                             compression_level=3, write_statistics=[
-                                name for name in rows.schema.names if "__" not in name]), 0
-                    relative, writer, written = writers[value]
+                                name for name in rows.schema.names if "__" not in name]), 0, {}
+                    relative, writer, written, seen = writers[value]
                     part = rows.slice(0, FILE_ROWS - written)
                     writer.write_table(part, row_group_size=ROW_GROUP)
                     rows = rows.slice(part.num_rows)
-                    writers[value] = relative, writer, written + part.num_rows
+                    seen = _merged(seen, part, stats)
+                    writers[value] = relative, writer, written + part.num_rows, seen
                     if written + part.num_rows >= FILE_ROWS:
                         writer.close()
-                        done.append((value, relative, FILE_ROWS))
+                        done.append((value, relative, FILE_ROWS, seen))
                         del writers[value]
     finally:
-        for value, (relative, writer, written) in writers.items():
+        for value, (relative, writer, written, seen) in writers.items():
             writer.close()
-            done.append((value, relative, written))
+            done.append((value, relative, written, seen))
     adds = []
-    for value, relative, rows in sorted(done, key=lambda d: (d[0] is not None, d[0] or 0, d[1])):
+    for value, relative, rows, seen in sorted(
+            done, key=lambda d: (d[0] is not None, d[0] or 0, d[1])):
         stat = (path / relative).stat()
         adds.append(AddAction(relative, stat.st_size, {column: str(value)} if column else {},
                               int(stat.st_mtime * 1000), True,
-                              json.dumps({"numRecords": rows})))
+                              json.dumps({"numRecords": rows, **_delta_stats(seen)},
+                                         ensure_ascii=False)))
     return adds
+
+
+def _merged(seen: dict, part: pa.Table, columns: tuple[str, ...]) -> dict:
+    """``seen`` ({column: (min, max, nulls)}) with the rows of ``part`` taken in."""
+    out = dict(seen)
+    for name in columns:
+        low, high = pc.min_max(part[name]).values()
+        low, high, nulls = low.as_py(), high.as_py(), part[name].null_count
+        if name in out:
+            old_low, old_high, old_nulls = out[name]
+            low = old_low if low is None else low if old_low is None else min(low, old_low)
+            high = old_high if high is None else high if old_high is None else max(high, old_high)
+            nulls += old_nulls
+        out[name] = low, high, nulls
+    return out
+
+
+def _delta_stats(seen: dict) -> dict:
+    """``seen`` as Delta statistics (a column with no value has no min/max, only nulls)."""
+    if not seen:
+        return {}
+    return {"minValues": {c: v[0] for c, v in seen.items() if v[0] is not None},
+            "maxValues": {c: v[1] for c, v in seen.items() if v[1] is not None},
+            "nullCount": {c: v[2] for c, v in seen.items()}}

@@ -34,6 +34,7 @@ from warehouse.agencies_load import (
     write_additions,
 )
 from warehouse.canonical import choose_canonical
+from warehouse.clustered import read_holding
 from warehouse.corrections import Correction, agency_key, index, load_corrections
 from warehouse.crosschecks import cross_report_findings
 from warehouse.duplicates import changed_scopes, members_of
@@ -101,6 +102,7 @@ def report_row(report: Report, meta: DocumentMeta, run_id: str, now: datetime) -
     return {
         "report_id": report_id(report), "document_sha256": report.sha256,
         "agency": report.agency, "agency_key": agency_key(report.agency), "agency_id": None,
+        "agency_of": None,  # (set with agency_id)
         "region": meta.region,
         "year": report.year, "template_disclosure": report.templates.get("disclosure"),
         "template_requests": report.templates.get("requests"), "format": report.format,
@@ -166,8 +168,7 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         recorded = warehouse.commit_metadata("agencies")  # (and reports as that load left it)
         same = (recorded.get(IDENTITY_DIGEST) == digest and recorded.get(REPORTS_VERSION)
                 == str(warehouse.published().get("reports")))
-        by_file = same and warehouse.read_by_file("reports", LOAD_COLUMNS)
-        published, files = by_file or (conform(warehouse.read("reports"), "reports"), None)
+        published, files = _published_reports(tx, same, reports, metas, resolver)
         ids = [report_id(report) for report in reports]
         known = set(pc.filter(pa.array(ids, pa.string()), pc.is_in(
             pa.array(ids, pa.string()), published["report_id"])).to_pylist())
@@ -197,7 +198,7 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         tx.append("quality", _table("quality", quality))
         reports_table, touched = _reports_with_canonical(
             published, new_reports, resolver, published.num_rows if same else 0)
-        if touched or new_reports:
+        if touched or new_reports or files is None:  # (None: written whole, new columns too)
             _write_reports(tx, published, reports_table, files, _table("reports", new_reports))
         metadata = identity_metadata(
             resolver.registry, tx.versions.get("reports", warehouse.published().get("reports")))
@@ -227,6 +228,28 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         result.quality_uncertain = len(result.findings) - result.quality_fail
         tx.append("runs", _table("runs", [_run_row(result, run or RunRecord(), now)]))
     return result
+
+
+def _published_reports(tx, same: bool, reports: list[Report],
+                       metas: dict[str, DocumentMeta], resolver: AgencyResolver
+                       ) -> tuple[pa.Table, list[tuple[str, int]] | None]:
+    """The published reports a load works on, and (path, rows) of the files they were read
+    from, or None for the whole table (then written whole). With the registry, the rules and
+    the wide tables as the published load left them, only the files that can hold the agencies
+    of ``reports`` are read (``clustered.py``): every report of those agencies (the canonical
+    choice and the rules need them all), and every earlier copy of ``reports`` (the same
+    document names the same agency). Else every row."""
+    if same and wide.current(tx):
+        agencies = set()
+        for report in reports:  # (the name too: until identified, a new row's agency is it)
+            meta = metas.get(report.sha256, DocumentMeta())
+            found = resolver.resolve(report.agency, meta.region, report.year).agency
+            agencies |= {agency_key(report.agency), found.agency_id if found else None}
+        holding = read_holding(tx.warehouse, "reports", agencies, LOAD_COLUMNS)
+        if holding is not None:
+            return holding
+    by_file = same and tx.warehouse.read_by_file("reports", LOAD_COLUMNS)
+    return by_file or (conform(tx.warehouse.read("reports"), "reports"), None)
 
 
 def _run_row(result: LoadResult, run: RunRecord, started: datetime) -> dict:
@@ -284,7 +307,7 @@ def _write_reports(tx, published: pa.Table, reports: pa.Table,
 
 def _flags(rows: pa.Table, chosen: pa.Table) -> pa.Table:
     """``rows`` with the canonical flag and agency_id of ``chosen`` (the same reports)."""
-    for name in ("canonical", "agency_id"):
+    for name in ("canonical", "agency_id", "agency_of"):
         rows = rows.set_column(rows.schema.get_field_index(name), name, chosen[name])
     return rows
 

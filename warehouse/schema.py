@@ -30,6 +30,9 @@ class TableDef:
     view_columns: tuple[Column, ...] = ()
     # A wide table: its columns end with one ``row__col`` number per cell key of this table.
     cell_table: str | None = None
+    # Written sorted by these, each file's min/max of them recorded in its Delta add action:
+    # a load reads only the files that can hold the agencies it changes (``clustered.py``).
+    cluster_by: tuple[str, ...] = ()
 
     @property
     def schema(self) -> pa.Schema:
@@ -69,6 +72,8 @@ REPORTS = TableDef("reports", "One row per extracted document and extractor vers
     Column("agency_key", S, "agency name normalised for matching (NFKC, no spaces, simplified)"),
     Column("agency_id", S, "the body the name identifies (table agencies); null where the name "
                            "is not recognised (a quality finding A1, never a guess)"),
+    Column("agency_of", S, "what the canonical choice and the cross-report rules group by: "
+                           "agency_id, else agency_key; rows are written sorted by it"),
     Column("region", S, "region, where the portal config states it"),
     Column("year", N, "report year (the year reported on, not the publication year)"),
     Column("template_disclosure", S,
@@ -89,7 +94,7 @@ REPORTS = TableDef("reports", "One row per extracted document and extractor vers
     Column("canonical", B, "the report chosen for its agency-year (docs/warehouse.md)", False),
     Column("loaded_at", T, "when it was loaded", False),
     Column("run_id", S, "run that loaded it", False),
-), key=("report_id",))
+), key=("report_id",), cluster_by=("agency_of",))
 
 CELLS = TableDef("cells", "One row per extracted cell (long form). Blank cells are null, not 0.", (
     Column("report_id", S, "report the cell belongs to", False),

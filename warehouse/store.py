@@ -276,7 +276,9 @@ class Transaction:
         self.versions[table] = DeltaTable(self.warehouse.path(table)).version()
 
     def _conform(self, table: str, data: pa.Table) -> pa.Table:
-        return data.select(TABLES[table].schema.names).cast(TABLES[table].schema)
+        data = data.select(TABLES[table].schema.names).cast(TABLES[table].schema)
+        cluster = TABLES[table].cluster_by
+        return data.sort_by([(c, "ascending") for c in cluster]) if cluster else data
 
     def append(self, table: str, data: pa.Table | pa.RecordBatchReader, *,
                last: bool = False) -> None:
@@ -339,7 +341,8 @@ class Transaction:
             write_deltalake(path, schema.empty_table(), mode="overwrite", partition_by=[column],
                             writer_properties=WRITER, schema_mode="overwrite")
         adds = write_files(self.warehouse.path(table),
-                           (self._conform(table, c) for c in chunks), column)
+                           (self._conform(table, c) for c in chunks), column,
+                           TABLES[table].cluster_by)
         if values is None:
             DeltaTable(path).create_write_transaction(adds, mode="append", schema=schema,
                                                       partition_by=[column])
@@ -361,7 +364,8 @@ class Transaction:
             write_deltalake(path, schema.empty_table(), partition_by=[column] if column else None,
                             writer_properties=WRITER)
         adds = write_files(self.warehouse.path(table),
-                           (self._conform(table, c) for c in chunks), column)
+                           (self._conform(table, c) for c in chunks), column,
+                           TABLES[table].cluster_by)
         now = int(datetime.now(UTC).timestamp() * 1000)
         removes = []
         for absolute in remove:

@@ -154,11 +154,20 @@ def _register_table(con: duckdb.DuckDBPyConnection, source, name: str,
         listing = ", ".join(_quote(p) for p in paths)
         selects.append(f"SELECT * {constants} FROM read_parquet([{listing}], "
                        f"union_by_name = true, hive_partitioning = false)")
-    con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM ("
-                + " UNION ALL BY NAME ".join(selects) + ")")
+    union = "(" + " UNION ALL BY NAME ".join(selects) + ")"
+    try:
+        con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM {union}")
+    except duckdb.BinderException:
+        # A column added since every file was written (reports.agency_of): null until a load
+        # writes the table again.
+        stored = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {union}").fetchall()}
+        columns = ", ".join(f'"{c.name}"' if c.name in stored else
+                            f'NULL::{_SQL_TYPES[c.type]} AS "{c.name}"' for c in table.columns)
+        con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM {union}")
 
 
-_SQL_TYPES = {pa.int64(): "BIGINT", pa.string(): "VARCHAR"}
+_SQL_TYPES = {pa.int64(): "BIGINT", pa.string(): "VARCHAR", pa.bool_(): "BOOLEAN",
+              pa.float64(): "DOUBLE", pa.date32(): "DATE"}
 
 
 def connect(data_dir: Path, damaged: dict[str, DamagedTable] | None = None

@@ -188,7 +188,7 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     as published and as this load writes it, ``new_cells`` the cells this load added;
     ``registry_changed``: agencies' region, level or kind may have changed (else they only
     gained bodies). Returns the partitions rewritten."""
-    if not all(_current(tx, t) for t in WIDE):
+    if not current(tx):
         rebuild(tx, after, agencies)
         return set(range(WIDE_BUCKETS))
     gone, come = changes(before, after)
@@ -266,6 +266,11 @@ def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
 
 def _bucket_of_path(path: str) -> int:
     return int(path.rsplit("/agency_bucket=", 1)[1].split("/", 1)[0])
+
+
+def current(tx) -> bool:
+    """Every wide table can be updated in place (else a load rebuilds them from every report)."""
+    return all(_current(tx, table) for table in WIDE)
 
 
 def _current(tx, table: TableDef) -> bool:
