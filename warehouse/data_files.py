@@ -1,6 +1,6 @@
 """The Parquet files the warehouse writes itself (the wide tables, ``reports``, ``agencies``):
 small, so that a load that changes a few rows rewrites a few small files, and committed to
-Delta as add actions by ``store.Transaction``."""
+Delta as add actions by ``transaction.Transaction``."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,20 +27,17 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError
-from deltalake.transaction import RemoveAction
 
-from warehouse.data_files import write_files
 from warehouse.failed_load import DiskFull, FilesBefore, is_disk_full
 from warehouse.lock import WarehouseLocked, hold
 from warehouse.schema import TABLES
+from warehouse.transaction import LAST_WRITE, WRITER, Transaction, files_of
 
 __all__ = ["Transaction", "Warehouse", "WarehouseLocked"]
 
-WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 POINTER = "_published.json"
-LAST_WRITE = "nianbao_last_write"  # commit metadata: this commit ended a transaction
 
 
 REPAIR_HINT = ("nothing was read or written; run `nianbao verify --repair` to republish the "
@@ -73,6 +70,14 @@ class PublishedDamaged(SnapshotError):
 class Warehouse:
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir) / "warehouse"
+        self._opened: dict[tuple[str, int], DeltaTable] = {}  # a version, once committed, stays
+
+    def delta_at(self, table: str, version: int) -> DeltaTable:
+        """The table at ``version``, opened once per transaction (a load asks for the same
+        versions dozens of times; each open reads the Delta log)."""
+        if (table, version) not in self._opened:
+            self._opened[table, version] = DeltaTable(self.path(table), version=version)
+        return self._opened[table, version]
 
     def path(self, table: str) -> Path:
         return self.root / table
@@ -128,7 +133,7 @@ class Warehouse:
         if version is None:
             return None
         try:
-            return DeltaTable(self.path(table), version=version)
+            return self.delta_at(table, version)
         except (DeltaError, OSError) as exc:
             raise PublishedDamaged(f"{self.pointer} names version {version} of {table}, which "
                                    f"cannot be opened ({_first_line(exc)})") from None
@@ -143,7 +148,7 @@ class Warehouse:
     def files(self, table: str) -> list[tuple[str, dict]] | None:
         """(absolute path, partition values) of every Parquet file of the published version, or
         None when the files alone do not give the table: DuckDB can then read them directly."""
-        return _files(self.delta(table), self.path(table), TABLES[table].partition_by)
+        return files_of(self.delta(table), self.path(table), TABLES[table].partition_by)
 
     def commit_metadata(self, table: str) -> dict:
         """The commit information of the table's published version ({} before one)."""
@@ -176,6 +181,7 @@ class Warehouse:
         a full disk is raised as ``DiskFull``."""
         self.root.mkdir(parents=True, exist_ok=True)
         with hold(self.root, run_id, load=True):
+            self._opened.clear()  # (a version an earlier failed load wrote is gone)
             try:
                 if not self.pointer.exists() and not self.delta_tables():
                     # an empty pointer first: once tables exist, a missing pointer means it was lost
@@ -205,14 +211,14 @@ class Warehouse:
     def _roll_back_unpublished(self) -> dict[str, int]:
         """Every table back at its published version; returns the published versions."""
         published = self.published()
+        latest = {name: DeltaTable(self.path(name)) for name in self.delta_tables()}
         for name, version in published.items():  # all checked before anything is rolled back
-            if not DeltaTable.is_deltatable(str(self.path(name))) or (
-                    version > DeltaTable(self.path(name)).version()):
+            if name not in latest or version > latest[name].version():
                 raise PublishedDamaged(f"{self.pointer} names version {version} of {name}, "
                                        "which its Delta log does not hold")
         for name in TABLES:
             path = self.path(name)
-            if not DeltaTable.is_deltatable(str(path)):
+            if name not in latest:
                 if path.exists():
                     shutil.rmtree(path)  # files of a first write killed before its first commit
                 continue
@@ -221,8 +227,8 @@ class Warehouse:
                 write_deltalake(path, TABLES[name].schema.empty_table(), mode="overwrite",
                                 partition_by=list(TABLES[name].partition_by) or None,
                                 writer_properties=WRITER)
-            elif DeltaTable(path).version() != published[name]:
-                DeltaTable(path).restore(published[name])
+            elif latest[name].version() != published[name]:
+                latest[name].restore(published[name])
             else:
                 continue
             published[name] = DeltaTable(path).version()
@@ -251,136 +257,6 @@ class Warehouse:
             os.close(directory)
 
 
-class Transaction:
-    """Writes of one load; each records the table's new Delta version for publication."""
-
-    def __init__(self, warehouse: Warehouse) -> None:
-        self.warehouse = warehouse
-        self.versions: dict[str, int] = {}
-
-    def files(self, table: str) -> list[tuple[str, dict]] | None:
-        """Like ``Warehouse.files``, at the version this load has written."""
-        if table not in self.versions:
-            return self.warehouse.files(table)
-        delta = DeltaTable(self.warehouse.path(table), version=self.versions[table])
-        return _files(delta, self.warehouse.path(table), TABLES[table].partition_by)
-
-    def dataset(self, table: str) -> ds.Dataset:
-        """The table as this load has written it so far (not yet published)."""
-        if table in self.versions:
-            return DeltaTable(self.warehouse.path(table),
-                              version=self.versions[table]).to_pyarrow_dataset()
-        return self.warehouse.dataset(table)
-
-    def _done(self, table: str) -> None:
-        self.versions[table] = DeltaTable(self.warehouse.path(table)).version()
-
-    def _conform(self, table: str, data: pa.Table) -> pa.Table:
-        data = data.select(TABLES[table].schema.names).cast(TABLES[table].schema)
-        cluster = TABLES[table].cluster_by
-        return data.sort_by([(c, "ascending") for c in cluster]) if cluster else data
-
-    def append(self, table: str, data: pa.Table | pa.RecordBatchReader, *,
-               last: bool = False) -> None:
-        """Append rows; ``last``: this write ends the transaction (a repair may publish the
-        state right after it; a load's append to ``runs`` is known as its last anyway)."""
-        if isinstance(data, pa.Table):
-            if not data.num_rows and DeltaTable.is_deltatable(str(self.warehouse.path(table))):
-                return
-            data = self._conform(table, data)
-        write_deltalake(self.warehouse.path(table), data, mode="append",
-                        partition_by=list(TABLES[table].partition_by) or None,
-                        schema_mode="merge",  # a column added since (cells.ocr_confidence)
-                        writer_properties=WRITER, commit_properties=CommitProperties(
-                            custom_metadata={LAST_WRITE: "true"}) if last else None)
-        self._done(table)
-
-    def replace(self, table: str, data: pa.Table | pa.RecordBatchReader,
-                metadata: dict[str, str] | None = None) -> None:
-        """The table's whole content, as one new version (small tables: ``reports``). A MERGE
-        would rewrite only the touched files, but delta-rs writes them with string_view columns
-        that pyarrow datasets then fail to filter. The table takes the current definition's
-        schema (a column added since it was written, e.g. reports.agency_id)."""
-        if isinstance(data, pa.Table):
-            data = self._conform(table, data)
-        write_deltalake(self.warehouse.path(table), data, mode="overwrite",
-                        partition_by=list(TABLES[table].partition_by) or None,
-                        writer_properties=WRITER, schema_mode="overwrite",
-                        commit_properties=CommitProperties(custom_metadata=metadata)
-                        if metadata else None)
-        self._done(table)
-
-    def rewrite(self, table: str, data: pa.Table, metadata: dict[str, str] | None = None
-                ) -> None:
-        """The table's whole content, as one new version written like ``replace_files``
-        writes (files of ``data_files.FILE_ROWS`` rows a later load can rewrite one by one); a table
-        not yet written or written with other columns is replaced by delta-rs instead."""
-        if not DeltaTable.is_deltatable(str(self.warehouse.path(table))):
-            self.replace_files(table, [], [data], metadata=metadata)
-            return
-        delta = self.warehouse.delta(table) if table not in self.versions else DeltaTable(
-            self.warehouse.path(table), version=self.versions[table])
-        files = self.files(table) if delta is not None else None
-        if files is None or TABLES[table].partition_by or (
-                [f.name for f in delta.schema().fields] != TABLES[table].schema.names):
-            self.replace(table, data, metadata)
-            return
-        self.replace_files(table, [path for path, _ in files], [data], metadata=metadata)
-
-    def write_partitions(self, table: str, chunks: Iterable[pa.Table], column: str,
-                         values: set[int] | None = None) -> None:
-        """Replace the partitions ``column IN values`` (all of the table if None) with the rows
-        of ``chunks``, as one new version: the other partitions' files stay as they are.
-
-        The files are written by pyarrow (``data_files.write_files``) and committed to Delta as add
-        actions: delta-rs's own writer sets up each partition's writer at a cost that, for a
-        table with hundreds of columns, was most of a load."""
-        path, schema = self.warehouse.path(table), TABLES[table].schema
-        if values is None or not DeltaTable.is_deltatable(str(path)):
-            # the whole table: emptied (and given the current columns) first, in this load
-            write_deltalake(path, schema.empty_table(), mode="overwrite", partition_by=[column],
-                            writer_properties=WRITER, schema_mode="overwrite")
-        adds = write_files(self.warehouse.path(table),
-                           (self._conform(table, c) for c in chunks), column,
-                           TABLES[table].cluster_by)
-        if values is None:
-            DeltaTable(path).create_write_transaction(adds, mode="append", schema=schema,
-                                                      partition_by=[column])
-        else:
-            DeltaTable(path).create_write_transaction(
-                adds, mode="overwrite", schema=schema, partition_by=[column],
-                partition_filters=[(column, "in", [str(v) for v in sorted(values)])])
-        self._done(table)
-
-    def replace_files(self, table: str, remove: list[str], chunks: Iterable[pa.Table],
-                      column: str | None = None, metadata: dict[str, str] | None = None
-                      ) -> None:
-        """One new version in which the files ``remove`` (absolute paths, as ``files`` gives
-        them) are gone and the rows of ``chunks`` are in new files: every other file stays,
-        so a load that changes a few agencies rewrites only the files holding them.
-        ``metadata`` goes to the commit, which is then made even when nothing changed."""
-        path, schema = self.warehouse.path(table), TABLES[table].schema
-        if not DeltaTable.is_deltatable(str(path)):
-            write_deltalake(path, schema.empty_table(), partition_by=[column] if column else None,
-                            writer_properties=WRITER)
-        adds = write_files(self.warehouse.path(table),
-                           (self._conform(table, c) for c in chunks), column,
-                           TABLES[table].cluster_by)
-        now = int(datetime.now(UTC).timestamp() * 1000)
-        removes = []
-        for absolute in remove:
-            relative = Path(absolute).relative_to(path).as_posix()
-            values = {column: relative.split("/", 1)[0].split("=", 1)[1]} if column else {}
-            removes.append(RemoveAction(relative, True, now, (path / relative).stat().st_size,
-                                        values))
-        if not adds and not removes and not metadata:
-            return
-        DeltaTable(path).create_write_transaction(
-            [*removes, *adds], mode="append", schema=schema,
-            partition_by=[column] if column else None,
-            commit_properties=CommitProperties(custom_metadata=metadata) if metadata else None)
-        self._done(table)
-
 def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
@@ -400,19 +276,3 @@ def parse_pointer(text: str) -> dict[str, int]:
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise ValueError(f"version of {name} is {version!r}, not a Delta version")
     return tables
-
-
-def _files(delta: DeltaTable | None, root: Path, partition_by: tuple[str, ...]
-           ) -> list[tuple[str, dict]] | None:
-    if delta is None:
-        return []
-    protocol = delta.protocol()
-    if protocol.min_reader_version > 1 or protocol.reader_features:
-        return None  # deletion vectors or column mapping: only a Delta reader reads it right
-    actions = pa.table(delta.get_add_actions(flatten=True))
-    paths = actions["path"].to_pylist()
-    # (a partition column the files lack: written under an earlier layout, see views.py)
-    parts = {name: actions[f"partition.{name}"].to_pylist() for name in partition_by
-             if f"partition.{name}" in actions.column_names}
-    return [(str(root / path), {name: values[n] for name, values in parts.items()})
-            for n, path in enumerate(paths)]

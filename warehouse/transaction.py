@@ -1,0 +1,171 @@
+"""The writes of one load (``Warehouse.transaction`` makes it): each records the table's new
+Delta version, which the load publishes at its end (see ``store.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake.transaction import RemoveAction
+
+from warehouse.data_files import write_files
+from warehouse.schema import TABLES
+
+if TYPE_CHECKING:
+    from warehouse.store import Warehouse
+
+WRITER = WriterProperties(compression="ZSTD", compression_level=3)
+LAST_WRITE = "nianbao_last_write"  # commit metadata: this commit ended a transaction
+
+
+class Transaction:
+    """Writes of one load; each records the table's new Delta version for publication."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+        self.versions: dict[str, int] = {}
+
+    def files(self, table: str) -> list[tuple[str, dict]] | None:
+        """Like ``Warehouse.files``, at the version this load has written."""
+        if table not in self.versions:
+            return self.warehouse.files(table)
+        delta = self.warehouse.delta_at(table, self.versions[table])
+        return files_of(delta, self.warehouse.path(table), TABLES[table].partition_by)
+
+    def dataset(self, table: str) -> ds.Dataset:
+        """The table as this load has written it so far (not yet published)."""
+        if table in self.versions:
+            return self.warehouse.delta_at(table, self.versions[table]).to_pyarrow_dataset()
+        return self.warehouse.dataset(table)
+
+    def _done(self, table: str) -> None:
+        self.versions[table] = DeltaTable(self.warehouse.path(table)).version()
+
+    def _conform(self, table: str, data: pa.Table) -> pa.Table:
+        data = data.select(TABLES[table].schema.names).cast(TABLES[table].schema)
+        cluster = TABLES[table].cluster_by
+        return data.sort_by([(c, "ascending") for c in cluster]) if cluster else data
+
+    def append(self, table: str, data: pa.Table | pa.RecordBatchReader, *,
+               last: bool = False) -> None:
+        """Append rows; ``last``: this write ends the transaction (a repair may publish the
+        state right after it; a load's append to ``runs`` is known as its last anyway)."""
+        if isinstance(data, pa.Table):
+            if not data.num_rows and DeltaTable.is_deltatable(str(self.warehouse.path(table))):
+                return
+            data = self._conform(table, data)
+        write_deltalake(self.warehouse.path(table), data, mode="append",
+                        partition_by=list(TABLES[table].partition_by) or None,
+                        schema_mode="merge",  # a column added since (cells.ocr_confidence)
+                        writer_properties=WRITER, commit_properties=CommitProperties(
+                            custom_metadata={LAST_WRITE: "true"}) if last else None)
+        self._done(table)
+
+    def replace(self, table: str, data: pa.Table | pa.RecordBatchReader,
+                metadata: dict[str, str] | None = None) -> None:
+        """The table's whole content, as one new version (small tables: ``reports``). A MERGE
+        would rewrite only the touched files, but delta-rs writes them with string_view columns
+        that pyarrow datasets then fail to filter. The table takes the current definition's
+        schema (a column added since it was written, e.g. reports.agency_id)."""
+        if isinstance(data, pa.Table):
+            data = self._conform(table, data)
+        write_deltalake(self.warehouse.path(table), data, mode="overwrite",
+                        partition_by=list(TABLES[table].partition_by) or None,
+                        writer_properties=WRITER, schema_mode="overwrite",
+                        commit_properties=CommitProperties(custom_metadata=metadata)
+                        if metadata else None)
+        self._done(table)
+
+    def rewrite(self, table: str, data: pa.Table, metadata: dict[str, str] | None = None
+                ) -> None:
+        """The table's whole content, as one new version written like ``replace_files``
+        writes (files of ``data_files.FILE_ROWS`` rows a later load can rewrite one by one); a table
+        not yet written or written with other columns is replaced by delta-rs instead."""
+        if not DeltaTable.is_deltatable(str(self.warehouse.path(table))):
+            self.replace_files(table, [], [data], metadata=metadata)
+            return
+        delta = self.warehouse.delta(table) if table not in self.versions else (
+            self.warehouse.delta_at(table, self.versions[table]))
+        files = self.files(table) if delta is not None else None
+        if files is None or TABLES[table].partition_by or (
+                [f.name for f in delta.schema().fields] != TABLES[table].schema.names):
+            self.replace(table, data, metadata)
+            return
+        self.replace_files(table, [path for path, _ in files], [data], metadata=metadata)
+
+    def write_partitions(self, table: str, chunks: Iterable[pa.Table], column: str,
+                         values: set[int] | None = None) -> None:
+        """Replace the partitions ``column IN values`` (all of the table if None) with the rows
+        of ``chunks``, as one new version: the other partitions' files stay as they are.
+
+        The files are written by pyarrow (``data_files.write_files``) and committed to Delta as add
+        actions: delta-rs's own writer sets up each partition's writer at a cost that, for a
+        table with hundreds of columns, was most of a load."""
+        path, schema = self.warehouse.path(table), TABLES[table].schema
+        if values is None or not DeltaTable.is_deltatable(str(path)):
+            # the whole table: emptied (and given the current columns) first, in this load
+            write_deltalake(path, schema.empty_table(), mode="overwrite", partition_by=[column],
+                            writer_properties=WRITER, schema_mode="overwrite")
+        adds = write_files(self.warehouse.path(table),
+                           (self._conform(table, c) for c in chunks), column,
+                           TABLES[table].cluster_by)
+        if values is None:
+            DeltaTable(path).create_write_transaction(adds, mode="append", schema=schema,
+                                                      partition_by=[column])
+        else:
+            DeltaTable(path).create_write_transaction(
+                adds, mode="overwrite", schema=schema, partition_by=[column],
+                partition_filters=[(column, "in", [str(v) for v in sorted(values)])])
+        self._done(table)
+
+    def replace_files(self, table: str, remove: list[str], chunks: Iterable[pa.Table],
+                      column: str | None = None, metadata: dict[str, str] | None = None
+                      ) -> None:
+        """One new version in which the files ``remove`` (absolute paths, as ``files`` gives
+        them) are gone and the rows of ``chunks`` are in new files: every other file stays,
+        so a load that changes a few agencies rewrites only the files holding them.
+        ``metadata`` goes to the commit, which is then made even when nothing changed."""
+        path, schema = self.warehouse.path(table), TABLES[table].schema
+        if not DeltaTable.is_deltatable(str(path)):
+            write_deltalake(path, schema.empty_table(), partition_by=[column] if column else None,
+                            writer_properties=WRITER)
+        adds = write_files(self.warehouse.path(table),
+                           (self._conform(table, c) for c in chunks), column,
+                           TABLES[table].cluster_by)
+        now = int(datetime.now(UTC).timestamp() * 1000)
+        removes = []
+        for absolute in remove:
+            relative = Path(absolute).relative_to(path).as_posix()
+            values = {column: relative.split("/", 1)[0].split("=", 1)[1]} if column else {}
+            removes.append(RemoveAction(relative, True, now, (path / relative).stat().st_size,
+                                        values))
+        if not adds and not removes and not metadata:
+            return
+        DeltaTable(path).create_write_transaction(
+            [*removes, *adds], mode="append", schema=schema,
+            partition_by=[column] if column else None,
+            commit_properties=CommitProperties(custom_metadata=metadata) if metadata else None)
+        self._done(table)
+
+
+def files_of(delta: DeltaTable | None, root: Path, partition_by: tuple[str, ...]
+             ) -> list[tuple[str, dict]] | None:
+    """(absolute path, partition values) of each file of ``delta``; None when its files alone
+    do not give the table (deletion vectors, column mapping)."""
+    if delta is None:
+        return []
+    protocol = delta.protocol()
+    if protocol.min_reader_version > 1 or protocol.reader_features:
+        return None  # deletion vectors or column mapping: only a Delta reader reads it right
+    actions = pa.table(delta.get_add_actions(flatten=True))
+    paths = actions["path"].to_pylist()
+    # (a partition column the files lack: written under an earlier layout, see views.py)
+    parts = {name: actions[f"partition.{name}"].to_pylist() for name in partition_by
+             if f"partition.{name}" in actions.column_names}
+    return [(str(root / path), {name: values[n] for name, values in parts.items()})
+            for n, path in enumerate(paths)]
