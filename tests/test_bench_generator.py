@@ -1,0 +1,116 @@
+"""The warehouse benchmark's generator (benchmarks/warehouse_gen.py) writes the wide tables
+directly, chunk by chunk in partition order: they must be what ``wide.rebuild`` makes of the
+same cells and reports, row for row and file for file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from benchmarks import warehouse_gen
+from benchmarks.warehouse_gen import YEARS, build, partition_chunks
+from warehouse import data_files, wide
+from warehouse.agencies import AgencyResolver
+from warehouse.agencies_load import identify
+from warehouse.schema import WIDE
+from warehouse.store import Warehouse
+
+REPORTS = 600
+FILE_ROWS = 4  # (a partition of several files: where they are cut is compared too)
+
+
+def layout(warehouse: Warehouse, table: str) -> dict[tuple[int, tuple[str, ...]], int]:
+    """Each file of ``table`` as (its partition, its report_ids in order) -> its rows."""
+    files = {}
+    for path, part in warehouse.files(table):
+        ids = tuple(pq.read_table(path, columns=["report_id"])["report_id"].to_pylist())
+        files[int(part["agency_bucket"]), ids] = len(ids)
+    return files
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A generated warehouse (chunks of one agency, so partitions are built in several chunks)
+    and, from its cells and reports, the wide tables ``wide.rebuild`` writes."""
+    root = tmp_path_factory.mktemp("generated")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(data_files, "FILE_ROWS", FILE_ROWS)
+        stats = build(root, REPORTS, chunk=len(YEARS), progress=False)
+        warehouse = Warehouse(root)
+        generated = {t.name: (warehouse.read(t.name), layout(warehouse, t.name)) for t in WIDE}
+        with warehouse.transaction("rebuild") as tx:
+            wide.rebuild(tx, warehouse.read("reports"), warehouse.read("agencies"))
+        rebuilt = {t.name: (warehouse.read(t.name), layout(warehouse, t.name)) for t in WIDE}
+    return stats, warehouse, generated, rebuilt
+
+
+@pytest.mark.parametrize("table", [t.name for t in WIDE])
+def test_wide_rows_equal_rebuild(built, table):
+    _, _, generated, rebuilt = built
+    mine, theirs = generated[table][0], rebuilt[table][0]
+    assert mine.num_rows == theirs.num_rows == REPORTS
+    assert mine.schema == theirs.schema
+    mine, theirs = mine.sort_by("report_id"), theirs.sort_by("report_id")
+    for name in mine.column_names:
+        assert mine[name].equals(theirs[name]), name
+    numbers = [n for n in mine.column_names if "__" in n]
+    assert sum(mine[n].null_count for n in numbers) > 0  # blank cells stay null
+    assert pc.max(mine[numbers[0]]).as_py() > 0
+
+
+@pytest.mark.parametrize("table", [t.name for t in WIDE])
+def test_files_cut_and_placed_as_rebuild(built, table):
+    """Every file in the partition its agency hashes to, sorted, at most FILE_ROWS rows, and
+    the same files (partition, rows in order) as ``wide.rebuild``."""
+    _, warehouse, generated, rebuilt = built
+    files = generated[table][1]
+    assert files == rebuilt[table][1]
+    assert max(files.values()) == FILE_ROWS and len({b for b, _ in files}) > 20
+    for path, part in warehouse.files(table):
+        rows = pq.read_table(path, columns=["agency_id", "agency_key", "year"])
+        assert rows.num_rows <= FILE_ROWS
+        assert set(wide.buckets(wide.agency_of(rows)).to_pylist()) == {
+            int(part["agency_bucket"])}
+        order = rows.append_column("agency_bucket", pa.nulls(rows.num_rows, pa.int64()))
+        assert wide._sorted(order).drop_columns(["agency_bucket"]).equals(rows)
+
+
+def test_agency_ids_are_the_loads(built):
+    """The reports carry the agency_id a load gives them (some names resolve, most not)."""
+    _, warehouse, _, _ = built
+    reports = warehouse.read("reports")
+    again, _ = identify(reports, AgencyResolver())
+    assert again["agency_id"].equals(reports["agency_id"])
+    assert 0 < reports["agency_id"].null_count < reports.num_rows
+    agencies = set(warehouse.read("agencies")["agency_id"].to_pylist())
+    assert set(pc.drop_null(reports["agency_id"]).to_pylist()) <= agencies
+
+
+def test_generator_sums_and_cells(built):
+    """The sums the benchmark checks its queries against are the warehouse's."""
+    stats, warehouse, _, _ = built
+    reports = warehouse.read("reports")
+    cells = warehouse.read("cells", columns=["report_id", "table", "row", "col", "value"])
+    assert stats["cells"] == cells.num_rows and 200 * REPORTS < cells.num_rows < 226 * REPORTS
+    new = cells.filter(pc.and_(pc.equal(cells["row"], "new"), pc.equal(cells["col"], "total")))
+    joined = new.join(reports.select(["report_id", "year", "region"]), "report_id")
+    sums = np.zeros((len(YEARS), len(warehouse_gen.PROVINCES)))
+    regions = list(warehouse_gen.PROVINCES)
+    for r in joined.to_pylist():
+        sums[r["year"] - YEARS[0], regions.index(r["region"])] += r["value"] or 0
+    assert np.allclose(sums, stats["expected"]) and sums.sum() > 0
+
+
+def test_chunks_follow_partitions():
+    """Chunks hold whole agencies of one partition, in the wide tables' order."""
+    ids = pa.array([None] * 50, pa.string())
+    chunks = list(partition_chunks(ids, 3))
+    names = warehouse_gen.agency_names(np.arange(50))[0]
+    buckets = wide.buckets(names).to_numpy()
+    assert sorted(np.concatenate(chunks).tolist()) == list(range(50))
+    assert all(len(set(buckets[c])) == 1 and len(c) <= 3 for c in chunks)
+    flat = np.concatenate(chunks)
+    assert list(buckets[flat]) == sorted(buckets[flat])
