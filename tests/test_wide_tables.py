@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from extract import extract_document
@@ -214,21 +215,23 @@ def test_one_agencys_history_reads_only_its_partition(tmp_path: Path) -> None:
     assert int(scanning[2]) > own  # of the table's files, in other partitions too
 
 
-def test_wide_tables_of_an_earlier_partitioning_are_computed_then_rebuilt(
-        tmp_path: Path) -> None:
-    """Wide tables written under the earlier layout (partitioned by ``bucket``, a hash of the
-    name) are read as the view over ``cells`` until the next load, which rebuilds them under
-    ``agency_bucket``."""
+@pytest.mark.parametrize("partition", ["bucket", "agency_bucket"])
+def test_wide_tables_of_an_earlier_layout_are_computed_then_rebuilt(
+        tmp_path: Path, partition: str) -> None:
+    """Wide tables written under an earlier layout (partitioned by ``bucket``, a hash of the
+    name; or without a column added since) are read as the view over ``cells`` until the next
+    load, which rebuilds them under ``agency_bucket``."""
     warehouse = Warehouse(tmp_path)
     load_reports(warehouse, [report("洪泽区人民政府", 2023, new=2)])
     pointer = warehouse.root / "_published.json"
     published = json.loads(pointer.read_text())
     for view in WIDE_TABLES:
         table = DeltaTable(warehouse.path(view)).to_pyarrow_table()
-        earlier = table.rename_columns([{"agency_bucket": "bucket"}.get(n, n)
-                                        for n in table.column_names])
-        write_deltalake(warehouse.path(view), earlier, mode="overwrite", partition_by=["bucket"],
-                        schema_mode="overwrite")
+        earlier = table.drop_columns(["agency_of"]).rename_columns(
+            [{"agency_bucket": partition}.get(n, n) for n in table.column_names
+             if n != "agency_of"])
+        write_deltalake(warehouse.path(view), earlier, mode="overwrite",
+                        partition_by=[partition], schema_mode="overwrite")
         published["tables"][view] = DeltaTable(warehouse.path(view)).version()
     pointer.write_text(json.dumps(published))
     assert wide_values(tmp_path, "SELECT agency, new__natural_person FROM requests_wide") == [

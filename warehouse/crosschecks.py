@@ -64,9 +64,8 @@ def continuity(con, agencies: set[str]) -> list[Finding]:
     over = ", ".join(f'cw."carried_over__{c}"' for c in columns)
     forward = ", ".join(f'pw."carried_forward__{c}"' for c in columns)
     pairs = con.execute(f"""
-        WITH canon AS (SELECT *, coalesce(agency_id, agency_key) AS agency_of
-                       FROM requests_wide WHERE agency_bucket IN ({partitions})
-                       AND coalesce(agency_id, agency_key) IN (SELECT agency FROM touched))
+        WITH canon AS (SELECT * FROM requests_wide WHERE agency_bucket IN ({partitions})
+                       AND agency_of IN (SELECT agency FROM touched))
         SELECT cw.report_id, cw.agency_of, cw.year, [{over}], [{forward}]
         FROM canon cw JOIN canon pw
         ON cw.agency_of = pw.agency_of AND pw.year = cw.year - 1

@@ -186,6 +186,8 @@ def _wide(name: str, table: str, title: str) -> TableDef:
         Column("status", S, "ok or quality_failures (reports.status)"),
         Column("checks_failed", N, "report-level rule instances that FAIL"),
         Column("cells_found", N, "cells with a number (all tables)"),
+        Column("agency_of", S, "the agency its partition and the cross-report rules go by: "
+                               "agency_id, else (a name not recognised) agency_key", False),
         Column("agency_bucket", N, f"layout: md5 of agency_id (else agency_key) modulo "
                                    f"{WIDE_BUCKETS}, in SQL bucket_of(agency); the partition "
                                    "that holds every year of the agency", False),

@@ -82,8 +82,9 @@ def register_tables(con: duckdb.DuckDBPyConnection, source,
     files alone do not give its rows (deletion vectors, column mapping) is read through
     deltalake's pyarrow dataset instead. A table whose files cannot be read raises
     ``DamagedTable``, or, given ``damaged``, is recorded there and its view fails when read.
-    Returns the wide tables written under an earlier partitioning (their views are empty:
-    ``connect`` computes them from ``cells`` until the next load rebuilds them).
+    Returns the wide tables written under an earlier partitioning or with other columns (their
+    views are empty: ``connect`` computes them from ``cells`` until the next load rebuilds
+    them).
     """
     earlier = set()
     for name in TABLES:
@@ -96,7 +97,12 @@ def register_tables(con: duckdb.DuckDBPyConnection, source,
             _register_table(con, source, name, files)
         except duckdb.Error as exc:
             paths = [path for path, _ in files or []]
-            problem = damaged_file(name, paths) or DamagedTable(name, None, str(exc)[:200])
+            problem = damaged_file(name, paths)
+            if problem is None and name in WIDE_TABLES:  # readable, of other columns
+                earlier.add(name)
+                _register_table(con, source, name, [])
+                continue
+            problem = problem or DamagedTable(name, None, str(exc)[:200])
             if damaged is None:
                 raise problem from exc
             damaged[name] = problem
@@ -187,13 +193,13 @@ def connect(data_dir: Path, damaged: dict[str, DamagedTable] | None = None
     for view, table in WIDE_TABLES.items():
         if (view in published or not published) and view not in earlier:
             con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM _{view}")
-            partition = "agency_bucket = bucket_of(wanted) AND "
+            agency = "agency_bucket = bucket_of(wanted) AND agency_of = wanted"
         else:  # written before the wide tables (or their layout): computed until the next
             con.execute(wide_view_sql(view, table))  # load writes them
-            partition = ""
+            agency = "coalesce(agency_id, agency_key) = wanted"
         # One agency's rows, every year (an agency_id, or the agency_key of a name not
-        # recognised): its partition named, DuckDB opens only that partition's files.
+        # recognised): its partition named, DuckDB opens only that partition's files, and
+        # skips the row groups of other agencies (sorted by agency_of: min/max statistics).
         con.execute(f"CREATE OR REPLACE MACRO {view.removesuffix('_wide')}_of(wanted) AS TABLE "
-                    f"SELECT * FROM {view} WHERE {partition}"
-                    f"coalesce(agency_id, agency_key) = wanted ORDER BY year, report_id")
+                    f"SELECT * FROM {view} WHERE {agency} ORDER BY year, report_id")
     return con

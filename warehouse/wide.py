@@ -126,7 +126,8 @@ def rows(reports: pa.Table, agencies: pa.Table, cells: Iterator[pa.RecordBatch]
     values, present = pivot(cells, ids)
     common = {name: reports[name] for name in reports.column_names}
     common.update(_agency_columns(reports["agency_id"], agencies))
-    common["agency_bucket"] = buckets(agency_of(reports))
+    common["agency_of"] = agency_of(reports)
+    common["agency_bucket"] = buckets(common["agency_of"])
     out, start = {}, 0
     for table in WIDE:
         data = []
@@ -142,8 +143,8 @@ def rows(reports: pa.Table, agencies: pa.Table, cells: Iterator[pa.RecordBatch]
 
 def _sorted(table: pa.Table) -> pa.Table:
     """By partition, agency and year: a query for one agency reads few row groups."""
-    return table.sort_by([("agency_bucket", "ascending"), ("agency_id", "ascending"),
-                          ("agency_key", "ascending"), ("year", "ascending")])
+    return table.sort_by([("agency_bucket", "ascending"), ("agency_of", "ascending"),
+                          ("year", "ascending")])
 
 
 def _cells(cells: ds.Dataset, ids: pa.Array, years: list[int], table: str | None = None
@@ -226,7 +227,7 @@ def _without(table: TableDef, paths: list[str], drop: pa.Array) -> pa.Table:
     """The rows of the files ``paths`` of a wide table but those of the reports ``drop``."""
     kept = ds.dataset(paths, schema=table.schema.remove(table.schema.get_field_index(
         "agency_bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
-    kept = kept.append_column("agency_bucket", buckets(agency_of(kept)))
+    kept = kept.append_column("agency_bucket", buckets(kept["agency_of"]))
     return kept.select(table.schema.names).cast(table.schema)
 
 
