@@ -4,7 +4,7 @@ N reports: N/6 agencies over the 31 provinces, 2019-2024, the real cell keys (22
 2019 templates, 225 on 2021's), generated vectorised. First every agency's identity is computed
 as a load computes it (``identify``: its ``agency_id``, else its ``agency_key``), hence its wide
 tables' partition (``wide.bucket_of``); then the agencies are generated partition by partition,
-in the order ``wide`` sorts rows (partition, agency_id, agency_key, year), a chunk of whole
+in the order ``wide`` sorts rows (partition, ``agency_of``, year), a chunk of whole
 agencies of one partition at a time. Each chunk goes at once to all the product's writers, each
 consuming its stream in a thread: its cells (``tx.append``), its reports (``tx.replace_files``)
 and its wide rows (``wide.rows``, the product's pivot, written by ``tx.write_partitions``). So
@@ -228,8 +228,9 @@ def nightly_reports(agencies: int) -> list:
 
 def identities(agencies: int, registry: Registry) -> tuple[pa.Array, pa.Table]:
     """Each agency's ``agency_id`` (null where its name is not recognised), from ``identify``
-    over its six reports' names, regions and years, as a load computes it; and the reports it
-    resolved (what ``agency_rows`` reads to write the ``agencies`` table). The partition order
+    over its six reports' names, regions and years, as a load computes it; and the first-year
+    report of each agency it resolved (what ``agency_rows`` reads to write the ``agencies``
+    table). The partition order
     needs one identity per agency: an agency whose years resolve apart is refused."""
     ids, resolved = [], []
     for first in range(0, agencies, IDENTIFY_STEP):
@@ -248,21 +249,25 @@ def identities(agencies: int, registry: Registry) -> tuple[pa.Array, pa.Table]:
                                  "(a year-bound alias in the registry): its wide rows would "
                                  "fall in different partitions")
         ids.append(per_agency)
-        resolved.append(table.filter(pc.is_valid(table["agency_id"])))
+        # (one year each: the years name the same body, so agency_rows finds the same bodies
+        # under the same names, without holding every report)
+        first_year = table.take(pa.array(np.arange(0, len(own), len(YEARS))))
+        resolved.append(first_year.filter(pc.is_valid(first_year["agency_id"])).select(
+            ["agency", "region", "year"]))
     return pa.concat_arrays(ids) if ids else pa.array([], pa.string()), pa.concat_tables(resolved)
 
 
 def partition_chunks(agency_ids: pa.Array, per_chunk: int) -> Iterator[np.ndarray]:
-    """The agency numbers in the wide tables' order (``wide._sorted``: partition, agency_id,
-    agency_key, then year within an agency), cut into chunks of at most ``per_chunk``
+    """The agency numbers in the wide tables' order (``wide._sorted``: partition, then
+    ``agency_of``, then year within an agency), cut into chunks of at most ``per_chunk``
     agencies that never span two partitions."""
     count = len(agency_ids)
     keys = pa.table({"agency_id": agency_ids, "agency_key": agency_names(np.arange(count))[0]})
-    bucket = wide.buckets(wide.agency_of(keys)).to_numpy()
-    keys = keys.append_column("agency_bucket", pa.array(bucket))
-    order = pc.sort_indices(keys, sort_keys=[("agency_bucket", "ascending"),
-                                             ("agency_id", "ascending"),
-                                             ("agency_key", "ascending")]).to_numpy()
+    agency = wide.agency_of(keys)
+    bucket = wide.buckets(agency).to_numpy()
+    order = pc.sort_indices(pa.table({"agency_bucket": bucket, "agency_of": agency}),
+                            sort_keys=[("agency_bucket", "ascending"),
+                                       ("agency_of", "ascending")]).to_numpy()
     edges = np.flatnonzero(np.diff(bucket[order])) + 1
     for start, end in zip([0, *edges], [*edges, count], strict=True):
         for at in range(start, end, per_chunk):

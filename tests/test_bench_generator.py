@@ -18,8 +18,9 @@ from warehouse.agencies_load import identify
 from warehouse.schema import WIDE
 from warehouse.store import Warehouse
 
+pytestmark = pytest.mark.slow  # (the module's warehouse, built and rebuilt: ~10 s)
 REPORTS = 600
-FILE_ROWS = 4  # (a partition of several files: where they are cut is compared too)
+FILE_ROWS = 8  # (a partition of several files: where they are cut is compared too)
 
 
 def layout(warehouse: Warehouse, table: str) -> dict[tuple[int, tuple[str, ...]], int]:
@@ -70,10 +71,10 @@ def test_files_cut_and_placed_as_rebuild(built, table):
     assert files == rebuilt[table][1]
     assert max(files.values()) == FILE_ROWS and len({b for b, _ in files}) > 20
     for path, part in warehouse.files(table):
-        rows = pq.read_table(path, columns=["agency_id", "agency_key", "year"])
+        rows = pq.read_table(path, columns=["agency_id", "agency_key", "agency_of", "year"])
         assert rows.num_rows <= FILE_ROWS
-        assert set(wide.buckets(wide.agency_of(rows)).to_pylist()) == {
-            int(part["agency_bucket"])}
+        assert rows["agency_of"].equals(wide.agency_of(rows))
+        assert set(wide.buckets(rows["agency_of"]).to_pylist()) == {int(part["agency_bucket"])}
         order = rows.append_column("agency_bucket", pa.nulls(rows.num_rows, pa.int64()))
         assert wide._sorted(order).drop_columns(["agency_bucket"]).equals(rows)
 
