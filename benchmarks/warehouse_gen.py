@@ -230,8 +230,8 @@ def identities(agencies: int, registry: Registry) -> tuple[pa.Array, pa.Table]:
     """Each agency's ``agency_id`` (null where its name is not recognised), from ``identify``
     over its six reports' names, regions and years, as a load computes it; and the first-year
     report of each agency it resolved (what ``agency_rows`` reads to write the ``agencies``
-    table). The partition order
-    needs one identity per agency: an agency whose years resolve apart is refused."""
+    table). The partition order needs one identity per agency: an agency whose years resolve
+    apart is refused."""
     ids, resolved = [], []
     for first in range(0, agencies, IDENTIFY_STEP):
         number = np.arange(first, min(first + IDENTIFY_STEP, agencies))

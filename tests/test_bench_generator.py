@@ -13,7 +13,7 @@ import pytest
 from benchmarks import warehouse_gen
 from benchmarks.warehouse_gen import YEARS, build, partition_chunks
 from warehouse import data_files, wide
-from warehouse.agencies import AgencyResolver
+from warehouse.agencies import AgencyResolver, load_registry
 from warehouse.agencies_load import identify
 from warehouse.schema import WIDE
 from warehouse.store import Warehouse
@@ -115,3 +115,35 @@ def test_chunks_follow_partitions():
     assert all(len(set(buckets[c])) == 1 and len(c) <= 3 for c in chunks)
     flat = np.concatenate(chunks)
     assert list(buckets[flat]) == sorted(buckets[flat])
+
+
+def test_agency_split_by_years_is_refused(tmp_path):
+    """A registry alias that names a synthetic agency in some years only would put its wide
+    rows in two partitions: the generator says so instead of writing them out of order."""
+    registry = tmp_path / "agencies.yaml"
+    registry.write_text(
+        "- agency_id: 110000-dept-split\n  name: 北京市某局\n  kind: department\n"
+        "  division_code: '110000'\n  who: test\n  why: a split\n  source: test\n"
+        f"  aliases:\n  - name: {warehouse_gen.agency_names(np.array([2]))[0][0]}\n"
+        "    until: 2020\n", encoding="utf-8")
+    with pytest.raises(warehouse_gen.GeneratorError, match="different agency_ids"):
+        warehouse_gen.identities(10, load_registry(registry))
+    ids, resolved = warehouse_gen.identities(10, load_registry(tmp_path / "none.yaml"))
+    assert ids[2].as_py() == "110000-dept-第1县发展和改革局"
+    assert resolved.num_rows == len(ids) - ids.null_count
+
+
+def test_a_failing_writer_stops_the_build():
+    """A writer that fails stops the producer with its error, and the other writers end."""
+    got = []
+
+    def fails(stream):
+        next(stream)
+        raise OSError("disk full")
+
+    fanout = warehouse_gen.Fanout({"ok": lambda s: got.extend(s), "bad": fails}, depth=1)
+    with pytest.raises(OSError, match="disk full"):
+        for n in range(100):
+            fanout.put("ok", n)
+            fanout.put("bad", n)
+    assert len(got) < 100 and not any(t.is_alive() for t in fanout.threads)
