@@ -182,6 +182,7 @@ def make_chunk(agencies: np.ndarray, agency_ids: pa.Array, seed: int, loaded_at:
     columns = {  # published in the 110 days from 5 January: most before the deadline
         "report_id": ids, "document_sha256": sha, "agency": names, "agency_key": names,
         "agency_id": agency_ids.take(pa.array(own)),
+        "agency_of": pc.coalesce(agency_ids.take(pa.array(own)), names),
         "region": REGIONS.take(province), "year": year, "template_disclosure": template,
         "template_requests": template, "format": formats, "portal_id": province.astype(str),
         "publish_date": np.array([f"{y + 1}-01-05" for y in YEARS], "datetime64[D]")[
@@ -356,7 +357,8 @@ def build(workdir: Path, n: int, chunk: int = 20_004, *, progress: bool = True) 
         fanout = Fanout({
             "cells": lambda s: tx.append("cells", pa.RecordBatchReader.from_batches(
                 CELLS.schema, s)),
-            "reports": lambda s: tx.replace_files("reports", [], s),
+            # (reports whole at the end: one load writes them sorted by agency_of)
+            "reports": lambda s: tx.replace_files("reports", [], [pa.concat_tables(list(s))]),
             **{t.name: (lambda s, name=t.name: tx.write_partitions(name, s, "agency_bucket"))
                for t in WIDE}})
         try:
