@@ -18,6 +18,7 @@ from datetime import date
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from extract.model import CheckResult, Finding, Status
 from extract.schema import REQUEST_COLUMNS
@@ -95,12 +96,15 @@ def continuity(con, agencies: set[str]) -> list[Finding]:
     return findings
 
 
-def timeliness(con) -> list[Finding]:
+def timeliness(reports: pa.Table) -> list[Finding]:
+    """W2 for the canonical ones of ``reports`` (the touched agencies' reports, as the load
+    leaves them: already in memory, so no scan of ``reports``)."""
+    canonical = reports.filter(pc.fill_null(reports["canonical"], False)).sort_by(
+        [("agency_of", "ascending"), ("year", "ascending")])
     findings = []
-    for rid, agency, agency_of, year, published in con.execute(
-            "SELECT report_id, agency, agency_of, year, publish_date FROM reports WHERE canonical "
-            "AND agency_of IN (SELECT agency FROM touched) ORDER BY agency_of, year"
-    ).fetchall():
+    for rid, agency, agency_of, year, published in zip(*(
+            canonical[c].to_pylist() for c in ("report_id", "agency", "agency_of", "year",
+                                               "publish_date")), strict=True):
         due = deadline(agency, year)
         scope = f"{agency_of}/{year}"
         if published is None:
@@ -173,15 +177,20 @@ def conflicts(con, members: pa.Table | None = None) -> list[Finding]:
 def cross_report_findings(tx, agencies: set[str],
                           expected_agencies: dict[str, list[str]] | None = None,
                           resolver: AgencyResolver | None = None,
-                          w4_members: pa.Table | None = None) -> list[Finding]:
+                          w4_members: pa.Table | None = None,
+                          reports: pa.Table | None = None) -> list[Finding]:
     """The cross-report rules for ``agencies`` (agency_id, else agency_key; every year of
     each), and W3 for every portal expectation, over the warehouse as this load leaves it.
     ``w4_members``: the reports of the scopes W4 checks again (``duplicates.members_of``;
-    every scope of the agencies if None)."""
+    every scope of the agencies if None); ``reports``: every report of the agencies, as the
+    load leaves them (read from the warehouse if None)."""
     con = _connect(tx)
     try:
         con.register("touched", pa.table({"agency": pa.array(sorted(agencies), pa.string())}))
-        return (continuity(con, agencies) + timeliness(con)
+        if reports is None:
+            reports = con.sql("SELECT * FROM reports WHERE agency_of IN "
+                              "(SELECT agency FROM touched)").to_arrow_table()
+        return (continuity(con, agencies) + timeliness(reports)
                 + missing(con, expected_agencies or {}, resolver or AgencyResolver())
                 + conflicts(con, w4_members))
     finally:

@@ -218,7 +218,7 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
         cross = quality_rows(
             cross_report_findings(tx, touched, expected_agencies, resolver,
                                   w4_members=members_of(touched_rows, changed_scopes(
-                                      published, reports_table)))
+                                      published, reports_table)), reports=touched_rows)
             + identity_findings(touched_rows if same else reports_table, resolver), run_id)
         tx.append("quality", _table("quality", cross))
         for row in quality + cross:
