@@ -18,22 +18,27 @@ from warehouse.store import Warehouse
 from warehouse.views import connect
 from warehouse.wide import WIDE_TABLES
 
-BODIES = ["甲县人民政府", "乙县人民政府", "丙县教育局", "丁县民政局", "戊县财政局", "己县公安局"]
+# five recognised bodies (320813-gov, 320800-gov, departments of 320800) and one not
+BODIES = ["洪泽区人民政府", "淮安市人民政府", "淮安市教育局", "淮安市民政局", "淮安市财政局",
+          "甲县人民政府"]
 
 
 def _nightly(tmp_path: Path) -> list:
-    """Three loads: every body's 2022 and 2023, then a 2024 for two bodies and a repost of one
-    2023 report that takes the canonical flag (published later)."""
+    """Three loads: every body's 2022 and 2023; a 2024 for the first; then a second 2024 copy
+    of it under its other title (a new alias, a duplicate for W4), a 2024 for the body not
+    recognised, and a repost of one 2023 report that takes the canonical flag."""
     first = [report(b, y, new=n) for n, b in enumerate(BODIES) for y in (2022, 2023)]
     repost = report(BODIES[2], 2023, sha="e" * 64, new=9)
     return [(first, {}), ([report(BODIES[0], 2024, carried_over=0, new=3)], {}),
-            ([report(BODIES[1], 2024), repost], {repost.sha256: DocumentMeta(
-                publish_date="2030-01-01")})]
+            ([report("淮安市洪泽区人民政府", 2024, new=4), report(BODIES[5], 2024), repost],
+             {repost.sha256: DocumentMeta(publish_date="2030-01-01")})]
 
 
 def _state(data_dir: Path) -> dict[str, list[tuple]]:
     con = connect(data_dir)
-    out = {"reports": con.execute(
+    out = {"agencies": con.execute(
+        "SELECT agency_id, name, aliases FROM agencies ORDER BY agency_id").fetchall(),
+           "reports": con.execute(
         "SELECT report_id, agency_id, agency_of, canonical FROM reports ORDER BY report_id"
     ).fetchall(), "quality": con.execute(
         "SELECT rule, scope, subject, status, report_id, message FROM quality "
@@ -64,9 +69,11 @@ def test_loads_reading_their_agencies_files_equal_loads_reading_every_report(
     for batch, metas in _nightly(tmp_path / "whole"):
         load_reports(Warehouse(tmp_path / "whole"), batch, metas)
     assert _state(tmp_path / "holding") == _state(tmp_path / "whole")
-    # (the first load reads nothing); then only the files of the loads' bodies, two reports
-    # each, of the 12 files: one body, then two
-    assert reads == [2, 4]
+    # (the first load reads nothing); then only the files of the loads' bodies, of the 12, 13
+    # files: 洪泽区's two, then its three and the two of each other body
+    assert reads == [2, 7]
+    aliases = {row[0]: row[2] for row in _state(tmp_path / "holding")["agencies"]}
+    assert {"洪泽区人民政府", "淮安市洪泽区人民政府"} <= set(aliases["320813-gov"])
 
 
 def test_reports_files_record_their_agencies_and_are_chosen_by_them(tmp_path: Path,

@@ -18,6 +18,7 @@ from extract.model import CheckResult, Finding, Status
 from warehouse import agencies, agencies_divisions
 from warehouse.agencies import Agency, AgencyResolver, Registry
 from warehouse.agencies_divisions import divisions
+from warehouse.clustered import read_holding
 from warehouse.schema import TABLES
 
 
@@ -122,17 +123,19 @@ def write_additions(tx, reports: pa.Table, resolver: AgencyResolver,
                     metadata: dict[str, str]) -> tuple[pa.Table, pa.Table] | None:
     """For the registry and rules of the published ``agencies``: the bodies the new
     ``reports`` name that it lacks, or knows under fewer names, written as new rows; only the
-    files holding the rows they replace are rewritten. Returns (agencies as published, as
-    written), or None when its files cannot be rewritten one by one (``agency_rows`` then)."""
-    by_file = tx.warehouse.read_by_file("agencies")
-    if by_file is None:
-        return None
-    previous, files = by_file
+    files holding the rows they replace are rewritten, and only the files that can hold those
+    bodies are read (``clustered.py``). Returns (the published rows read, as written), or None
+    when its files cannot be rewritten one by one (``agency_rows`` then)."""
     found: dict[str, tuple[Agency, set[str]]] = {}
     for row in _distinct(reports, ["agency", "region", "year"]):
         agency = resolver.resolve(row["agency"], row["region"], row["year"]).agency
         if agency is not None:
             found.setdefault(agency.agency_id, (agency, set()))[1].add(row["agency"])
+    by_file = (read_holding(tx.warehouse, "agencies", set(found))
+               or tx.warehouse.read_by_file("agencies"))
+    if by_file is None:
+        return None
+    previous, files = by_file
     named = pc.is_in(previous["agency_id"], pa.array(sorted(found), pa.string()))
     known = {r["agency_id"]: r for r in previous.filter(named).to_pylist()}
     rows = []

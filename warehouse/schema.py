@@ -168,7 +168,7 @@ AGENCIES = TableDef("agencies", "One row per body that reports name, identified 
     Column("kind", S, "government, general_office, department, zone_committee or other", False),
     Column("parent_id", S, "agency_id of the body above it, where known"),
     Column("source", S, "rules, or the registry entry's who: why (source)"),
-), key=("agency_id",))
+), key=("agency_id",), cluster_by=("agency_id",))
 
 WIDE_BUCKETS = 64  # partitions of the wide tables (docs/warehouse.md: the layout)
 
