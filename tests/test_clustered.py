@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, write_deltalake
 
 from tests.test_crosschecks import report
-from warehouse import data_files, load
+from warehouse import agencies_load, data_files, load
 from warehouse.clustered import read_holding
 from warehouse.load import DocumentMeta, load_reports
 from warehouse.store import Warehouse
@@ -51,8 +51,8 @@ def _state(data_dir: Path) -> dict[str, list[tuple]]:
 def test_loads_reading_their_agencies_files_equal_loads_reading_every_report(
         tmp_path: Path, monkeypatch) -> None:
     """The same three loads, one warehouse reading only the files that can hold the loads'
-    agencies, the other every report (``read_holding`` off): the same reports, flags, wide
-    rows and findings. With one row per file, the nightly loads read a few files only."""
+    agencies, the other every report and agency (``read_holding`` off): the same agencies,
+    reports, flags, wide rows and findings. With one row per file, the nightly loads read a few files only."""
     monkeypatch.setattr(data_files, "FILE_ROWS", 1)
     reads = []
     original = load.read_holding
@@ -66,6 +66,7 @@ def test_loads_reading_their_agencies_files_equal_loads_reading_every_report(
     for batch, metas in _nightly(tmp_path / "holding"):
         load_reports(Warehouse(tmp_path / "holding"), batch, metas)
     monkeypatch.setattr(load, "read_holding", lambda *args, **kwargs: None)
+    monkeypatch.setattr(agencies_load, "read_holding", lambda *args, **kwargs: None)
     for batch, metas in _nightly(tmp_path / "whole"):
         load_reports(Warehouse(tmp_path / "whole"), batch, metas)
     assert _state(tmp_path / "holding") == _state(tmp_path / "whole")
