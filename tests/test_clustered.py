@@ -52,7 +52,8 @@ def test_loads_reading_their_agencies_files_equal_loads_reading_every_report(
         tmp_path: Path, monkeypatch) -> None:
     """The same three loads, one warehouse reading only the files that can hold the loads'
     agencies, the other every report and agency (``read_holding`` off): the same agencies,
-    reports, flags, wide rows and findings. With one row per file, the nightly loads read a few files only."""
+    reports, flags, wide rows and findings. With one row per file, the nightly loads read a
+    few files only."""
     monkeypatch.setattr(data_files, "FILE_ROWS", 1)
     reads = []
     original = load.read_holding

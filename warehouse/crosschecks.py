@@ -24,8 +24,7 @@ from extract.model import CheckResult, Finding, Status
 from extract.schema import REQUEST_COLUMNS
 from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
-from warehouse.duplicates import MEMBER_COLUMNS, cells_query, pairs
-from warehouse.schema import TABLES
+from warehouse.duplicates import cells_query, pairs
 from warehouse.views import register_tables
 from warehouse.wide import bucket_of
 
@@ -143,15 +142,8 @@ def missing(con, expected: dict[str, list[str]], resolver: AgencyResolver) -> li
     return findings
 
 
-def conflicts(con, members: pa.Table | None = None) -> list[Finding]:
-    """W4 over ``members``, the reports of the scopes checked again (``duplicates.py``;
-    every scope of the touched agencies, read from ``reports``, if None)."""
-    if members is None:
-        rows = con.execute(f"SELECT {', '.join(MEMBER_COLUMNS)} FROM reports "
-                           "WHERE agency_of IN (SELECT agency FROM touched)").fetchall()
-        schema = pa.schema([TABLES["reports"].schema.field(name) for name in MEMBER_COLUMNS])
-        members = pa.Table.from_pylist([dict(zip(MEMBER_COLUMNS, row, strict=True))
-                                        for row in rows], schema=schema)
+def conflicts(con, members: pa.Table) -> list[Finding]:
+    """W4 over ``members``, the reports of the scopes checked again (``duplicates.py``)."""
     compared = pairs(members)
     if not compared:
         return []
@@ -192,6 +184,6 @@ def cross_report_findings(tx, agencies: set[str],
                               "(SELECT agency FROM touched)").to_arrow_table()
         return (continuity(con, agencies) + timeliness(reports)
                 + missing(con, expected_agencies or {}, resolver or AgencyResolver())
-                + conflicts(con, w4_members))
+                + conflicts(con, reports if w4_members is None else w4_members))
     finally:
         con.close()
