@@ -96,11 +96,17 @@ def test_reports_files_record_their_agencies_and_are_chosen_by_them(tmp_path: Pa
     assert set(data["agency_of"].to_pylist()) == {wanted} and len(files) == 1
 
 
+def report_id_agency(data_dir: Path, agency: str) -> str:
+    return connect(data_dir).execute("SELECT any_value(agency_of) FROM reports WHERE agency = ?",
+                                     [agency]).fetchone()[0]
+
+
 def test_a_reports_table_written_before_agency_of_is_read_and_then_rewritten(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch) -> None:
     """``reports`` without the column (written by an earlier version): the view shows it null,
     the next load writes every row with it."""
     warehouse = Warehouse(tmp_path)
+    monkeypatch.setattr(data_files, "FILE_ROWS", 1)
     load_reports(warehouse, [report(BODIES[0], 2022), report(BODIES[1], 2022)])
     table = DeltaTable(warehouse.path("reports")).to_pyarrow_table().drop_columns(["agency_of"])
     write_deltalake(warehouse.path("reports"), table, mode="overwrite", schema_mode="overwrite")
@@ -109,6 +115,10 @@ def test_a_reports_table_written_before_agency_of_is_read_and_then_rewritten(
                       "test")
     assert connect(tmp_path).execute("SELECT count(*), count(agency_of) FROM reports"
                                      ).fetchone() == (2, 0)
+    assert read_holding(warehouse, "reports", {"x"}) is None  # (no column: read whole)
     load_reports(warehouse, [report(BODIES[2], 2022)])
     assert connect(tmp_path).execute("SELECT count(*), count(agency_of) FROM reports"
                                      ).fetchone() == (3, 3)
+    # written by the product's writer, with each file's statistics: the next load picks files
+    rows, files = read_holding(warehouse, "reports", {report_id_agency(tmp_path, BODIES[1])})
+    assert rows.num_rows == len(files) == 1

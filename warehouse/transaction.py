@@ -83,19 +83,23 @@ class Transaction:
 
     def rewrite(self, table: str, data: pa.Table, metadata: dict[str, str] | None = None
                 ) -> None:
-        """The table's whole content, as one new version written like ``replace_files``
-        writes (files of ``data_files.FILE_ROWS`` rows a later load can rewrite one by one); a table
-        not yet written or written with other columns is replaced by delta-rs instead."""
+        """The table's whole content written like ``replace_files`` writes (files of
+        ``data_files.FILE_ROWS`` rows a later load can rewrite one by one, with their cluster
+        statistics); a table written with other columns, or whose files alone do not give it, is
+        emptied by delta-rs first (taking the current columns), in the same load."""
         if not DeltaTable.is_deltatable(str(self.warehouse.path(table))):
             self.replace_files(table, [], [data], metadata=metadata)
             return
         delta = self.warehouse.delta(table) if table not in self.versions else (
             self.warehouse.delta_at(table, self.versions[table]))
         files = self.files(table) if delta is not None else None
-        if files is None or TABLES[table].partition_by or (
-                [f.name for f in delta.schema().fields] != TABLES[table].schema.names):
+        if TABLES[table].partition_by:
             self.replace(table, data, metadata)
             return
+        if files is None or [f.name for f in delta.schema().fields] != (
+                TABLES[table].schema.names):
+            self.replace(table, TABLES[table].schema.empty_table())
+            files = []
         self.replace_files(table, [path for path, _ in files], [data], metadata=metadata)
 
     def write_partitions(self, table: str, chunks: Iterable[pa.Table], column: str,
