@@ -31,7 +31,8 @@ class TableDef:
     # A wide table: its columns end with one ``row__col`` number per cell key of this table.
     cell_table: str | None = None
     # Written sorted by these, each file's min/max of them recorded in its Delta add action:
-    # a load reads only the files that can hold the agencies it changes (``clustered.py``).
+    # a load reads only the files that can hold the agencies it changes (``clustered.py``,
+    # by the first).
     cluster_by: tuple[str, ...] = ()
 
     @property
@@ -197,7 +198,8 @@ def _wide(name: str, table: str, title: str) -> TableDef:
                                    f"{WIDE_BUCKETS}, in SQL bucket_of(agency); the partition "
                                    "that holds every year of the agency", False),
         *cells,
-    ), key=("report_id",), partition_by=("agency_bucket",), cell_table=table)
+    ), key=("report_id",), partition_by=("agency_bucket",), cluster_by=("agency_of", "year"),
+        cell_table=table)
 
 
 REQUESTS_WIDE = _wide("requests_wide", "requests", "table 三 (requests and their outcomes)")

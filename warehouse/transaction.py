@@ -30,12 +30,18 @@ class Transaction:
         self.warehouse = warehouse
         self.versions: dict[str, int] = {}
 
+    def delta(self, table: str) -> DeltaTable | None:
+        """The table at the version this load has written (else as published)."""
+        if table not in self.versions:
+            return self.warehouse.delta(table)
+        return self.warehouse.delta_at(table, self.versions[table])
+
     def files(self, table: str) -> list[tuple[str, dict]] | None:
         """Like ``Warehouse.files``, at the version this load has written."""
         if table not in self.versions:
             return self.warehouse.files(table)
-        delta = self.warehouse.delta_at(table, self.versions[table])
-        return files_of(delta, self.warehouse.path(table), TABLES[table].partition_by)
+        return files_of(self.delta(table), self.warehouse.path(table),
+                        TABLES[table].partition_by)
 
     def dataset(self, table: str) -> ds.Dataset:
         """The table as this load has written it so far (not yet published)."""

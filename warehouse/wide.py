@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from warehouse.clustered import file_ranges
 from warehouse.data_files import FILE_ROWS
 from warehouse.schema import WIDE, WIDE_BUCKETS, TableDef
 
@@ -212,6 +213,10 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     fresh = rows(adding, agencies.filter(pc.fill_null(pc.is_in(  # (only the bodies it needs)
         agencies["agency_id"], adding["agency_id"]), False)), iter(source))
     drop = pa.array(sorted(gone | come), pa.string())
+    # the agencies of the rows that go, as they were and as they are (a file whose range holds
+    # none of them holds none of those rows)
+    dropped = sorted({a for t in (before, after) for a in pc.filter(agency_of(t), pc.fill_null(
+        pc.is_in(t["report_id"], drop), False)).to_pylist() if a is not None})
     for table in WIDE:
         in_touched = [path for path, part in tx.files(table.name) or []
                       if part["agency_bucket"] in touched]
@@ -219,7 +224,7 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
             _rewrite_partitions(tx, table, in_touched, drop, fresh[table.name], agencies,
                                 touched)
         else:
-            _rewrite_files(tx, table, in_touched, drop, fresh[table.name])
+            _rewrite_files(tx, table, in_touched, drop, dropped, fresh[table.name])
     return touched
 
 
@@ -241,18 +246,25 @@ def _rewrite_partitions(tx, table: TableDef, paths: list[str], drop: pa.Array,
 
 
 def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
-                   fresh: pa.Table) -> None:
+                   dropped: list[str], fresh: pa.Table) -> None:
     """Only the files holding a row that goes are rewritten; the new rows go to new files of
     their partitions. A partition that has gathered many small files this way is compacted
-    (rewritten whole, sorted) instead, so queries keep opening few files per partition."""
+    (rewritten whole, sorted) instead, so queries keep opening few files per partition.
+    ``dropped``: the agencies of the rows that go (sorted); only the files whose recorded
+    range holds one of them are opened to look for those rows."""
+    ranges = file_ranges(tx.delta(table.name), tx.warehouse.path(table.name), table.name) or {}
     holding, files_after, rows_after = [], {}, {}
     for path in paths:
-        ids = pq.read_table(path, columns=["report_id"])["report_id"]
-        if pc.any(pc.is_in(ids, drop)).as_py():
-            holding.append(path)
+        if path in ranges and not ranges[path].may_hold(dropped):
+            count = ranges[path].rows
+        else:
+            ids = pq.read_table(path, columns=["report_id"])["report_id"]
+            count = len(ids)
+            if pc.any(pc.is_in(ids, drop)).as_py():
+                holding.append(path)
         bucket = _bucket_of_path(path)
         files_after[bucket] = files_after.get(bucket, 0) + (path not in holding)
-        rows_after[bucket] = rows_after.get(bucket, 0) + len(ids)
+        rows_after[bucket] = rows_after.get(bucket, 0) + count
     for bucket, count in Counter(fresh["agency_bucket"].to_pylist()).items():
         files_after[bucket] = files_after.get(bucket, 0) + 1
         rows_after[bucket] = rows_after.get(bucket, 0) + count
