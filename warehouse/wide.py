@@ -213,10 +213,10 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     fresh = rows(adding, agencies.filter(pc.fill_null(pc.is_in(  # (only the bodies it needs)
         agencies["agency_id"], adding["agency_id"]), False)), iter(source))
     drop = pa.array(sorted(gone | come), pa.string())
-    # the agencies of the rows that go, as they were and as they are (a file whose range holds
-    # none of them holds none of those rows)
-    dropped = sorted({a for t in (before, after) for a in pc.filter(agency_of(t), pc.fill_null(
-        pc.is_in(t["report_id"], drop), False)).to_pylist() if a is not None})
+    # the agencies of the published rows that go (a file whose range holds none of them holds
+    # none of those rows; a new report has no row yet)
+    dropped = sorted({a for a in pc.filter(agency_of(before), pc.fill_null(
+        pc.is_in(before["report_id"], drop), False)).to_pylist() if a is not None})
     for table in WIDE:
         in_touched = [path for path, part in tx.files(table.name) or []
                       if part["agency_bucket"] in touched]
