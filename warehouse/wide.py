@@ -250,12 +250,15 @@ def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
     """Only the files holding a row that goes are rewritten; the new rows go to new files of
     their partitions. A partition that has gathered many small files this way is compacted
     (rewritten whole, sorted) instead, so queries keep opening few files per partition.
-    ``dropped``: the agencies of the rows that go (sorted); only the files whose recorded
-    range holds one of them are opened to look for those rows."""
+    ``dropped``: the agencies of the rows that go; only the files whose recorded range holds
+    one of their partition's are opened to look for those rows."""
     ranges = file_ranges(tx.delta(table.name), tx.warehouse.path(table.name), table.name) or {}
+    by_bucket: dict[int, list[str]] = {}
+    for agency in sorted(dropped):
+        by_bucket.setdefault(bucket_of(agency), []).append(agency)
     holding, files_after, rows_after = [], {}, {}
     for path in paths:
-        if path in ranges and not ranges[path].may_hold(dropped):
+        if path in ranges and not ranges[path].may_hold(by_bucket.get(_bucket_of_path(path), [])):
             count = ranges[path].rows
         else:
             ids = pq.read_table(path, columns=["report_id"])["report_id"]
