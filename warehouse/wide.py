@@ -143,7 +143,8 @@ def rows(reports: pa.Table, agencies: pa.Table, cells: Iterator[pa.RecordBatch]
 
 
 def _sorted(table: pa.Table) -> pa.Table:
-    """By partition, agency and year: a query for one agency reads few row groups."""
+    """By partition, agency and year: a query for one agency reads few row groups. (The
+    writer sorts every chunk it writes by agency and year too: ``TableDef.cluster_by``.)"""
     return table.sort_by([("agency_bucket", "ascending"), ("agency_of", "ascending"),
                           ("year", "ascending")])
 
@@ -176,7 +177,7 @@ def rebuild(tx, reports: pa.Table, agencies: pa.Table) -> None:
             chunk = canonical.filter(pc.equal(canonical["year"], year))
             cells = _cells(source, chunk["report_id"].combine_chunks(), [year], table.cell_table)
             chunks.append(rows(chunk, agencies, cells)[table.name])
-        return _sorted(pa.concat_tables(chunks) if chunks else table.schema.empty_table())
+        return pa.concat_tables(chunks) if chunks else table.schema.empty_table()
 
     for table in WIDE:  # (sorted as a whole: each file's row groups hold few agencies)
         tx.write_partitions(table.name, [built(table)], "agency_bucket")
@@ -241,8 +242,7 @@ def _rewrite_partitions(tx, table: TableDef, paths: list[str], drop: pa.Array,
     """The partitions ``touched`` rewritten whole (the registry may have changed an agency's
     region, level or kind: every kept row takes them again)."""
     kept = _refresh_agency(_without(table, paths, drop), agencies)
-    tx.write_partitions(table.name, [_sorted(pa.concat_tables([kept, fresh]))], "agency_bucket",
-                        touched)
+    tx.write_partitions(table.name, [pa.concat_tables([kept, fresh])], "agency_bucket", touched)
 
 
 def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
@@ -275,8 +275,7 @@ def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
                if n > 2 * math.ceil(rows_after[b] / FILE_ROWS) + COMPACT_SLACK}
     rewrite = sorted({p for p in paths if _bucket_of_path(p) in compact} | set(holding))
     kept = _without(table, rewrite, drop) if rewrite else table.schema.empty_table()
-    tx.replace_files(table.name, rewrite, [_sorted(pa.concat_tables([kept, fresh]))],
-                     "agency_bucket")
+    tx.replace_files(table.name, rewrite, [pa.concat_tables([kept, fresh])], "agency_bucket")
 
 
 def _bucket_of_path(path: str) -> int:
