@@ -384,7 +384,7 @@ def build(workdir: Path, n: int, chunk: int = 20_004, *, progress: bool = True) 
                           f"{time.perf_counter() - started:8.1f} s", file=sys.stderr, flush=True)
         finally:
             fanout.close()
-        tx.replace("agencies", agencies,
+        tx.rewrite("agencies", agencies,  # (as a load writes it: small files, their ranges)
                    metadata=identity_metadata(registry, tx.versions["reports"]))
     return {**stats, "load_s": time.perf_counter() - started, "agencies": agencies_n,
             "expected": expected.tolist()}

@@ -19,6 +19,7 @@ from warehouse.agencies import AgencyResolver, Registry
 from warehouse.agencies_load import agency_rows
 from warehouse.load import DocumentMeta, load_reports, report_id
 from warehouse.store import Warehouse
+from warehouse.transaction import Transaction
 from warehouse.verify import repair
 from warehouse.views import REPORT_COLUMNS, connect, wide_view_sql
 from warehouse.wide import WIDE_TABLES, bucket_of
@@ -254,3 +255,20 @@ def test_wide_tables_of_an_earlier_layout_are_computed_then_rebuilt(
         assert current and all(p.startswith("agency_bucket=") for p in current), view
     assert wide_values(tmp_path, "SELECT year, new__natural_person "
                                  "FROM requests_of('320813-gov')") == [(2023, 2.0), (2024, 3.0)]
+
+
+def test_files_holding_an_agency_are_told_by_their_recorded_ranges(tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    """With one row per file, the files that may hold an agency's rows are exactly the files
+    of its rows (what W1 and the rewrite of a load open), in each wide table."""
+    monkeypatch.setattr(data_files, "FILE_ROWS", 1)
+    bodies = ["淮安市人民政府", "洪泽区人民政府", "淮安市教育局", "淮安市民政局"]
+    load_reports(Warehouse(tmp_path), [report(b, y) for b in bodies for y in (2022, 2023)])
+    tx = Transaction(Warehouse(tmp_path))
+    for view in WIDE_TABLES:
+        holding = wide.files_holding(tx, view, {"320813-gov"})
+        years = sorted(pq.read_table(path, columns=["agency_of", "year"]).to_pylist()[0]["year"]
+                       for path in holding)
+        assert years == [2022, 2023], (view, holding)
+        assert all(pq.read_table(path)["agency_of"].to_pylist() == ["320813-gov"]
+                   for path in holding)

@@ -26,7 +26,7 @@ from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
 from warehouse.duplicates import cells_query, pairs
 from warehouse.views import register_tables
-from warehouse.wide import bucket_of
+from warehouse.wide import files_holding
 
 GOVERNMENT_SUFFIXES = ("人民政府", "政府", "管委会", "管理委员会")
 
@@ -47,27 +47,27 @@ def deadline(agency: str, year: int) -> date:
 def _connect(tx) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
-    register_tables(con, tx)
+    register_tables(con, tx, only={"reports", "cells"})  # (what W3 and W4 read)
     con.execute("CREATE VIEW reports AS SELECT * FROM _reports")  # (agency_of: what rules
     # group by, see the module docstring)
     con.execute("CREATE VIEW cells AS SELECT * FROM _cells")
-    con.execute("CREATE VIEW requests_wide AS SELECT * FROM _requests_wide")
     return con
 
 
-def continuity(con, agencies: set[str]) -> list[Finding]:
+def continuity(con, tx, agencies: set[str]) -> list[Finding]:
     """W1, from ``requests_wide`` alone (a row per canonical report, with its agency and
-    year): only the partitions of the touched ``agencies`` are read (named as constants, so
-    DuckDB opens no other partition's files), never ``reports`` or the long ``cells``."""
-    if not agencies:
+    year): only the files that can hold the touched ``agencies`` are read (their partitions',
+    by the agency range each file records), never ``reports`` or the long ``cells``."""
+    paths = files_holding(tx, "requests_wide", agencies)
+    if not paths:
         return []
-    partitions = ", ".join(str(b) for b in sorted({bucket_of(a) for a in agencies}))
+    listing = ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
     columns = sorted(REQUEST_COLUMNS)
     over = ", ".join(f'cw."carried_over__{c}"' for c in columns)
     forward = ", ".join(f'pw."carried_forward__{c}"' for c in columns)
     pairs = con.execute(f"""
-        WITH canon AS (SELECT * FROM requests_wide WHERE agency_bucket IN ({partitions})
-                       AND agency_of IN (SELECT agency FROM touched))
+        WITH canon AS (SELECT * FROM read_parquet([{listing}], hive_partitioning = false)
+                       WHERE agency_of IN (SELECT agency FROM touched))
         SELECT cw.report_id, cw.agency_of, cw.year, [{over}], [{forward}]
         FROM canon cw JOIN canon pw
         ON cw.agency_of = pw.agency_of AND pw.year = cw.year - 1
@@ -182,7 +182,7 @@ def cross_report_findings(tx, agencies: set[str],
         if reports is None:
             reports = con.sql("SELECT * FROM reports WHERE agency_of IN "
                               "(SELECT agency FROM touched)").to_arrow_table()
-        return (continuity(con, agencies) + timeliness(reports)
+        return (continuity(con, tx, agencies) + timeliness(reports)
                 + missing(con, expected_agencies or {}, resolver or AgencyResolver())
                 + conflicts(con, reports if w4_members is None else w4_members))
     finally:

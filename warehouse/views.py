@@ -75,7 +75,8 @@ def _quote(text: str) -> str:
 
 
 def register_tables(con: duckdb.DuckDBPyConnection, source,
-                    damaged: dict[str, DamagedTable] | None = None) -> set[str]:
+                    damaged: dict[str, DamagedTable] | None = None,
+                    only: set[str] | None = None) -> set[str]:
     """Views ``_documents``, ``_reports``, … over a Warehouse's (or a load's) current files.
 
     DuckDB reads the Parquet files itself (statistics, filter and join pushdown); a table whose
@@ -84,10 +85,10 @@ def register_tables(con: duckdb.DuckDBPyConnection, source,
     ``DamagedTable``, or, given ``damaged``, is recorded there and its view fails when read.
     Returns the wide tables written under an earlier partitioning or with other columns (their
     views are empty: ``connect`` computes them from ``cells`` until the next load rebuilds
-    them).
+    them). ``only``: these tables (a load's rules need a few; listing each table's files costs).
     """
     earlier = set()
-    for name in TABLES:
+    for name in TABLES if only is None else [n for n in TABLES if n in only]:
         files = source.files(name)
         if name in WIDE_TABLES and any(set(part) != set(TABLES[name].partition_by)
                                        for _, part in files or []):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -253,9 +253,7 @@ def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
     ``dropped``: the agencies of the rows that go; only the files whose recorded range holds
     one of their partition's are opened to look for those rows."""
     ranges = file_ranges(tx.delta(table.name), tx.warehouse.path(table.name), table.name) or {}
-    by_bucket: dict[int, list[str]] = {}
-    for agency in sorted(dropped):
-        by_bucket.setdefault(bucket_of(agency), []).append(agency)
+    by_bucket = _by_bucket(dropped)
     holding, files_after, rows_after = [], {}, {}
     for path in paths:
         if path in ranges and not ranges[path].may_hold(by_bucket.get(_bucket_of_path(path), [])):
@@ -276,6 +274,25 @@ def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
     rewrite = sorted({p for p in paths if _bucket_of_path(p) in compact} | set(holding))
     kept = _without(table, rewrite, drop) if rewrite else table.schema.empty_table()
     tx.replace_files(table.name, rewrite, [pa.concat_tables([kept, fresh])], "agency_bucket")
+
+
+def files_holding(tx, table: str, agencies: Iterable[str]) -> list[str]:
+    """The files of the wide ``table`` (as this load has written it) that may hold a row of
+    one of ``agencies``: in their partitions, those whose recorded agency_of range holds one
+    (every file of those partitions that has no recorded range)."""
+    by_bucket = _by_bucket(agencies)
+    ranges = file_ranges(tx.delta(table), tx.warehouse.path(table), table) or {}
+    return [path for path, part in tx.files(table) or [] if part["agency_bucket"] in by_bucket
+            and (path not in ranges or ranges[path].may_hold(by_bucket[part["agency_bucket"]]))]
+
+
+def _by_bucket(agencies: Iterable[str]) -> dict[int, list[str]]:
+    """``agencies`` by partition, each list sorted (the agency strings of one partition are
+    spread over the whole range: a file is asked only about its own partition's)."""
+    out: dict[int, list[str]] = {}
+    for agency in sorted(set(agencies)):
+        out.setdefault(bucket_of(agency), []).append(agency)
+    return out
 
 
 def _bucket_of_path(path: str) -> int:
