@@ -96,7 +96,7 @@ def test_reports_files_record_their_agencies_and_are_chosen_by_them(tmp_path: Pa
     assert set(data["agency_of"].to_pylist()) == {wanted} and len(files) == 1
 
 
-def report_id_agency(data_dir: Path, agency: str) -> str:
+def agency_of_named(data_dir: Path, agency: str) -> str:
     return connect(data_dir).execute("SELECT any_value(agency_of) FROM reports WHERE agency = ?",
                                      [agency]).fetchone()[0]
 
@@ -120,5 +120,5 @@ def test_a_reports_table_written_before_agency_of_is_read_and_then_rewritten(
     assert connect(tmp_path).execute("SELECT count(*), count(agency_of) FROM reports"
                                      ).fetchone() == (3, 3)
     # written by the product's writer, with each file's statistics: the next load picks files
-    rows, files = read_holding(warehouse, "reports", {report_id_agency(tmp_path, BODIES[1])})
+    rows, files = read_holding(warehouse, "reports", {agency_of_named(tmp_path, BODIES[1])})
     assert rows.num_rows == len(files) == 1

@@ -27,6 +27,11 @@ def identity(row: dict) -> str | None:
     return row.get("agency_id") or row.get("agency_key")
 
 
+def agency_of(reports: pa.Table) -> pa.ChunkedArray:
+    """``identity`` of each row of ``reports`` (what ``reports.agency_of`` stores)."""
+    return pc.coalesce(reports["agency_id"], reports["agency_key"])
+
+
 def conform(table: pa.Table, name: str) -> pa.Table:
     """``table`` with the columns of the current definition (nulls for columns added since
     it was written), in order: a warehouse written before agency ids still loads."""
@@ -88,7 +93,7 @@ def _with_agency_of(reports: pa.Table) -> pa.Table:
     if "agency_of" not in reports.column_names:
         return reports
     return reports.set_column(reports.schema.get_field_index("agency_of"), "agency_of",
-                              pc.coalesce(reports["agency_id"], reports["agency_key"]))
+                              agency_of(reports))
 
 
 def agency_rows(reports: pa.Table, resolver: AgencyResolver,

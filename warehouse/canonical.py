@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from warehouse.agencies_load import agency_of
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 READABLE = ("ok", "quality_failures")
 
@@ -28,7 +30,7 @@ def choose_canonical(reports: pa.Table, agencies: set[str] | None = None) -> pa.
     """The ``canonical`` column of ``reports`` with the rule applied again to the agencies
     (agency_id, else agency_key) in ``agencies`` (all agencies if None); other rows keep their
     flag."""
-    agency = pc.coalesce(reports["agency_id"], reports["agency_key"])
+    agency = agency_of(reports)
     if agencies is None:
         chosen = pa.array([True] * reports.num_rows)
     else:

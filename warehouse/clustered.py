@@ -37,8 +37,12 @@ class FileRange:
 
 def file_ranges(delta: DeltaTable | None, root, table: str) -> dict[str, FileRange] | None:
     """Absolute path -> ``FileRange`` of every file of ``delta`` (``table`` under ``root``);
-    None when a file lacks the statistics (written before them: nothing can be ruled out)."""
+    None when a file lacks the statistics (written before them: nothing can be ruled out) or the
+    files alone do not give the table (deletion vectors, column mapping)."""
     if delta is None:
+        return None
+    protocol = delta.protocol()
+    if protocol.min_reader_version > 1 or protocol.reader_features:
         return None
     column = TABLES[table].cluster_by[0]
     actions = pa.table(delta.get_add_actions(flatten=True))
@@ -65,7 +69,7 @@ def read_holding(warehouse, table: str, values: set[str | None],
     statistics of the column: the caller reads it whole)."""
     definition = TABLES[table]
     delta = warehouse.delta(table)
-    if delta is None or definition.partition_by or not warehouse.files(table) or (
+    if delta is None or definition.partition_by or (
             [f.name for f in delta.schema().fields] != definition.schema.names):
         return None
     ranges = file_ranges(delta, warehouse.path(table), table)

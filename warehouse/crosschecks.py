@@ -25,7 +25,7 @@ from extract.schema import REQUEST_COLUMNS
 from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
 from warehouse.duplicates import cells_query, pairs
-from warehouse.views import register_tables
+from warehouse.views import quote, register_tables
 from warehouse.wide import files_holding
 
 GOVERNMENT_SUFFIXES = ("人民政府", "政府", "管委会", "管理委员会")
@@ -48,8 +48,8 @@ def _connect(tx) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
     register_tables(con, tx, only={"reports", "cells"})  # (what W3 and W4 read)
-    con.execute("CREATE VIEW reports AS SELECT * FROM _reports")  # (agency_of: what rules
-    # group by, see the module docstring)
+    # (reports.agency_of: what the rules group by, see the module docstring)
+    con.execute("CREATE VIEW reports AS SELECT * FROM _reports")
     con.execute("CREATE VIEW cells AS SELECT * FROM _cells")
     return con
 
@@ -61,7 +61,7 @@ def continuity(con, tx, agencies: set[str]) -> list[Finding]:
     paths = files_holding(tx, "requests_wide", agencies)
     if not paths:
         return []
-    listing = ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
+    listing = ", ".join(quote(path) for path in paths)
     columns = sorted(REQUEST_COLUMNS)
     over = ", ".join(f'cw."carried_over__{c}"' for c in columns)
     forward = ", ".join(f'pw."carried_forward__{c}"' for c in columns)

@@ -74,14 +74,12 @@ def _merged(seen: dict, part: pa.Table, columns: tuple[str, ...]) -> dict:
     """``seen`` ({column: (min, max, nulls)}) with the rows of ``part`` taken in."""
     out = dict(seen)
     for name in columns:
-        low, high = pc.min_max(part[name]).values()
-        low, high, nulls = low.as_py(), high.as_py(), part[name].null_count
-        if name in out:
-            old_low, old_high, old_nulls = out[name]
-            low = old_low if low is None else low if old_low is None else min(low, old_low)
-            high = old_high if high is None else high if old_high is None else max(high, old_high)
-            nulls += old_nulls
-        out[name] = low, high, nulls
+        low, high, nulls = out.get(name, (None, None, 0))
+        part_low, part_high = (v.as_py() for v in pc.min_max(part[name]).values())
+        lows = [v for v in (low, part_low) if v is not None]
+        highs = [v for v in (high, part_high) if v is not None]
+        out[name] = (min(lows) if lows else None, max(highs) if highs else None,
+                     nulls + part[name].null_count)
     return out
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from warehouse.agencies_load import agency_of, identity
 from warehouse.canonical import READABLE
 from warehouse.wide import differ
 
@@ -23,9 +24,8 @@ MEMBER_COLUMNS = ["report_id", "agency_id", "agency_key", "year", "canonical", "
 
 
 def _scopes(reports: pa.Table) -> set[Scope]:
-    agency_of = pc.coalesce(reports["agency_id"], reports["agency_key"]).to_pylist()
-    return {(agency, year) for agency, year in zip(agency_of, reports["year"].to_pylist(),
-                                                    strict=True)
+    return {(agency, year) for agency, year in zip(agency_of(reports).to_pylist(),
+                                                    reports["year"].to_pylist(), strict=True)
             if agency is not None and year is not None}
 
 
@@ -45,9 +45,8 @@ def changed_scopes(published: pa.Table, reports: pa.Table) -> set[Scope]:
 
 def members_of(reports: pa.Table, scopes: set[Scope]) -> pa.Table:
     """The rows of ``reports`` (``MEMBER_COLUMNS`` at least) in ``scopes``."""
-    agency_of = pc.coalesce(reports["agency_id"], reports["agency_key"]).to_pylist()
-    keep = [(agency, year) in scopes
-            for agency, year in zip(agency_of, reports["year"].to_pylist(), strict=True)]
+    keep = [(agency, year) in scopes for agency, year in zip(
+        agency_of(reports).to_pylist(), reports["year"].to_pylist(), strict=True)]
     return reports.select(MEMBER_COLUMNS).filter(pa.array(keep, pa.bool_()))
 
 
@@ -57,14 +56,13 @@ def pairs(members: pa.Table) -> list[tuple[str, str, str, int]]:
     canonical: dict[Scope, list[str]] = {}
     others: list[tuple[str, int, str]] = []
     for row in members.select(MEMBER_COLUMNS).to_pylist():
-        agency_of = row["agency_key"] if row["agency_id"] is None else row["agency_id"]
-        year = row["year"]
-        if agency_of is None or year is None:
+        agency, year = identity(row), row["year"]
+        if agency is None or year is None:
             continue
         if row["canonical"]:
-            canonical.setdefault((agency_of, year), []).append(row["report_id"])
+            canonical.setdefault((agency, year), []).append(row["report_id"])
         elif row["canonical"] is False and row["status"] in READABLE:
-            others.append((agency_of, year, row["report_id"]))
+            others.append((agency, year, row["report_id"]))
     return [(rid, canon, agency_of, year) for agency_of, year, rid in sorted(others)
             for canon in canonical.get((agency_of, year), [])]
 

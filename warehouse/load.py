@@ -24,6 +24,7 @@ from warehouse.agencies import AgencyResolver, Registry
 from warehouse.agencies_load import (
     IDENTITY_DIGEST,
     REPORTS_VERSION,
+    agency_of,
     agency_rows,
     conform,
     identify,
@@ -314,7 +315,7 @@ def _flags(rows: pa.Table, chosen: pa.Table) -> pa.Table:
 
 def _of_identities(reports: pa.Table, identities: set[str]) -> pa.Table:
     """The reports whose identity (agency_id, else agency_key) is one of ``identities``."""
-    of = pc.coalesce(reports["agency_id"], reports["agency_key"])
+    of = agency_of(reports)
     return reports.filter(pc.fill_null(pc.is_in(of, pa.array(sorted(identities), pa.string())),
                                        False))
 

@@ -70,7 +70,8 @@ def wide_view_sql(view: str, table: str) -> str:
             f"AND c.\"table\" = '{table}'\nWHERE r.canonical GROUP BY ALL")
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """``text`` as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -118,7 +119,7 @@ def _register_damaged(con: duckdb.DuckDBPyConnection, name: str, problem: Damage
     con.register(f"_{name}_damaged", pa.Table.from_arrays([pa.nulls(1, f.type) for f in schema],
                                                           schema=schema))
     con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT * FROM _{name}_damaged "
-                f"WHERE error({_quote(str(problem))}) IS NULL")
+                f"WHERE error({quote(str(problem))}) IS NULL")
 
 
 def _register_table(con: duckdb.DuckDBPyConnection, source, name: str,
@@ -136,7 +137,7 @@ def _register_table(con: duckdb.DuckDBPyConnection, source, name: str,
         # A partition column never null (the wide tables' bucket, many partitions): one scan,
         # the value read from the Hive-style folder name Delta writes (bucket=7/...).
         column = table.partition_by[0]
-        listing = ", ".join(_quote(p) for p, _ in files)
+        listing = ", ".join(quote(p) for p, _ in files)
         # (every file has the table's schema: a load rebuilds a wide table whose columns
         # changed, so DuckDB need not open every file to bind the view)
         con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM read_parquet("
@@ -150,9 +151,9 @@ def _register_table(con: duckdb.DuckDBPyConnection, source, name: str,
     selects = []
     for values, paths in by_partition.items():
         constants = "".join(
-            f", {'NULL' if v is None else _quote(str(v))}::{_SQL_TYPES[types[p]]} AS \"{p}\""
+            f", {'NULL' if v is None else quote(str(v))}::{_SQL_TYPES[types[p]]} AS \"{p}\""
             for p, v in zip(table.partition_by, values, strict=True))
-        listing = ", ".join(_quote(p) for p in paths)
+        listing = ", ".join(quote(p) for p in paths)
         selects.append(f"SELECT * {constants} FROM read_parquet([{listing}], "
                        f"union_by_name = true, hive_partitioning = false)")
     union = "(" + " UNION ALL BY NAME ".join(selects) + ")"

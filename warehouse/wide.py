@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from warehouse.agencies_load import agency_of
 from warehouse.clustered import file_ranges
 from warehouse.data_files import FILE_ROWS
 from warehouse.schema import WIDE, WIDE_BUCKETS, TableDef
@@ -50,11 +51,6 @@ def bucket_of(agency: str | None) -> int:
 def bucket_sql(agency: str) -> str:
     """``bucket_of`` as a DuckDB expression of the SQL expression ``agency``."""
     return f"('0x' || left(md5(coalesce({agency}, '')), 8))::UBIGINT % {WIDE_BUCKETS}"
-
-
-def agency_of(table: pa.Table) -> pa.ChunkedArray:
-    """What ``bucket_of`` hashes, for each report row of ``table``."""
-    return pc.coalesce(table["agency_id"], table["agency_key"])
 
 
 def buckets(agencies: pa.Array | pa.ChunkedArray) -> pa.Array:
