@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
@@ -15,6 +17,7 @@ from deltalake import DeltaTable, write_deltalake
 from extract import extract_document
 from tests.test_crosschecks import report
 from warehouse import data_files, wide
+from warehouse import removed as removed_module
 from warehouse.agencies import AgencyResolver, Registry
 from warehouse.agencies_load import agency_rows
 from warehouse.load import DocumentMeta, load_reports, report_id
@@ -89,13 +92,23 @@ def files(table: Path, version: int) -> set[str]:
     return set(actions.column("path").to_pylist())
 
 
-def test_a_load_rewrites_only_the_changed_agencies_partitions(tmp_path: Path,
-                                                              corpus_reports) -> None:
-    """A repost of one agency's report: each wide table's commit removes and adds files of
-    that agency's partition only; ``cells`` only gains files."""
+def removed_rows(warehouse: Warehouse) -> dict[str, list[tuple[str, str]]]:
+    """(file, report_id) of each row ``wide_removed`` records, by wide table."""
+    out: dict[str, list[tuple[str, str]]] = {view: [] for view in WIDE_TABLES}
+    for row in warehouse.read("wide_removed").to_pylist():
+        out[row["table"]].append((row["path"], row["report_id"]))
+    return out
+
+
+def test_a_load_writes_only_the_changed_agencys_partition(tmp_path: Path,
+                                                          corpus_reports) -> None:
+    """A repost of one agency's report: each wide table's commit adds a file to that agency's
+    partition and removes none (the old row is recorded in ``wide_removed``, naming its file,
+    and no view shows it); ``cells`` only gains files."""
     warehouse = Warehouse(tmp_path)
     load_reports(warehouse, list(corpus_reports.values()))
     before = warehouse.published()
+    old = report_id(corpus_reports["huaian_city_2024.pdf"])
     repost = extract_document(DATA / "huaian_city_2024.pdf")
     repost.sha256 = "a" * 64  # the same report again, published later: it becomes canonical
     load_reports(warehouse, [repost], {repost.sha256: DocumentMeta(publish_date="2030-01-01")})
@@ -104,25 +117,31 @@ def test_a_load_rewrites_only_the_changed_agencies_partitions(tmp_path: Path,
         "SELECT report_id, coalesce(agency_id, agency_key) FROM reports").fetchall())
     bucket = f"agency_bucket={bucket_of(agencies[report_id(repost)])}/"
     assert len({bucket_of(a) for a in agencies.values()}) > 2  # other partitions exist
+    gone = removed_rows(warehouse)
     for view in WIDE_TABLES:
         assert after[view] == before[view] + 1  # one commit
         added, removed = delta_actions(warehouse.path(view), after[view])
-        assert added and removed
-        assert all(path.startswith(bucket) for path in added + removed), (view, added, removed)
-        untouched = {p for p in files(warehouse.path(view), before[view])
-                     if not p.startswith(bucket)}
-        assert untouched and untouched <= files(warehouse.path(view), after[view])
+        assert added and not removed
+        assert all(path.startswith(bucket) for path in added), (view, added)
+        assert files(warehouse.path(view), before[view]) <= files(warehouse.path(view),
+                                                                 after[view])
+        [(path, rid)] = gone[view]
+        assert rid == old and path.startswith(bucket), (view, gone[view])
+        assert old in pq.read_table(warehouse.path(view) / path)["report_id"].to_pylist()
     added, removed = delta_actions(warehouse.path("cells"), after["cells"])
     assert added and not removed
     assert wide_values(tmp_path, "SELECT report_id FROM requests_wide WHERE year = 2024") == [
         (report_id(repost),)]
+    assert wide_values(tmp_path, "SELECT report_id FROM requests_of('320800-gov')") == [
+        (report_id(repost),)]  # (the partition named: the removed row left out there too)
 
 
 def test_a_nightly_load_rewrites_only_the_files_of_the_rows_it_changes(
         tmp_path: Path, corpus_reports, monkeypatch) -> None:
     """With one row per file, a load that adds a new agency's report and a repost that takes
-    the canonical flag from one report removes, in ``reports`` and each wide table, only the
-    file holding that report's row: the files of every other report stay as they were."""
+    the canonical flag from one report rewrites, in ``reports``, only the file holding that
+    report's row, and in each wide table no file: it records that row as removed from its
+    file. The files of every other report stay as they were."""
     monkeypatch.setattr(data_files, "FILE_ROWS", 1)
     monkeypatch.setattr(wide, "FILE_ROWS", 1)
     warehouse = Warehouse(tmp_path)
@@ -145,12 +164,19 @@ def test_a_nightly_load_rewrites_only_the_files_of_the_rows_it_changes(
     # only the file whose recorded agency range holds the old report's agency, in each table
     # (not its neighbour's, in the same partition)
     assert len(opened) == len(WIDE_TABLES), opened
+    gone = removed_rows(warehouse)
     for table in ("reports", *WIDE_TABLES):
         path = warehouse.path(table)
         added, removed = delta_actions(path, after[table])
-        assert len(removed) == 1, (table, removed)
-        assert pq.read_table(path / removed[0], columns=["report_id"])[
-            "report_id"].to_pylist() == [old], table
+        if table == "reports":
+            assert len(removed) == 1, removed
+            assert pq.read_table(path / removed[0], columns=["report_id"])[
+                "report_id"].to_pylist() == [old]
+        else:
+            [(file, rid)] = gone[table]
+            assert not removed and rid == old and file in files(path, after[table]), table
+            assert pq.read_table(path / file, columns=["report_id"])[
+                "report_id"].to_pylist() == [old], table
         assert files(path, before[table]) - set(removed) <= files(path, after[table]), table
         expected = 3 if table == "reports" else 2  # (the old row, flag moved) and the new rows
         assert len(added) == expected, (table, added)
@@ -166,6 +192,32 @@ def test_a_nightly_load_rewrites_only_the_files_of_the_rows_it_changes(
         hongze[0][0]]
     full = agency_rows(warehouse.read("reports"), AgencyResolver())
     assert warehouse.read("agencies").sort_by("agency_id").to_pylist() == full.to_pylist()
+
+
+def test_a_partition_past_the_limit_of_removed_rows_is_rewritten_without_them(
+        tmp_path: Path, corpus_reports, monkeypatch) -> None:
+    """With ``removed.LIMIT`` 0, the repost's load rewrites the file holding the row that goes,
+    without it, and ``wide_removed`` is left empty; the views are the same either way."""
+    monkeypatch.setattr(removed_module, "LIMIT", 0)
+    warehouse = Warehouse(tmp_path)
+    load_reports(warehouse, list(corpus_reports.values()))
+    before = warehouse.published()
+    old = report_id(corpus_reports["huaian_city_2024.pdf"])
+    repost = extract_document(DATA / "huaian_city_2024.pdf")
+    repost.sha256 = "a" * 64
+    load_reports(warehouse, [repost], {repost.sha256: DocumentMeta(publish_date="2030-01-01")})
+    after = warehouse.published()
+    assert removed_rows(warehouse) == {view: [] for view in WIDE_TABLES}
+    for view in WIDE_TABLES:
+        added, removed = delta_actions(warehouse.path(view), after[view])
+        assert len(removed) == 1 and old in pq.read_table(
+            warehouse.path(view) / removed[0])["report_id"].to_pylist(), view
+        assert all(old not in pq.read_table(warehouse.path(view) / path)["report_id"].to_pylist()
+                   for path in files(warehouse.path(view), after[view]))
+        assert files(warehouse.path(view), before[view]) - set(removed) <= files(
+            warehouse.path(view), after[view])
+        old_rows, new_rows = old_and_new(tmp_path, view)
+        assert new_rows == old_rows
 
 
 def test_wide_tables_follow_a_correction_a_rebuild_and_a_registry_change(
@@ -217,14 +269,35 @@ def test_one_agencys_history_reads_only_its_partition(tmp_path: Path) -> None:
                                              ("淮安市洪泽区人民政府", 2024, 3.0)]
     assert con.execute("SELECT report_id, agency, year, new__natural_person "
                        "FROM requests_of('320813-gov')").fetchall() == expected
+    assert files_read(con, tmp_path) == 1
+    # Reposts, here and in another partition: their old rows are removed from their files,
+    # read apart (anti-joined with the removed rows); still only the partition's files are read.
+    reposts = [report("淮安市洪泽区人民政府", 2024, new=4), report("淮安市教育局", 2024, new=5)]
+    for n, repost in enumerate(reposts):
+        repost.sha256 = f"{n}" * 64
+    assert bucket_of("320800-dept-教育局") != bucket_of("320813-gov")
+    load_reports(Warehouse(tmp_path), reposts, {r.sha256: DocumentMeta(
+        publish_date="2030-01-01") for r in reposts})
+    assert len(Warehouse(tmp_path).read("wide_removed")) == 2 * len(WIDE_TABLES)
+    con = connect(tmp_path)
+    assert con.execute("SELECT agency, year, new__natural_person FROM requests_of('320813-gov')"
+                       ).fetchall() == [("洪泽区人民政府", 2023, 2.0),
+                                        ("淮安市洪泽区人民政府", 2024, 4.0)]
+    assert files_read(con, tmp_path) == 2
+
+
+def files_read(con, data_dir: Path) -> int:
+    """The files DuckDB reads for ``requests_of('320813-gov')`` (its EXPLAIN ANALYZE counts,
+    over each scan), checked to be all the files of its partition and fewer than the table's."""
     plan = con.execute("EXPLAIN ANALYZE SELECT * FROM requests_of('320813-gov')").fetchall()[0][1]
-    read = re.search(r"Total Files Read: (\d+)", plan)
-    scanning = re.search(r"Scanning Files: (\d+)/(\d+)", plan)
-    partition = (Warehouse(tmp_path).path("requests_wide")
+    read = sum(int(n) for n in re.findall(r"Total Files Read: (\d+)", plan))
+    scanning = [(int(a), int(b)) for a, b in re.findall(r"Scanning Files: (\d+)/(\d+)", plan)]
+    partition = (Warehouse(data_dir).path("requests_wide")
                  / f"agency_bucket={bucket_of('320813-gov')}")
     own = len(list(partition.glob("*.parquet")))
-    assert own and int(read[1]) == int(scanning[1]) == own  # DuckDB's own count of files read
-    assert int(scanning[2]) > own  # of the table's files, in other partitions too
+    assert own and read == sum(a for a, _ in scanning) == own  # DuckDB's count of files read
+    assert sum(b for _, b in scanning) > own  # of the table's files, in other partitions too
+    return own
 
 
 @pytest.mark.parametrize("partition", ["bucket", "agency_bucket"])
@@ -272,3 +345,18 @@ def test_files_holding_an_agency_are_told_by_their_recorded_ranges(tmp_path: Pat
         assert years == [2022, 2023], (view, holding)
         assert all(pq.read_table(path)["agency_of"].to_pylist() == ["320813-gov"]
                    for path in holding)
+
+
+def test_a_row_is_removed_from_its_file_not_from_every_file(tmp_path: Path) -> None:
+    """A report whose row is removed from one file and live in another (it went and came
+    back) is read once, from the other; a file with nothing removed is read as it is."""
+    old, new = tmp_path / "old.parquet", tmp_path / "new.parquet"
+    pq.write_table(pa.table({"report_id": ["x", "y"], "value": [1, 2]}), old)
+    pq.write_table(pa.table({"report_id": ["x"], "value": [3]}), new)
+    con = duckdb.connect()
+    live = removed_module.live_sql(con, "requests_wide", [str(old), str(new)],
+                                   {str(old): {"x"}}, "hive_partitioning = false")
+    assert sorted(con.execute(live).fetchall()) == [("x", 3), ("y", 2)]
+    assert sorted(con.execute(removed_module.live_sql(
+        con, "requests_wide", [str(old), str(new)], {}, "hive_partitioning = false")
+    ).fetchall()) == [("x", 1), ("x", 3), ("y", 2)]

@@ -22,10 +22,11 @@ import pyarrow.compute as pc
 
 from extract.model import CheckResult, Finding, Status
 from extract.schema import REQUEST_COLUMNS
+from warehouse import removed
 from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
 from warehouse.duplicates import cells_query, pairs
-from warehouse.views import quote, register_tables
+from warehouse.views import register_tables
 from warehouse.wide import files_holding
 
 GOVERNMENT_SUFFIXES = ("人民政府", "政府", "管委会", "管理委员会")
@@ -61,13 +62,13 @@ def continuity(con, tx, agencies: set[str]) -> list[Finding]:
     paths = files_holding(tx, "requests_wide", agencies)
     if not paths:
         return []
-    listing = ", ".join(quote(path) for path in paths)
+    live = removed.live_sql(con, "requests_wide", paths, removed.read(tx)["requests_wide"],
+                            "hive_partitioning = false")
     columns = sorted(REQUEST_COLUMNS)
     over = ", ".join(f'cw."carried_over__{c}"' for c in columns)
     forward = ", ".join(f'pw."carried_forward__{c}"' for c in columns)
     pairs = con.execute(f"""
-        WITH canon AS (SELECT * FROM read_parquet([{listing}], hive_partitioning = false)
-                       WHERE agency_of IN (SELECT agency FROM touched))
+        WITH canon AS (SELECT * FROM ({live}) WHERE agency_of IN (SELECT agency FROM touched))
         SELECT cw.report_id, cw.agency_of, cw.year, [{over}], [{forward}]
         FROM canon cw JOIN canon pw
         ON cw.agency_of = pw.agency_of AND pw.year = cw.year - 1

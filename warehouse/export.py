@@ -36,6 +36,8 @@ def datapackage(paths: dict[str, str] | None = None) -> dict:
     """The data dictionary: every table and column, from the definitions the writer uses."""
     resources = []
     for table in TABLES.values():
+        if paths is not None and table.name not in paths:  # (an export: the tables it wrote)
+            continue
         path = (paths or {}).get(table.name, f"{table.name}/")
         resources.append({
             "name": table.name,

@@ -207,5 +207,14 @@ DISCLOSURE_WIDE = _wide("disclosure_wide", "disclosure", "table 二 (proactive d
 APPEALS_WIDE = _wide("appeals_wide", "appeals", "table 四 (reconsiderations and lawsuits)")
 WIDE = (REQUESTS_WIDE, DISCLOSURE_WIDE, APPEALS_WIDE)
 
+WIDE_REMOVED = TableDef("wide_removed", "Rows of the wide tables' files that no longer count "
+                        "(their report stopped being canonical): every reader of a wide table "
+                        "leaves them out, and a load that rewrites the file drops them "
+                        "(docs/warehouse.md, removed rows).", (
+    Column("table", S, "requests_wide, disclosure_wide or appeals_wide", False),
+    Column("path", S, "the data file, as the table's Delta log names it", False),
+    Column("report_id", S, "the report whose row in that file no longer counts", False),
+), key=("table", "path", "report_id"))
+
 TABLES: dict[str, TableDef] = {t.name: t for t in (DOCUMENTS, REPORTS, CELLS, QUALITY, RUNS,
-                                                   AGENCIES, *WIDE)}
+                                                   AGENCIES, *WIDE, WIDE_REMOVED)}

@@ -30,6 +30,9 @@ class Transaction:
         self.warehouse = warehouse
         self.versions: dict[str, int] = {}
 
+    def path(self, table: str) -> Path:
+        return self.warehouse.path(table)
+
     def delta(self, table: str) -> DeltaTable | None:
         """The table at the version this load has written (else as published)."""
         if table not in self.versions:

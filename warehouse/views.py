@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from warehouse import removed
 from warehouse.cell_keys import wide_keys
 from warehouse.schema import TABLES
 from warehouse.store import Warehouse
@@ -89,14 +90,29 @@ def register_tables(con: duckdb.DuckDBPyConnection, source,
     them). ``only``: these tables (a load's rules need a few; listing each table's files costs).
     """
     earlier = set()
-    for name in TABLES if only is None else [n for n in TABLES if n in only]:
+    names = [n for n in TABLES if only is None or n in only]
+    gone: dict[str, removed.Removed] = {}
+    if WIDE_TABLES.keys() & set(names):
+        try:
+            gone = removed.read(source)
+        except (OSError, pa.ArrowException) as exc:  # (the wide tables cannot be read right)
+            problem = damaged_file("wide_removed", [p for p, _ in source.files("wide_removed")
+                                                    or []]) or DamagedTable(
+                "wide_removed", None, str(exc)[:200])
+            if damaged is None:
+                raise problem from exc
+            for name in WIDE_TABLES.keys() & set(names):
+                damaged[name] = problem
+                _register_damaged(con, name, problem)
+            names = [n for n in names if n not in WIDE_TABLES]
+    for name in names:
         files = source.files(name)
         if name in WIDE_TABLES and any(set(part) != set(TABLES[name].partition_by)
                                        for _, part in files or []):
             earlier.add(name)
             files = []
         try:
-            _register_table(con, source, name, files)
+            _register_table(con, source, name, files, gone.get(name, {}))
         except duckdb.Error as exc:
             paths = [path for path, _ in files or []]
             problem = damaged_file(name, paths)
@@ -123,7 +139,8 @@ def _register_damaged(con: duckdb.DuckDBPyConnection, name: str, problem: Damage
 
 
 def _register_table(con: duckdb.DuckDBPyConnection, source, name: str,
-                    files: list[tuple[str, dict]] | None) -> None:
+                    files: list[tuple[str, dict]] | None,
+                    gone: removed.Removed | None = None) -> None:
     table = TABLES[name]
     if not files:
         con.register(f"_{name}_arrow", source.dataset(name) if files is None else
@@ -137,12 +154,13 @@ def _register_table(con: duckdb.DuckDBPyConnection, source, name: str,
         # A partition column never null (the wide tables' bucket, many partitions): one scan,
         # the value read from the Hive-style folder name Delta writes (bucket=7/...).
         column = table.partition_by[0]
-        listing = ", ".join(quote(p) for p, _ in files)
         # (every file has the table's schema: a load rebuilds a wide table whose columns
-        # changed, so DuckDB need not open every file to bind the view)
-        con.execute(f"CREATE OR REPLACE VIEW _{name} AS SELECT {columns} FROM read_parquet("
-                    f"[{listing}], hive_partitioning = true, "
-                    f"hive_types = {{'{column}': {_SQL_TYPES[types[column]]}}})")
+        # changed, so DuckDB need not open every file to bind the view; the rows a load
+        # removed from a wide table's files are left out: removed.py)
+        live = removed.live_sql(con, name, [p for p, _ in files], gone or {},
+                                f"hive_partitioning = true, hive_types = "
+                                f"{{'{column}': {_SQL_TYPES[types[column]]}}}", columns)
+        con.execute(f"CREATE OR REPLACE VIEW _{name} AS {live}")
         return
     by_partition: dict[tuple, list[str]] = {}
     for path, partition in files:

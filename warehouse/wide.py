@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from warehouse import removed
 from warehouse.agencies_load import agency_of
 from warehouse.clustered import file_ranges
 from warehouse.data_files import FILE_ROWS
@@ -186,8 +187,10 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     as published and as this load writes it, ``new_cells`` the cells this load added;
     ``registry_changed``: agencies' region, level or kind may have changed (else they only
     gained bodies). Returns the partitions rewritten."""
+    before_removed = removed.read(tx)
     if not current(tx):
         rebuild(tx, after, agencies)
+        removed.write(tx, before_removed, before_removed)  # (every file is new: none left)
         return set(range(WIDE_BUCKETS))
     gone, come = changes(before, after)
     moved = changed_agencies(agencies_before, agencies) if registry_changed else set()
@@ -214,61 +217,78 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     # none of those rows; a new report has no row yet)
     dropped = sorted({a for a in pc.filter(agency_of(before), pc.fill_null(
         pc.is_in(before["report_id"], drop), False)).to_pylist() if a is not None})
+    gone_rows = {name: dict(by_file) for name, by_file in before_removed.items()}
     for table in WIDE:
         in_touched = [path for path, part in tx.files(table.name) or []
                       if part["agency_bucket"] in touched]
         if registry_changed:
             _rewrite_partitions(tx, table, in_touched, drop, fresh[table.name], agencies,
-                                touched)
+                                touched, gone_rows[table.name])
         else:
-            _rewrite_files(tx, table, in_touched, drop, dropped, fresh[table.name])
+            _remove_rows(tx, table, in_touched, drop, dropped, fresh[table.name],
+                         gone_rows[table.name])
+    removed.write(tx, gone_rows, before_removed)
     return touched
 
 
-def _without(table: TableDef, paths: list[str], drop: pa.Array) -> pa.Table:
-    """The rows of the files ``paths`` of a wide table but those of the reports ``drop``."""
-    kept = ds.dataset(paths, schema=table.schema.remove(table.schema.get_field_index(
-        "agency_bucket")), format="parquet").to_table(filter=~pc.field("report_id").isin(drop))
+def _without(table: TableDef, paths: list[str], drop: pa.Array,
+             gone: removed.Removed) -> pa.Table:
+    """The rows of the files ``paths`` of a wide table but those of the reports ``drop`` and
+    those ``gone`` from each file."""
+    schema = table.schema.remove(table.schema.get_field_index("agency_bucket"))
+    plain = [path for path in paths if not gone.get(path)]
+    parts = [ds.dataset(group, schema=schema, format="parquet").to_table(
+        filter=~pc.field("report_id").isin(pa.array(sorted(set(drop.to_pylist()) | extra),
+                                                     pa.string())))
+        for group, extra in [(plain, set()), *(([path], gone[path]) for path in paths
+                                               if gone.get(path))] if group]
+    kept = pa.concat_tables(parts) if parts else schema.empty_table()
     kept = kept.append_column("agency_bucket", buckets(kept["agency_of"]))
     return kept.select(table.schema.names).cast(table.schema)
 
 
 def _rewrite_partitions(tx, table: TableDef, paths: list[str], drop: pa.Array,
-                        fresh: pa.Table, agencies: pa.Table, touched: set[int]) -> None:
+                        fresh: pa.Table, agencies: pa.Table, touched: set[int],
+                        gone: removed.Removed) -> None:
     """The partitions ``touched`` rewritten whole (the registry may have changed an agency's
     region, level or kind: every kept row takes them again)."""
-    kept = _refresh_agency(_without(table, paths, drop), agencies)
+    kept = _refresh_agency(_without(table, paths, drop, gone), agencies)
     tx.write_partitions(table.name, [pa.concat_tables([kept, fresh])], "agency_bucket", touched)
 
 
-def _rewrite_files(tx, table: TableDef, paths: list[str], drop: pa.Array,
-                   dropped: list[str], fresh: pa.Table) -> None:
-    """Only the files holding a row that goes are rewritten; the new rows go to new files of
-    their partitions. A partition that has gathered many small files this way is compacted
-    (rewritten whole, sorted) instead, so queries keep opening few files per partition.
+def _remove_rows(tx, table: TableDef, paths: list[str], drop: pa.Array,
+                 dropped: list[str], fresh: pa.Table, gone: removed.Removed) -> None:
+    """The rows that go are recorded in ``gone`` (file -> report_ids; ``removed.py``), their
+    files stay; the new rows go to new files of their partitions. A partition that has gathered
+    many small files this way is compacted (rewritten whole, sorted), and one holding more than
+    ``removed.LIMIT`` removed rows has the files holding them rewritten without them.
     ``dropped``: the agencies of the rows that go; only the files whose recorded range holds
     one of their partition's are opened to look for those rows."""
-    ranges = file_ranges(tx.delta(table.name), tx.warehouse.path(table.name), table.name) or {}
+    ranges = file_ranges(tx.delta(table.name), tx.path(table.name), table.name) or {}
     by_bucket = _by_bucket(dropped)
-    holding, files_after, rows_after = [], {}, {}
+    files_after, rows_after, gone_after = Counter(), Counter(), Counter()
     for path in paths:
-        if path in ranges and not ranges[path].may_hold(by_bucket.get(_bucket_of_path(path), [])):
+        bucket = _bucket_of_path(path)
+        if path in ranges and not ranges[path].may_hold(by_bucket.get(bucket, [])):
             count = ranges[path].rows
         else:
             ids = pq.read_table(path, columns=["report_id"])["report_id"]
             count = len(ids)
-            if pc.any(pc.is_in(ids, drop)).as_py():
-                holding.append(path)
-        bucket = _bucket_of_path(path)
-        files_after[bucket] = files_after.get(bucket, 0) + (path not in holding)
-        rows_after[bucket] = rows_after.get(bucket, 0) + count
+            found = set(pc.filter(ids, pc.is_in(ids, drop)).to_pylist())
+            if found:
+                gone[path] = gone.get(path, set()) | found
+        files_after[bucket] += 1
+        rows_after[bucket] += count
+        gone_after[bucket] += len(gone.get(path, ()))
     for bucket, count in Counter(fresh["agency_bucket"].to_pylist()).items():
-        files_after[bucket] = files_after.get(bucket, 0) + 1
-        rows_after[bucket] = rows_after.get(bucket, 0) + count
+        files_after[bucket] += 1
+        rows_after[bucket] += count
     compact = {b for b, n in files_after.items()
                if n > 2 * math.ceil(rows_after[b] / FILE_ROWS) + COMPACT_SLACK}
-    rewrite = sorted({p for p in paths if _bucket_of_path(p) in compact} | set(holding))
-    kept = _without(table, rewrite, drop) if rewrite else table.schema.empty_table()
+    fold = {b for b, n in gone_after.items() if n > removed.LIMIT}
+    rewrite = sorted(p for p in paths if _bucket_of_path(p) in compact
+                     or (_bucket_of_path(p) in fold and gone.get(p)))
+    kept = _without(table, rewrite, drop, gone) if rewrite else table.schema.empty_table()
     tx.replace_files(table.name, rewrite, [pa.concat_tables([kept, fresh])], "agency_bucket")
 
 
@@ -277,7 +297,7 @@ def files_holding(tx, table: str, agencies: Iterable[str]) -> list[str]:
     one of ``agencies``: in their partitions, those whose recorded agency_of range holds one
     (every file of those partitions that has no recorded range)."""
     by_bucket = _by_bucket(agencies)
-    ranges = file_ranges(tx.delta(table), tx.warehouse.path(table), table) or {}
+    ranges = file_ranges(tx.delta(table), tx.path(table), table) or {}
     return [path for path, part in tx.files(table) or [] if part["agency_bucket"] in by_bucket
             and (path not in ranges or ranges[path].may_hold(by_bucket[part["agency_bucket"]]))]
 
