@@ -14,6 +14,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from deltalake import DeltaTable
 
@@ -60,13 +61,14 @@ def file_ranges(delta: DeltaTable | None, root, table: str) -> dict[str, FileRan
 
 
 def read_holding(warehouse, table: str, values: set[str | None],
-                 columns: list[str] | None = None
+                 columns: list[str] | None = None, *, only_matching: bool = False
                  ) -> tuple[pa.Table, list[tuple[str, int]]] | None:
     """The rows (their ``columns``) of every published file of ``table`` whose cluster column
-    may hold one of ``values`` (None: a null), file after file, and (path, rows) of each file
-    in that order, as ``Warehouse.read_by_file`` gives them for all files; None when the table
-    cannot be read this way (written with other columns, deletion vectors, or files without
-    statistics of the column: the caller reads it whole)."""
+    may hold one of ``values`` (None: a null), file after file, and (path, rows read) of each
+    file in that order, as ``Warehouse.read_by_file`` gives them for all files; with
+    ``only_matching``, only the rows that do hold one (the row groups of the others, sorted
+    apart, unread). None when the table cannot be read this way (written with other columns,
+    deletion vectors, or files without statistics of the column: the caller reads it whole)."""
     definition = TABLES[table]
     delta = warehouse.delta(table)
     if delta is None or definition.partition_by or (
@@ -79,6 +81,14 @@ def read_holding(warehouse, table: str, values: set[str | None],
     chosen = [(path, r.rows) for path, r in ranges.items() if r.may_hold(wanted, None in values)]
     if not chosen:
         return definition.schema.empty_table().select(columns or definition.schema.names), []
-    data = ds.dataset([path for path, _ in chosen], schema=definition.schema,
-                      format="parquet").to_table(columns=columns)
-    return data, chosen
+    dataset = ds.dataset([path for path, _ in chosen], schema=definition.schema,
+                         format="parquet")
+    if not only_matching:
+        return dataset.to_table(columns=columns), chosen
+    column = pc.field(definition.cluster_by[0])
+    holds = column.isin(pa.array(wanted, pa.string()))
+    holds = holds | column.is_null() if None in values else holds
+    parts = [fragment.to_table(columns=columns, filter=holds, schema=definition.schema)
+             for fragment in dataset.get_fragments()]  # (in the order of ``chosen``)
+    return pa.concat_tables(parts), [(path, part.num_rows) for (path, _), part in zip(
+        chosen, parts, strict=True)]

@@ -246,7 +246,8 @@ def _published_reports(tx, same: bool, reports: list[Report],
             meta = metas.get(report.sha256, DocumentMeta())
             found = resolver.resolve(report.agency, meta.region, report.year).agency
             agencies |= {agency_key(report.agency), found.agency_id if found else None}
-        holding = read_holding(tx.warehouse, "reports", agencies, LOAD_COLUMNS)
+        holding = read_holding(tx.warehouse, "reports", agencies, LOAD_COLUMNS,
+                               only_matching=True)
         if holding is not None:
             return holding
     by_file = same and tx.warehouse.read_by_file("reports", LOAD_COLUMNS)
@@ -286,10 +287,11 @@ def _new_documents(warehouse: Warehouse, rows: list[dict]) -> pa.Table:
 def _write_reports(tx, published: pa.Table, reports: pa.Table,
                    files: list[tuple[str, int]] | None, new_rows: pa.Table) -> None:
     """``reports`` (``published`` in file order, then ``new_rows``) written as the new version:
-    given the published ``files`` (path, rows), only the files holding a row whose canonical
-    flag or agency_id changed are rewritten (read whole again: ``published`` holds only
-    ``LOAD_COLUMNS``) and the new rows go to a new file; else (the registry or the identity
-    rules changed) the table, read whole, is written whole."""
+    given the published ``files`` (path, rows of it in ``published``: all, or those of the
+    load's agencies), only the files holding a row whose canonical flag or agency_id changed
+    are rewritten (read whole again: ``published`` holds only ``LOAD_COLUMNS``, maybe of some
+    rows) and the new rows go to a new file; else (the registry or the identity rules changed)
+    the table, read whole, is written whole."""
     if files is None:
         tx.rewrite("reports", reports)
         return
@@ -301,15 +303,20 @@ def _write_reports(tx, published: pa.Table, reports: pa.Table,
         if pc.any(changed.slice(start, rows)).as_py():
             rewrite.append(path)
             whole = ds.dataset(path, schema=TABLES["reports"].schema, format="parquet")
-            chunks.append(_flags(whole.to_table(), reports.slice(start, rows)))
+            chunks.append(_flags(whole.to_table(), reports.slice(start, rows)))  # (by id)
         start += rows
     tx.replace_files("reports", rewrite, [*chunks, _flags(new_rows, reports.slice(old))])
 
 
 def _flags(rows: pa.Table, chosen: pa.Table) -> pa.Table:
-    """``rows`` with the canonical flag and agency_id of ``chosen`` (the same reports)."""
+    """``rows`` with the canonical flag and agency_id of the same reports in ``chosen``
+    (matched by report_id; a row ``chosen`` lacks keeps its own)."""
+    at = pc.index_in(rows["report_id"], value_set=chosen["report_id"].combine_chunks())
+    found = pc.is_valid(at)
     for name in ("canonical", "agency_id", "agency_of"):
-        rows = rows.set_column(rows.schema.get_field_index(name), name, chosen[name])
+        given = chosen[name].combine_chunks().take(at)
+        rows = rows.set_column(rows.schema.get_field_index(name), name,
+                               pc.if_else(found, given, rows[name]))
     return rows
 
 
