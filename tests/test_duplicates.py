@@ -154,3 +154,18 @@ def test_w4_pair_made_by_a_registry_change_is_checked(tmp_path: Path) -> None:
         ("320813-gov/2015", report_id(district), "FAIL",
          f"1 of {len(all_keys(TEMPLATES))} shared cells differ from the canonical report", 6, 9,
          ["requests/new/total"], result.run_id)]
+
+
+def test_cells_files_carry_a_bloom_filter_of_report_id(tmp_path: Path) -> None:
+    """W4 reads the cells of a few reports: report ids are hashes, so only a Bloom filter per
+    row group (written by every load) lets DuckDB skip the row groups without them."""
+    load_reports(Warehouse(tmp_path), [_copy(2023, "a"), _copy(2024, "b")])
+    files = [path for path, _ in Warehouse(tmp_path).files("cells")]
+    assert files
+    listing = ", ".join(f"'{path}'" for path in files)
+    found = connect(tmp_path).execute(
+        f"SELECT path_in_schema, bool_and(coalesce(bloom_filter_length, 0) > 0) "
+        f"FROM parquet_metadata([{listing}]) WHERE path_in_schema IN ('report_id', 'row') "
+        "GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert found == [("report_id", True), ("row", False)]

@@ -36,17 +36,20 @@ class FileRange:
         return (null and self.nulls > 0) or (at < len(wanted) and wanted[at] <= self.high)
 
 
-def file_ranges(delta: DeltaTable | None, root, table: str) -> dict[str, FileRange] | None:
-    """Absolute path -> ``FileRange`` of every file of ``delta`` (``table`` under ``root``);
-    None when a file lacks the statistics (written before them: nothing can be ruled out) or the
-    files alone do not give the table (deletion vectors, column mapping)."""
+def file_ranges(delta: DeltaTable | None, root, table: str, actions: pa.Table | None = None
+                ) -> dict[str, FileRange] | None:
+    """Absolute path -> ``FileRange`` of every file of ``delta`` (``table`` under ``root``; its
+    add ``actions``, if read already); None when a file lacks the statistics (written before
+    them: nothing can be ruled out) or the files alone do not give the table (deletion vectors,
+    column mapping)."""
     if delta is None:
         return None
     protocol = delta.protocol()
     if protocol.min_reader_version > 1 or protocol.reader_features:
         return None
     column = TABLES[table].cluster_by[0]
-    actions = pa.table(delta.get_add_actions(flatten=True))
+    if actions is None:
+        actions = pa.table(delta.get_add_actions(flatten=True))
     needed = [f"min.{column}", f"max.{column}", f"null_count.{column}"]
     if not all(name in actions.column_names for name in needed):
         return None
@@ -56,7 +59,7 @@ def file_ranges(delta: DeltaTable | None, root, table: str) -> dict[str, FileRan
             *(actions[name].to_pylist() for name in needed), strict=True):
         if rows is None or nulls is None or (low is None and nulls < rows):
             return None
-        out[str(root / relative)] = FileRange(rows, low, high, nulls)
+        out[f"{root}/{relative}"] = FileRange(rows, low, high, nulls)
     return out
 
 
@@ -74,7 +77,8 @@ def read_holding(warehouse, table: str, values: set[str | None],
     if delta is None or definition.partition_by or (
             [f.name for f in delta.schema().fields] != definition.schema.names):
         return None
-    ranges = file_ranges(delta, warehouse.path(table), table)
+    ranges = file_ranges(delta, warehouse.path(table), table,
+                         warehouse.actions_at(table, warehouse.published()[table]))
     if ranges is None:
         return None
     wanted = sorted(v for v in values if v is not None)

@@ -45,13 +45,14 @@ def deadline(agency: str, year: int) -> date:
     return date(year + 1, 3, 31) if is_government else date(year + 1, 1, 31)
 
 
-def _connect(tx) -> duckdb.DuckDBPyConnection:
+def _connect(tx, tables: set[str]) -> duckdb.DuckDBPyConnection:
+    """A connection with views of ``tables`` (of ``reports`` and ``cells``) as ``tx`` has
+    them: only those a load's rules read (each view lists its table's files)."""
     con = duckdb.connect()
     con.execute("SET autoinstall_known_extensions = false; SET autoload_known_extensions = false")
-    register_tables(con, tx, only={"reports", "cells"})  # (what W3 and W4 read)
-    # (reports.agency_of: what the rules group by, see the module docstring)
-    con.execute("CREATE VIEW reports AS SELECT * FROM _reports")
-    con.execute("CREATE VIEW cells AS SELECT * FROM _cells")
+    register_tables(con, tx, only=tables)
+    for name in tables:  # (reports.agency_of: what the rules group by, see the module docstring)
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}")
     return con
 
 
@@ -180,7 +181,9 @@ def cross_report_findings(tx, agencies: set[str],
     ``w4_members``: the reports of the scopes W4 checks again (``duplicates.members_of``;
     every scope of the agencies if None); ``reports``: every report of the agencies, as the
     load leaves them (read from the warehouse if None)."""
-    con = _connect(tx)
+    # (W3 and reading the agencies' reports need ``reports``; W4 reads ``cells``)
+    con = _connect(tx, {"cells"} | ({"reports"} if expected_agencies or reports is None
+                                    else set()))
     try:
         con.register("touched", pa.table({"agency": pa.array(sorted(agencies), pa.string())}))
         if reports is None:

@@ -61,33 +61,32 @@ class FilesBefore:
     REWRITTEN = "_last_checkpoint"
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.files: set[Path] = set()
-        self.dirs: set[Path] = {self.root}
-        self.rewritten: dict[Path, bytes] = {}
+        # (strings, not Path objects: a warehouse of 10M reports holds thousands of files)
+        self.root = str(root)
+        self.files: set[str] = set()
+        self.dirs: set[str] = {self.root}
+        self.rewritten: dict[str, bytes] = {}
         for folder, dirs, files in os.walk(self.root):
-            base = Path(folder)
-            self.dirs.update(base / d for d in dirs)
+            self.dirs.update(os.path.join(folder, d) for d in dirs)
             for name in files:
-                path = base / name
+                path = os.path.join(folder, name)
                 self.files.add(path)
                 if name == self.REWRITTEN:
-                    self.rewritten[path] = path.read_bytes()
+                    self.rewritten[path] = Path(path).read_bytes()
 
     def remove_new(self, keep: tuple[str, ...] = ()) -> list[Path]:
         """Remove every file and folder created since, but those named in ``keep``; put
         rewritten files back. Returns the removed files."""
         removed = []
         for folder, _dirs, files in os.walk(self.root, topdown=False):
-            base = Path(folder)
             for name in files:
-                path = base / name
+                path = os.path.join(folder, name)
                 if path not in self.files and name not in keep:
-                    path.unlink(missing_ok=True)
-                    removed.append(path)
-            if base not in self.dirs and not any(base.iterdir()):
-                base.rmdir()
+                    Path(path).unlink(missing_ok=True)
+                    removed.append(Path(path))
+            if folder not in self.dirs and not os.listdir(folder):
+                os.rmdir(folder)
         for path, content in self.rewritten.items():
-            if not path.exists() or path.read_bytes() != content:
-                path.write_bytes(content)
+            if not os.path.exists(path) or Path(path).read_bytes() != content:
+                Path(path).write_bytes(content)
         return removed

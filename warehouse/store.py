@@ -33,7 +33,7 @@ from deltalake.exceptions import DeltaError
 from warehouse.failed_load import DiskFull, FilesBefore, is_disk_full
 from warehouse.lock import WarehouseLocked, hold
 from warehouse.schema import TABLES
-from warehouse.transaction import LAST_WRITE, WRITER, Transaction, files_of
+from warehouse.transaction import LAST_WRITE, WRITER, Transaction, files_of, latest_version
 
 __all__ = ["Transaction", "Warehouse", "WarehouseLocked"]
 
@@ -71,6 +71,7 @@ class Warehouse:
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir) / "warehouse"
         self._opened: dict[tuple[str, int], DeltaTable] = {}  # a version, once committed, stays
+        self._actions: dict[tuple[str, int], pa.Table] = {}
 
     def delta_at(self, table: str, version: int) -> DeltaTable:
         """The table at ``version``, opened once per transaction (a load asks for the same
@@ -78,6 +79,19 @@ class Warehouse:
         if (table, version) not in self._opened:
             self._opened[table, version] = DeltaTable(self.path(table), version=version)
         return self._opened[table, version]
+
+    def actions_at(self, table: str, version: int) -> pa.Table:
+        """The add actions (flattened) of the table at ``version``, read once."""
+        if (table, version) not in self._actions:
+            self._actions[table, version] = pa.table(
+                self.delta_at(table, version).get_add_actions(flatten=True))
+        return self._actions[table, version]
+
+    def take(self, table: str, version: int) -> DeltaTable:
+        """The table at ``version``, no longer cached: to commit to (a commit moves it on)."""
+        delta = self.delta_at(table, version)
+        del self._opened[table, version]
+        return delta
 
     def path(self, table: str) -> Path:
         return self.root / table
@@ -148,7 +162,9 @@ class Warehouse:
     def files(self, table: str) -> list[tuple[str, dict]] | None:
         """(absolute path, partition values) of every Parquet file of the published version, or
         None when the files alone do not give the table: DuckDB can then read them directly."""
-        return files_of(self.delta(table), self.path(table), TABLES[table].partition_by)
+        version = self.published().get(table)
+        return files_of(self.delta(table), self.path(table), TABLES[table].partition_by,
+                        None if version is None else self.actions_at(table, version))
 
     def commit_metadata(self, table: str) -> dict:
         """The commit information of the table's published version ({} before one)."""
@@ -182,6 +198,7 @@ class Warehouse:
         self.root.mkdir(parents=True, exist_ok=True)
         with hold(self.root, run_id, load=True):
             self._opened.clear()  # (a version an earlier failed load wrote is gone)
+            self._actions.clear()
             try:
                 if not self.pointer.exists() and not self.delta_tables():
                     # an empty pointer first: once tables exist, a missing pointer means it was lost
@@ -211,9 +228,11 @@ class Warehouse:
     def _roll_back_unpublished(self) -> dict[str, int]:
         """Every table back at its published version; returns the published versions."""
         published = self.published()
-        latest = {name: DeltaTable(self.path(name)) for name in self.delta_tables()}
+        # (the newest versions from the commit files' names: opening each table would replay
+        # its log, and a table is opened only to be rolled back)
+        latest = {name: latest_version(self.path(name)) for name in self.delta_tables()}
         for name, version in published.items():  # all checked before anything is rolled back
-            if name not in latest or version > latest[name].version():
+            if name not in latest or version > latest[name]:
                 raise PublishedDamaged(f"{self.pointer} names version {version} of {name}, "
                                        "which its Delta log does not hold")
         for name in TABLES:
@@ -227,11 +246,11 @@ class Warehouse:
                 write_deltalake(path, TABLES[name].schema.empty_table(), mode="overwrite",
                                 partition_by=list(TABLES[name].partition_by) or None,
                                 writer_properties=WRITER)
-            elif latest[name].version() != published[name]:
-                latest[name].restore(published[name])
+            elif latest[name] != published[name]:
+                DeltaTable(path).restore(published[name])
             else:
                 continue
-            published[name] = DeltaTable(path).version()
+            published[name] = latest_version(path)
             self._write_pointer(published, "rollback")
         return published
 

@@ -19,6 +19,7 @@ import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -218,7 +219,8 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     dropped = sorted({a for a in pc.filter(agency_of(before), pc.fill_null(
         pc.is_in(before["report_id"], drop), False)).to_pylist() if a is not None})
     gone_rows = {name: dict(by_file) for name, by_file in before_removed.items()}
-    for table in WIDE:
+
+    def write(table: TableDef) -> None:
         in_touched = [path for path, part in tx.files(table.name) or []
                       if part["agency_bucket"] in touched]
         if registry_changed:
@@ -227,6 +229,12 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
         else:
             _remove_rows(tx, table, in_touched, drop, dropped, fresh[table.name],
                          gone_rows[table.name])
+
+    # Three tables, each its own Delta log: written side by side (most of it is pyarrow
+    # writing Parquet, outside the GIL), but for whole partitions (memory).
+    with ThreadPoolExecutor(1 if registry_changed else len(WIDE)) as pool:
+        for done in [pool.submit(write, table) for table in WIDE]:
+            done.result()
     removed.write(tx, gone_rows, before_removed)
     return touched
 
@@ -264,7 +272,8 @@ def _remove_rows(tx, table: TableDef, paths: list[str], drop: pa.Array,
     ``removed.LIMIT`` removed rows has the files holding them rewritten without them.
     ``dropped``: the agencies of the rows that go; only the files whose recorded range holds
     one of their partition's are opened to look for those rows."""
-    ranges = file_ranges(tx.delta(table.name), tx.path(table.name), table.name) or {}
+    ranges = file_ranges(tx.delta(table.name), tx.path(table.name), table.name,
+                         tx.actions(table.name)) or {}
     by_bucket = _by_bucket(dropped)
     files_after, rows_after, gone_after = Counter(), Counter(), Counter()
     for path in paths:
@@ -297,7 +306,7 @@ def files_holding(tx, table: str, agencies: Iterable[str]) -> list[str]:
     one of ``agencies``: in their partitions, those whose recorded agency_of range holds one
     (every file of those partitions that has no recorded range)."""
     by_bucket = _by_bucket(agencies)
-    ranges = file_ranges(tx.delta(table), tx.path(table), table) or {}
+    ranges = file_ranges(tx.delta(table), tx.path(table), table, tx.actions(table)) or {}
     return [path for path, part in tx.files(table) or [] if part["agency_bucket"] in by_bucket
             and (path not in ranges or ranges[path].may_hold(by_bucket[part["agency_bucket"]]))]
 
