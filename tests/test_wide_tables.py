@@ -16,7 +16,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from extract import extract_document
 from tests.test_crosschecks import report
-from warehouse import data_files, wide
+from warehouse import crosschecks, data_files, wide
 from warehouse import removed as removed_module
 from warehouse.agencies import AgencyResolver, Registry
 from warehouse.agencies_load import agency_rows
@@ -360,3 +360,32 @@ def test_a_row_is_removed_from_its_file_not_from_every_file(tmp_path: Path) -> N
     assert sorted(con.execute(removed_module.live_sql(
         con, "requests_wide", [str(old), str(new)], {}, "hive_partitioning = false")
     ).fetchall()) == [("x", 1), ("x", 3), ("y", 2)]
+
+
+def test_w1_from_the_published_files_and_the_added_rows_is_w1_of_the_table_written(
+        tmp_path: Path, monkeypatch) -> None:
+    """A nightly load's W1 reads the published files of ``requests_wide`` without the rows
+    it dropped, and the rows it added from memory: the same findings as reading the table as
+    the load wrote it (a repost with other numbers, a new year, an agency seen first)."""
+    original, compared = crosschecks.continuity, []
+
+    def both(con, tx, agencies, change=None):
+        found = original(con, tx, agencies, change)
+        if change is not None:
+            compared.append(([(f.scope, f.report_id, f.result.to_dict()) for f in found],
+                             [(f.scope, f.report_id, f.result.to_dict())
+                              for f in original(con, tx, agencies)]))
+        return found
+
+    monkeypatch.setattr(crosschecks, "continuity", both)
+    load_reports(Warehouse(tmp_path), [report("甲县人民政府", 2022, carried_forward=4),
+                                       report("甲县人民政府", 2023, carried_over=4,
+                                              carried_forward=5)])
+    repost = report("甲县人民政府", 2023, carried_over=3, carried_forward=5, sha="c" * 64)
+    load_reports(Warehouse(tmp_path), [repost, report("甲县人民政府", 2024, carried_over=5),
+                                       report("乙县人民政府", 2024)],
+                 {repost.sha256: DocumentMeta(publish_date="2030-01-01")})
+    [(from_change, from_table)] = compared
+    statuses = {(scope.rsplit("/", 1)[1], result["status"]) for scope, _, result in from_change}
+    assert statuses == {("2023", "FAIL"), ("2024", "PASS")}  # the repost's 3 ≠ 4 carried
+    assert from_change == from_table

@@ -78,7 +78,7 @@ def read_holding(warehouse, table: str, values: set[str | None],
             [f.name for f in delta.schema().fields] != definition.schema.names):
         return None
     ranges = file_ranges(delta, warehouse.path(table), table,
-                         warehouse.actions_at(table, warehouse.published()[table]))
+                         warehouse.actions(table))
     if ranges is None:
         return None
     wanted = sorted(v for v in values if v is not None)

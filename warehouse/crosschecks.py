@@ -27,7 +27,7 @@ from warehouse.agencies import AgencyResolver
 from warehouse.corrections import agency_key as key_of
 from warehouse.duplicates import cells_query, pairs
 from warehouse.views import quote, register_tables
-from warehouse.wide import files_holding
+from warehouse.wide import Change, files_holding
 
 GOVERNMENT_SUFFIXES = ("人民政府", "政府", "管委会", "管理委员会")
 
@@ -56,23 +56,38 @@ def _connect(tx, tables: set[str]) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def continuity(con, tx, agencies: set[str]) -> list[Finding]:
+def continuity(con, tx, agencies: set[str], change: Change | None = None) -> list[Finding]:
     """W1, from ``requests_wide`` alone (a row per canonical report, with its agency and
     year): only the files that can hold the touched ``agencies`` are read (their partitions',
-    by the agency range each file records), never ``reports`` or the long ``cells``."""
-    paths = files_holding(tx, "requests_wide", agencies)
-    if not paths:
-        return []
-    live = removed.live_sql(con, "requests_wide", paths, removed.read(tx)["requests_wide"],
-                            "hive_partitioning = false")
+    by the agency range each file records), never ``reports`` or the long ``cells``. Given the
+    load's ``change``, the published files (a load only adds files, so no table is opened
+    again at the version it wrote) without the rows it dropped, and the rows it added."""
+    source = tx if change is None else tx.warehouse
+    paths = files_holding(source, "requests_wide", agencies)
     columns = sorted(REQUEST_COLUMNS)
-    over = ", ".join(f'cw."carried_over__{c}"' for c in columns)
-    forward = ", ".join(f'pw."carried_forward__{c}"' for c in columns)
+    needed = ", ".join(["report_id", "agency_of", "year", *(
+        f'"{row}__{c}"' for row in ("carried_over", "carried_forward") for c in columns)])
     # (the agencies as constants: DuckDB skips the row groups whose agency_of range holds
     # none of them; the files are sorted by it)
-    wanted = ", ".join(quote(agency) for agency in sorted(agencies))
+    wanted = f"agency_of IN ({', '.join(quote(agency) for agency in sorted(agencies))})"
+    parts = []
+    if paths:
+        stored = removed.live_sql(con, "requests_wide", paths,
+                                  removed.read(source)["requests_wide"],
+                                  "hive_partitioning = false")
+        dropped = (f" AND report_id NOT IN ({', '.join(map(quote, sorted(change.dropped)))})"
+                   if change is not None and change.dropped else "")
+        parts.append(f"SELECT {needed} FROM ({stored}) WHERE {wanted}{dropped}")
+    if change is not None:
+        con.register("w1_added", change.added["requests_wide"])
+        parts.append(f"SELECT {needed} FROM w1_added WHERE {wanted}")
+    if not parts:
+        return []
+    live = " UNION ALL ".join(parts)
+    over = ", ".join(f'cw."carried_over__{c}"' for c in columns)
+    forward = ", ".join(f'pw."carried_forward__{c}"' for c in columns)
     pairs = con.execute(f"""
-        WITH canon AS (SELECT * FROM ({live}) WHERE agency_of IN ({wanted}))
+        WITH canon AS ({live})
         SELECT cw.report_id, cw.agency_of, cw.year, [{over}], [{forward}]
         FROM canon cw JOIN canon pw
         ON cw.agency_of = pw.agency_of AND pw.year = cw.year - 1
@@ -175,12 +190,14 @@ def cross_report_findings(tx, agencies: set[str],
                           expected_agencies: dict[str, list[str]] | None = None,
                           resolver: AgencyResolver | None = None,
                           w4_members: pa.Table | None = None,
-                          reports: pa.Table | None = None) -> list[Finding]:
+                          reports: pa.Table | None = None,
+                          wide_change: Change | None = None) -> list[Finding]:
     """The cross-report rules for ``agencies`` (agency_id, else agency_key; every year of
     each), and W3 for every portal expectation, over the warehouse as this load leaves it.
     ``w4_members``: the reports of the scopes W4 checks again (``duplicates.members_of``;
     every scope of the agencies if None); ``reports``: every report of the agencies, as the
-    load leaves them (read from the warehouse if None)."""
+    load leaves them (read from the warehouse if None); ``wide_change``: what the load did to
+    the wide tables (``wide.update``), for W1."""
     # (W3 and reading the agencies' reports need ``reports``; W4 reads ``cells``)
     con = _connect(tx, {"cells"} | ({"reports"} if expected_agencies or reports is None
                                     else set()))
@@ -189,7 +206,7 @@ def cross_report_findings(tx, agencies: set[str],
         if reports is None:
             reports = con.sql("SELECT * FROM reports WHERE agency_of IN "
                               "(SELECT agency FROM touched)").to_arrow_table()
-        return (continuity(con, tx, agencies) + timeliness(reports)
+        return (continuity(con, tx, agencies, wide_change) + timeliness(reports)
                 + missing(con, expected_agencies or {}, resolver or AgencyResolver())
                 + conflicts(con, reports if w4_members is None else w4_members))
     finally:

@@ -213,13 +213,14 @@ def load_reports(warehouse: Warehouse, reports: list[Report],
             agencies = (agency_rows(fresh, resolver, agencies_before) if same
                         else agency_rows(reports_table, resolver))
             tx.rewrite("agencies", agencies, metadata=metadata)
-        wide.update(tx, published, reports_table, agencies_before, agencies, new_cells,
-                    registry_changed=not same)
+        change = wide.update(tx, published, reports_table, agencies_before, agencies,
+                             new_cells, registry_changed=not same)
         touched_rows = _of_identities(reports_table, touched)
         cross = quality_rows(
             cross_report_findings(tx, touched, expected_agencies, resolver,
                                   w4_members=members_of(touched_rows, changed_scopes(
-                                      published, reports_table)), reports=touched_rows)
+                                      published, reports_table)), reports=touched_rows,
+                                  wide_change=change)
             + identity_findings(touched_rows if same else reports_table, resolver), run_id)
         tx.append("quality", _table("quality", cross))
         for row in quality + cross:

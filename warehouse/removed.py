@@ -43,16 +43,14 @@ def read(source) -> dict[str, Removed]:
 
 
 def write(tx, removed: dict[str, Removed], before: dict[str, Removed]) -> None:
-    """``removed`` as the table's content, without the files no longer in their tables (a
-    rewritten file takes its removed rows with it); written only where it differs from
-    ``before`` (as the load read it)."""
-    def pairs(by_table: dict[str, Removed], present: dict[str, set[str]] | None = None) -> set:
+    """``removed`` as the table's content (the writers of the wide tables drop the entries of
+    the files they rewrite: a rewritten file takes its removed rows with it); written only
+    where it differs from ``before`` (as the load read it)."""
+    def pairs(by_table: dict[str, Removed]) -> set[tuple[str, str, str]]:
         return {(table, path, report) for table, by_file in by_table.items()
-                for path, reports in by_file.items()
-                if present is None or path in present[table] for report in reports}
+                for path, reports in by_file.items() for report in reports}
 
-    present = {table.name: {path for path, _ in tx.files(table.name) or []} for table in WIDE}
-    kept = pairs(removed, present)
+    kept = pairs(removed)
     if kept == pairs(before):
         return
     rows = [{"table": table, "path": Path(path).relative_to(tx.path(table)).as_posix(),

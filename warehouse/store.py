@@ -87,6 +87,11 @@ class Warehouse:
                 self.delta_at(table, version).get_add_actions(flatten=True))
         return self._actions[table, version]
 
+    def actions(self, table: str) -> pa.Table | None:
+        """The add actions of the table's published version (None before one), read once."""
+        version = self.published().get(table)
+        return None if version is None else self.actions_at(table, version)
+
     def take(self, table: str, version: int) -> DeltaTable:
         """The table at ``version``, no longer cached: to commit to (a commit moves it on)."""
         delta = self.delta_at(table, version)
@@ -162,9 +167,8 @@ class Warehouse:
     def files(self, table: str) -> list[tuple[str, dict]] | None:
         """(absolute path, partition values) of every Parquet file of the published version, or
         None when the files alone do not give the table: DuckDB can then read them directly."""
-        version = self.published().get(table)
         return files_of(self.delta(table), self.path(table), TABLES[table].partition_by,
-                        None if version is None else self.actions_at(table, version))
+                        self.actions(table))
 
     def commit_metadata(self, table: str) -> dict:
         """The commit information of the table's published version ({} before one)."""

@@ -19,7 +19,7 @@ import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -181,18 +181,28 @@ def rebuild(tx, reports: pa.Table, agencies: pa.Table) -> None:
         tx.write_partitions(table.name, [built(table)], "agency_bucket")
 
 
+@dataclass(frozen=True)
+class Change:
+    """What a load did to the published wide tables: the rows it added, per table, and the
+    reports whose published rows no longer count (so a rule can read the published files, which
+    a load only adds to, beside the added rows in memory)."""
+
+    added: dict[str, pa.Table]
+    dropped: frozenset[str]
+
+
 def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
            agencies: pa.Table, new_cells: pa.Table, *, registry_changed: bool = True
-           ) -> set[int]:
+           ) -> Change | None:
     """Bring the wide tables in step with a load: ``before``/``after`` are the reports table
     as published and as this load writes it, ``new_cells`` the cells this load added;
     ``registry_changed``: agencies' region, level or kind may have changed (else they only
-    gained bodies). Returns the partitions rewritten."""
+    gained bodies). Returns the ``Change``, or None when the tables were built again whole."""
     before_removed = removed.read(tx)
     if not current(tx):
         rebuild(tx, after, agencies)
-        removed.write(tx, before_removed, before_removed)  # (every file is new: none left)
-        return set(range(WIDE_BUCKETS))
+        removed.write(tx, {name: {} for name in WIDE_TABLES}, before_removed)  # (all new)
+        return None
     gone, come = changes(before, after)
     moved = changed_agencies(agencies_before, agencies) if registry_changed else set()
     touched_rows = pc.is_in(after["report_id"], pa.array(sorted(gone | come), pa.string()))
@@ -204,7 +214,7 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     touched |= set(pc.unique(buckets(pc.filter(agency_of(before), touched_rows.slice(
         0, before.num_rows)))).to_pylist())
     if not touched:
-        return set()
+        return Change({table.name: table.schema.empty_table() for table in WIDE}, frozenset())
     adding = after.filter(pc.is_in(after["report_id"], pa.array(sorted(come), pa.string())))
     old = adding.filter(pc.invert(pc.is_in(adding["report_id"], pc.unique(
         new_cells["report_id"]))))
@@ -219,8 +229,7 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     dropped = sorted({a for a in pc.filter(agency_of(before), pc.fill_null(
         pc.is_in(before["report_id"], drop), False)).to_pylist() if a is not None})
     gone_rows = {name: dict(by_file) for name, by_file in before_removed.items()}
-
-    def write(table: TableDef) -> None:
+    for table in WIDE:
         in_touched = [path for path, part in tx.files(table.name) or []
                       if part["agency_bucket"] in touched]
         if registry_changed:
@@ -229,14 +238,8 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
         else:
             _remove_rows(tx, table, in_touched, drop, dropped, fresh[table.name],
                          gone_rows[table.name])
-
-    # Three tables, each its own Delta log: written side by side (most of it is pyarrow
-    # writing Parquet, outside the GIL), but for whole partitions (memory).
-    with ThreadPoolExecutor(1 if registry_changed else len(WIDE)) as pool:
-        for done in [pool.submit(write, table) for table in WIDE]:
-            done.result()
     removed.write(tx, gone_rows, before_removed)
-    return touched
+    return Change(fresh, frozenset(gone | come))
 
 
 def _without(table: TableDef, paths: list[str], drop: pa.Array,
@@ -262,6 +265,8 @@ def _rewrite_partitions(tx, table: TableDef, paths: list[str], drop: pa.Array,
     region, level or kind: every kept row takes them again)."""
     kept = _refresh_agency(_without(table, paths, drop, gone), agencies)
     tx.write_partitions(table.name, [pa.concat_tables([kept, fresh])], "agency_bucket", touched)
+    for path in paths:  # (every file of those partitions is gone, and its removed rows)
+        gone.pop(path, None)
 
 
 def _remove_rows(tx, table: TableDef, paths: list[str], drop: pa.Array,
@@ -299,15 +304,19 @@ def _remove_rows(tx, table: TableDef, paths: list[str], drop: pa.Array,
                      or (_bucket_of_path(p) in fold and gone.get(p)))
     kept = _without(table, rewrite, drop, gone) if rewrite else table.schema.empty_table()
     tx.replace_files(table.name, rewrite, [pa.concat_tables([kept, fresh])], "agency_bucket")
+    for path in rewrite:  # (rewritten without its removed rows)
+        gone.pop(path, None)
 
 
-def files_holding(tx, table: str, agencies: Iterable[str]) -> list[str]:
-    """The files of the wide ``table`` (as this load has written it) that may hold a row of
-    one of ``agencies``: in their partitions, those whose recorded agency_of range holds one
-    (every file of those partitions that has no recorded range)."""
+def files_holding(source, table: str, agencies: Iterable[str]) -> list[str]:
+    """The files of the wide ``table`` (as ``source``, a load's ``Transaction`` or a
+    ``Warehouse``, has it) that may hold a row of one of ``agencies``: in their partitions,
+    those whose recorded agency_of range holds one (every file of those partitions that has no
+    recorded range)."""
     by_bucket = _by_bucket(agencies)
-    ranges = file_ranges(tx.delta(table), tx.path(table), table, tx.actions(table)) or {}
-    return [path for path, part in tx.files(table) or [] if part["agency_bucket"] in by_bucket
+    ranges = file_ranges(source.delta(table), source.path(table), table,
+                         source.actions(table)) or {}
+    return [path for path, part in source.files(table) or [] if part["agency_bucket"] in by_bucket
             and (path not in ranges or ranges[path].may_hold(by_bucket[part["agency_bucket"]]))]
 
 
