@@ -18,8 +18,10 @@ id (looked up first, untimed: the path that names the agency's partition), and b
 runs them, ``nianbao query`` end to end; W1 of the 20 agencies a nightly load touches, over cells
 and over the touched partitions of ``requests_wide``; the nightly ``load_reports`` of 20 reports
 (10 new agencies, 10 reposts that move canonical flags and meet W4) on a hard-linked copy of the
-warehouse, with the bytes it wrote, and beside it the same load by --baseline's code (another
-checkout, e.g. made by ``git worktree add ../before <commit>``) on the same warehouse. --keep
+warehouse, with the bytes it wrote and its peak RSS, then on that copy the aggregate and a
+reposted agency's history (its old row recorded removed, read apart: ``warehouse_queries.py``);
+and beside it the same load by --baseline's code (another checkout, e.g. made by ``git worktree
+add ../before <commit>``) on the same warehouse. --keep
 --reuse builds a size once and measures it again (10M takes most of an hour to build on a small
 machine). Each runs in a child process, so its peak RSS is its own; past --mem-limit (default 60%
 of RAM) it is stopped and shown FAILED. Free disk is checked first. Sizes grow 10x: ~10x is linear.
@@ -31,7 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -47,7 +49,6 @@ _HERE, _ROOT = Path(__file__).resolve().parent, Path(__file__).resolve().parents
 sys.path[:] = [str(_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != _HERE)]
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from benchmarks.warehouse_gen import (
@@ -56,53 +57,14 @@ from benchmarks.warehouse_gen import (
     YEARS,
     agency_names,
     build,
-    nightly_agencies,
     nightly_reports,
 )
-from warehouse import wide
+from benchmarks.warehouse_queries import QUERIES, command_history, job_query, queries_after
 
-REPEAT, GUARD_EXIT = 3, 3
+GUARD_EXIT = 3
 
 
 # -- jobs: each runs in its own child process -----------------------------------------------------
-
-QUERIES = {  # today's SQL over cells beside the materialized table, on the same data
-    "a_cells": """SELECT r.year, r.region, sum(c.value)
-        FROM cells c JOIN reports r USING (report_id)
-        WHERE r.canonical AND c."table" = 'requests' AND c."row" = 'new' AND c.col = 'total'
-        GROUP BY ALL""",
-    "a_wide": "SELECT year, region, sum(new__total) FROM requests_wide GROUP BY ALL",
-    "b_long": """SELECT r.year, c."table", c."row", c.col, c.value FROM cells c
-        JOIN reports r USING (report_id) WHERE r.canonical AND r.agency = $agency
-        ORDER BY r.year, c."table", c."row", c.col""",
-    "b_view": "SELECT * FROM old_requests_wide WHERE agency = $agency ORDER BY year",
-    "b_name": "SELECT * FROM requests_wide WHERE agency = $agency ORDER BY year",
-    # the agency path: its id (looked up first, untimed), its partition named by requests_of
-    "b_wide": "SELECT * FROM requests_of($agency_of)",
-    # W1 for the 20 agencies a nightly load touches: today's scan of cells, the wide partitions
-    "w1_cells": """WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical
-                       AND agency_key IN (SELECT agency FROM touched)),
-        pairs AS (SELECT cur.report_id AS cur_id, prev.report_id AS prev_id
-                  FROM canon cur JOIN canon prev
-                  ON cur.agency_key = prev.agency_key AND prev.year = cur.year - 1)
-        SELECT p.cur_id, cols.col, c.value, f.value FROM pairs p
-        CROSS JOIN (SELECT unnest(['natural_person', 'total']) AS col) cols
-        LEFT JOIN cells c ON c.report_id = p.cur_id AND c."table" = 'requests'
-             AND c."row" = 'carried_over' AND c.col = cols.col
-        LEFT JOIN cells f ON f.report_id = p.prev_id AND f."table" = 'requests'
-             AND f."row" = 'carried_forward' AND f.col = cols.col""",
-    "w1_wide": """WITH canon AS (SELECT report_id, agency_key, year FROM reports WHERE canonical
-                       AND agency_key IN (SELECT agency FROM touched)),
-        pairs AS (SELECT cur.report_id AS cur_id, prev.report_id AS prev_id
-                  FROM canon cur JOIN canon prev
-                  ON cur.agency_key = prev.agency_key AND prev.year = cur.year - 1),
-        wide AS (SELECT * FROM requests_wide
-                 WHERE agency_bucket IN (SELECT bucket FROM buckets))
-        SELECT p.cur_id, [cw.carried_over__natural_person, cw.carried_over__total],
-               [pw.carried_forward__natural_person, pw.carried_forward__total]
-        FROM pairs p LEFT JOIN wide cw ON cw.report_id = p.cur_id
-        LEFT JOIN wide pw ON pw.report_id = p.prev_id"""}
-
 
 def job_load(spec: dict, workdir: Path) -> dict:
     n = spec["n"]
@@ -112,55 +74,6 @@ def job_load(spec: dict, workdir: Path) -> dict:
             "cells_files": len(files),
             "bytes_per_cell": sum(p.stat().st_size for p in files) / stats["cells"],
             "agency": agency_names(np.array([n // len(YEARS) // 2]))[0][0].as_py()}
-
-
-def job_query(spec: dict, workdir: Path) -> dict:
-    from warehouse.views import connect, wide_view_sql
-    t0 = time.perf_counter()
-    con, sql, times = connect(workdir), QUERIES[spec["query"]], []
-    connect_s = time.perf_counter() - t0
-    con.execute(wide_view_sql("old_requests_wide", "requests"))  # today's view, for b_view
-    touched = nightly_agencies(spec["agencies"])
-    con.register("touched", pa.table({"agency": touched}))
-    identities = [a for (a,) in con.execute(
-        "SELECT DISTINCT coalesce(agency_id, agency_key) FROM reports "
-        "WHERE agency_key IN (SELECT agency FROM touched)").fetchall()]
-    con.register("buckets", pa.table({"bucket": sorted({wide.bucket_of(a) for a in identities})}))
-    params = {name: value for name, value in (
-        ("agency", spec["agency"]), ("agency_of", con.execute(
-            "SELECT any_value(coalesce(agency_id, agency_key)) FROM reports WHERE agency = ?",
-            [spec["agency"]]).fetchone()[0])) if re.search(rf"\${name}\b", sql)} or None
-    for _ in range(REPEAT):
-        t0 = time.perf_counter()
-        rows = con.execute(sql, params).fetchall()
-        times.append(time.perf_counter() - t0)
-    if spec["explain"]:
-        print(con.execute("EXPLAIN ANALYZE " + sql, params).fetchall()[0][1], file=sys.stderr)
-    return {"connect_s": connect_s, "times": times, "rows": len(rows),
-            "result": rows if spec["query"].startswith("a_") else None}
-
-
-def command_history(workdir: Path, agency: str) -> dict:
-    """One agency's history the way a researcher runs it: ``nianbao query`` end to end (process
-    start, connect, query, print), by name and through ``requests_of``; best of REPEAT."""
-    from warehouse.views import connect, quote
-    agency_of = connect(workdir).execute(
-        "SELECT any_value(coalesce(agency_id, agency_key)) FROM reports WHERE agency = ?",
-        [agency]).fetchone()[0]
-    command = [str(Path(sys.executable).with_name("nianbao")), "query", "--data-dir",
-               str(workdir), "--format", "csv"]
-    out = {}
-    for name, sql in (
-            ("b_cmd_name", f"SELECT * FROM requests_wide WHERE agency = {quote(agency)} "
-                           "ORDER BY year"),
-            ("b_cmd_of", f"SELECT * FROM requests_of({quote(agency_of)})")):
-        times = []
-        for _ in range(REPEAT):
-            t0 = time.perf_counter()
-            subprocess.run([*command, sql], check=True, capture_output=True)
-            times.append(time.perf_counter() - t0)
-        out[f"{name}_s"] = min(times)
-    return out
 
 
 def job_nightly(spec: dict, workdir: Path) -> dict:
@@ -192,16 +105,19 @@ def job_nightly(spec: dict, workdir: Path) -> dict:
         outcome = load_reports(Loaded(copy), reports, corrections=[])
         profile.disable()
         seconds = time.perf_counter() - t0
+        load_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10  # (before queries)
         if spec["explain"]:
             pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
         canonical = Loaded(copy).read("reports", columns=["canonical"])["canonical"]
         written = sum(p.stat().st_size for p in copy.rglob("*") if p.is_file()
                       and p.stat().st_nlink == 1 and p.name != ".lock")
+        after = {} if spec.get("code") else queries_after(copy, [r.agency for r in reports])
     finally:
         shutil.rmtree(copy, ignore_errors=True)
     return {"nightly_s": seconds, "loaded": outcome.reports_loaded, "nightly_written": written,
             "findings": Counter(f"{f['rule']} {f['status']}" for f in outcome.findings),
-            "reports_after": len(canonical), "canonical_after": pc.sum(canonical).as_py()}
+            "reports_after": len(canonical), "canonical_after": pc.sum(canonical).as_py(),
+            "load_rss": load_rss, **after}
 
 
 def mem_guard(limit: int, floor: int = 2 * 2**30) -> None:
@@ -253,6 +169,8 @@ def run_size(n: int, root: Path, args) -> dict:
         print(f"{n:,} reports: {name}", file=sys.stderr, flush=True)
         spec.update(explain=args.explain, agency=r.get("agency"), agencies=r.get("agencies"))
         got, why, r[f"{name}_rss"] = run_job(job, spec, workdir, args)
+        if got and "load_rss" in got:  # (the load's own peak, not the queries' after it)
+            r[f"{name}_rss"] = got.pop("load_rss")
         r["failures"].update({name: why} if why else {})
         if got is None and job == "load":
             break
@@ -319,7 +237,10 @@ METRICS = (  # key, title, format
     ("nightly_before_rss", "  peak RSS", gib),
     ("nightly_s", f"nightly load_reports of {NIGHTLY} (s)", "{:.2f}"),
     ("nightly_speedup", "  baseline / this checkout", "{:.1f}x"),
-    ("nightly_written", "  bytes written", mib), ("nightly_rss", "  peak RSS", gib))
+    ("nightly_written", "  bytes written", mib), ("nightly_rss", "  peak RSS", gib),
+    ("removed_rows", "  then: wide rows recorded removed", "{:,}"),
+    ("after_a_s", "  then: national aggregate (s)", "{:.3f}"),
+    ("after_b_s", "  then: a reposted agency's history (s)", "{:.4f}"))
 
 
 def print_table(results: list[dict]) -> None:
