@@ -76,9 +76,10 @@ class Warehouse:
     def delta_at(self, table: str, version: int) -> DeltaTable:
         """The table at ``version``, opened once per transaction (a load asks for the same
         versions dozens of times; each open reads the Delta log)."""
-        if (table, version) not in self._opened:
-            self._opened[table, version] = DeltaTable(self.path(table), version=version)
-        return self._opened[table, version]
+        opened = self._opened.get((table, version))
+        if opened is None or opened.version() != version:  # (a commit through it may move it)
+            opened = self._opened[table, version] = DeltaTable(self.path(table), version=version)
+        return opened
 
     def actions_at(self, table: str, version: int) -> pa.Table:
         """The add actions (flattened) of the table at ``version``, read once."""
@@ -91,12 +92,6 @@ class Warehouse:
         """The add actions of the table's published version (None before one), read once."""
         version = self.published().get(table)
         return None if version is None else self.actions_at(table, version)
-
-    def take(self, table: str, version: int) -> DeltaTable:
-        """The table at ``version``, no longer cached: to commit to (a commit moves it on)."""
-        delta = self.delta_at(table, version)
-        del self._opened[table, version]
-        return delta
 
     def path(self, table: str) -> Path:
         return self.root / table

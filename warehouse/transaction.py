@@ -76,12 +76,12 @@ class Transaction:
         self.versions[table] = latest_version(self.warehouse.path(table))
 
     def _to_commit(self, table: str) -> DeltaTable:
-        """The table at its newest version, to commit to: the one opened already, taken out of
-        the cache (a commit moves it on); opening one replays the Delta log."""
+        """The table at its newest version, to commit to: the one opened already (opening one
+        replays the Delta log; delta-rs leaves a table it commits through at its version)."""
         version = self.versions.get(table, self.warehouse.published().get(table))
         if version is None or version != latest_version(self.warehouse.path(table)):
             return DeltaTable(self.warehouse.path(table))
-        return self.warehouse.take(table, version)
+        return self.warehouse.delta_at(table, version)
 
     def _conform(self, table: str, data: pa.Table) -> pa.Table:
         data = data.select(TABLES[table].schema.names).cast(TABLES[table].schema)
