@@ -181,7 +181,9 @@ def _wide(name: str, table: str, title: str) -> TableDef:
     cells = tuple(Column(f"{row}__{col}", F, f"cell {table}/{row}/{col} (see Cell keys)")
                   for row, col in wide_keys(table))
     return TableDef(name, f"One row per canonical report with a number column per cell of "
-                    f"{title}; written by every load (the same values as `cells`).", (
+                    f"{title}; written by every load (the same values as `cells`). Its files "
+                    "also hold the rows `wide_removed` names (reports no longer canonical): "
+                    "the views and `nianbao export` leave them out.", (
         Column("report_id", S, "the canonical report (reports.report_id)", False),
         *(next(c for c in REPORTS.columns if c.name == n) for n in (
             "agency", "agency_key", "agency_id", "region", "year", "template_disclosure",
