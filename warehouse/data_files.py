@@ -41,9 +41,13 @@ def write_files(path: Path, chunks: Iterable[pa.Table], column: str | None,
                         folder = f"{column}={value}/" if column else ""
                         relative = f"{folder}part-{uuid.uuid4()}.zstd.parquet"
                         (path / relative).parent.mkdir(parents=True, exist_ok=True)
+                        # (no dictionaries in a file of a few rows, such as a nightly
+                        # load's new rows: setting them up for ~230 columns was most of
+                        # writing it)
                         writers[value] = relative, pq.ParquetWriter(
                             path / relative, rows.schema, compression="zstd",
-                            compression_level=3, write_statistics=[
+                            compression_level=3, use_dictionary=rows.num_rows >= ROW_GROUP,
+                            write_statistics=[
                                 name for name in rows.schema.names if "__" not in name]), 0, {}
                     relative, writer, written, seen = writers[value]
                     part = rows.slice(0, FILE_ROWS - written)

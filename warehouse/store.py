@@ -72,6 +72,7 @@ class Warehouse:
         self.root = Path(data_dir) / "warehouse"
         self._opened: dict[tuple[str, int], DeltaTable] = {}  # a version, once committed, stays
         self._actions: dict[tuple[str, int], pa.Table] = {}
+        self._files: dict[tuple[str, int], list[tuple[str, dict]] | None] = {}
 
     def delta_at(self, table: str, version: int) -> DeltaTable:
         """The table at ``version``, opened once per transaction (a load asks for the same
@@ -92,6 +93,14 @@ class Warehouse:
         """The add actions of the table's published version (None before one), read once."""
         version = self.published().get(table)
         return None if version is None else self.actions_at(table, version)
+
+    def files_at(self, table: str, version: int) -> list[tuple[str, dict]] | None:
+        """``files`` of the table at ``version``, listed once."""
+        if (table, version) not in self._files:
+            self._files[table, version] = files_of(
+                self.delta_at(table, version), self.path(table), TABLES[table].partition_by,
+                self.actions_at(table, version))
+        return self._files[table, version]
 
     def path(self, table: str) -> Path:
         return self.root / table
@@ -162,8 +171,11 @@ class Warehouse:
     def files(self, table: str) -> list[tuple[str, dict]] | None:
         """(absolute path, partition values) of every Parquet file of the published version, or
         None when the files alone do not give the table: DuckDB can then read them directly."""
-        return files_of(self.delta(table), self.path(table), TABLES[table].partition_by,
-                        self.actions(table))
+        version = self.published().get(table)
+        if version is None:
+            return []
+        self.delta(table)  # (a version the pointer names but the log lacks: PublishedDamaged)
+        return self.files_at(table, version)
 
     def commit_metadata(self, table: str) -> dict:
         """The commit information of the table's published version ({} before one)."""
@@ -198,6 +210,7 @@ class Warehouse:
         with hold(self.root, run_id, load=True):
             self._opened.clear()  # (a version an earlier failed load wrote is gone)
             self._actions.clear()
+            self._files.clear()
             try:
                 if not self.pointer.exists() and not self.delta_tables():
                     # an empty pointer first: once tables exist, a missing pointer means it was lost

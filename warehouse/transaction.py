@@ -57,8 +57,7 @@ class Transaction:
         """Like ``Warehouse.files``, at the version this load has written."""
         if table not in self.versions:
             return self.warehouse.files(table)
-        return files_of(self.delta(table), self.warehouse.path(table),
-                        TABLES[table].partition_by, self.actions(table))
+        return self.warehouse.files_at(table, self.versions[table])
 
     def actions(self, table: str) -> pa.Table | None:
         """The add actions of the table at the version this load has written (else as
