@@ -45,14 +45,14 @@ def read(source) -> dict[str, Removed]:
 def write(tx, removed: dict[str, Removed], before: dict[str, Removed]) -> None:
     """``removed`` as the table's content (the writers of the wide tables drop the entries of
     the files they rewrite: a rewritten file takes its removed rows with it); written only
-    where it differs from ``before`` (as the load read it), or the table does not exist yet."""
+    where it differs from ``before`` (as the load read it)."""
     def pairs(by_table: dict[str, Removed]) -> set[tuple[str, str, str]]:
         return {(table, path, report) for table, by_file in by_table.items()
                 for path, reports in by_file.items() for report in reports}
 
     kept = pairs(removed)
-    if kept == pairs(before) and tx.delta(WIDE_REMOVED.name) is not None:
-        return  # (else written, empty: every loaded warehouse has every table)
+    if kept == pairs(before):
+        return
     rows = [{"table": table, "path": Path(path).relative_to(tx.path(table)).as_posix(),
              "report_id": report} for table, path, report in sorted(kept)]
     tx.rewrite(WIDE_REMOVED.name, pa.Table.from_pylist(rows, schema=WIDE_REMOVED.schema))

@@ -214,7 +214,6 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     touched |= set(pc.unique(buckets(pc.filter(agency_of(before), touched_rows.slice(
         0, before.num_rows)))).to_pylist())
     if not touched:
-        removed.write(tx, before_removed, before_removed)  # (made, if a warehouse lacks it)
         return Change({table.name: table.schema.empty_table() for table in WIDE}, frozenset())
     adding = after.filter(pc.is_in(after["report_id"], pa.array(sorted(come), pa.string())))
     old = adding.filter(pc.invert(pc.is_in(adding["report_id"], pc.unique(
