@@ -72,8 +72,8 @@ def continuity(con, tx, agencies: set[str], change: Change | None = None) -> lis
     wanted = f"agency_of IN ({', '.join(quote(agency) for agency in sorted(agencies))})"
     parts = []
     if paths:
-        stored = removed.live_sql(con, "requests_wide", paths,
-                                  removed.read(source)["requests_wide"],
+        gone = (removed.read(tx) if change is None else change.published_removed)
+        stored = removed.live_sql(con, "requests_wide", paths, gone["requests_wide"],
                                   "hive_partitioning = false")
         dropped = (f" AND report_id NOT IN ({', '.join(map(quote, sorted(change.dropped)))})"
                    if change is not None and change.dropped else "")

@@ -189,6 +189,7 @@ class Change:
 
     added: dict[str, pa.Table]
     dropped: frozenset[str]
+    published_removed: dict[str, removed.Removed]  # (as ``removed.read`` gave them)
 
 
 def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
@@ -214,7 +215,8 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     touched |= set(pc.unique(buckets(pc.filter(agency_of(before), touched_rows.slice(
         0, before.num_rows)))).to_pylist())
     if not touched:
-        return Change({table.name: table.schema.empty_table() for table in WIDE}, frozenset())
+        return Change({table.name: table.schema.empty_table() for table in WIDE}, frozenset(),
+                      before_removed)
     adding = after.filter(pc.is_in(after["report_id"], pa.array(sorted(come), pa.string())))
     old = adding.filter(pc.invert(pc.is_in(adding["report_id"], pc.unique(
         new_cells["report_id"]))))
@@ -228,6 +230,7 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
     # none of those rows; a new report has no row yet)
     dropped = sorted({a for a in pc.filter(agency_of(before), pc.fill_null(
         pc.is_in(before["report_id"], drop), False)).to_pylist() if a is not None})
+    # (copies the writers add to and take from; a file's set is replaced, never changed)
     gone_rows = {name: dict(by_file) for name, by_file in before_removed.items()}
     for table in WIDE:
         in_touched = [path for path, part in tx.files(table.name) or []
@@ -239,7 +242,7 @@ def update(tx, before: pa.Table, after: pa.Table, agencies_before: pa.Table,
             _remove_rows(tx, table, in_touched, drop, dropped, fresh[table.name],
                          gone_rows[table.name])
     removed.write(tx, gone_rows, before_removed)
-    return Change(fresh, frozenset(gone | come))
+    return Change(fresh, frozenset(gone | come), before_removed)
 
 
 def _without(table: TableDef, paths: list[str], drop: pa.Array,
@@ -247,12 +250,16 @@ def _without(table: TableDef, paths: list[str], drop: pa.Array,
     """The rows of the files ``paths`` of a wide table but those of the reports ``drop`` and
     those ``gone`` from each file."""
     schema = table.schema.remove(table.schema.get_field_index("agency_bucket"))
-    plain = [path for path in paths if not gone.get(path)]
-    parts = [ds.dataset(group, schema=schema, format="parquet").to_table(
-        filter=~pc.field("report_id").isin(pa.array(sorted(set(drop.to_pylist()) | extra),
-                                                     pa.string())))
-        for group, extra in [(plain, set()), *(([path], gone[path]) for path in paths
-                                               if gone.get(path))] if group]
+    dropping = set(drop.to_pylist())
+
+    def read(files: list[str], also: set[str]) -> pa.Table:
+        unwanted = pa.array(sorted(dropping | also), pa.string())
+        return ds.dataset(files, schema=schema, format="parquet").to_table(
+            filter=~pc.field("report_id").isin(unwanted))
+
+    plain = [path for path in paths if not gone.get(path)]  # (read together)
+    parts = [read(plain, set())] if plain else []
+    parts += [read([path], gone[path]) for path in paths if gone.get(path)]
     kept = pa.concat_tables(parts) if parts else schema.empty_table()
     kept = kept.append_column("agency_bucket", buckets(kept["agency_of"]))
     return kept.select(table.schema.names).cast(table.schema)
